@@ -16,7 +16,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   qt6-base-dev libqcustomplot-dev libgl-dev libxkbcommon-dev
   libvulkan-dev glslang-tools spirv-tools mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
-  libutf8proc-dev
+  libutf8proc-dev nlohmann-json3-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev xvfb xauth
   clang libclang-rt-14-dev
 )
