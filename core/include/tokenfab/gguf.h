@@ -101,6 +101,7 @@ struct ReadLimits {
   uint32_t max_array_depth = 4;
   uint64_t max_tensors = 1ull << 20;
   uint64_t max_kv = 1ull << 20;
+  uint64_t max_array_elements = 1ull << 24;  // per array; a parsed element costs ~50 bytes of RAM
 };
 
 class GgufFile {
