@@ -1,0 +1,335 @@
+// Block decoders following ggml's block structs (ggml-common.h) and the float32 operation order
+// of ggml's dequantize_row_* so the results are bit-identical. Multi-byte fields are
+// little-endian; they are assembled byte by byte so the host's alignment never matters.
+#include "ref/dequant.h"
+
+#include <bit>
+#include <cstring>
+#include <string>
+
+namespace tokenfab::ref {
+namespace {
+
+using gguf::TensorType;
+
+constexpr uint32_t kQK = 32;    // legacy block size
+constexpr uint32_t kQKK = 256;  // k-quant super-block size
+
+// IQ4_NL's non-linear 4-bit code book (published constant of the format).
+constexpr int8_t kIq4NlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                     1,    13,   25,  38,  53,  69,  89,  113};
+
+uint16_t loadU16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
+uint32_t loadU32(const uint8_t* p) {
+  return uint32_t(p[0]) | (uint32_t(p[1]) << 8) | (uint32_t(p[2]) << 16) | (uint32_t(p[3]) << 24);
+}
+float loadF16(const uint8_t* p) { return fp16ToFloat(loadU16(p)); }
+
+// block_q4_0 {f16 d; u8 qs[16]}: low nibbles are elements 0..15, high nibbles 16..31.
+void blockQ4_0(const uint8_t* b, float* y) {
+  const float d = loadF16(b);
+  const uint8_t* qs = b + 2;
+  for (uint32_t j = 0; j < kQK / 2; ++j) {
+    const int x0 = (qs[j] & 0x0F) - 8;
+    const int x1 = (qs[j] >> 4) - 8;
+    y[j] = x0 * d;
+    y[j + kQK / 2] = x1 * d;
+  }
+}
+
+// block_q4_1 {f16 d; f16 m; u8 qs[16]}
+void blockQ4_1(const uint8_t* b, float* y) {
+  const float d = loadF16(b);
+  const float m = loadF16(b + 2);
+  const uint8_t* qs = b + 4;
+  for (uint32_t j = 0; j < kQK / 2; ++j) {
+    const int x0 = qs[j] & 0x0F;
+    const int x1 = qs[j] >> 4;
+    y[j] = x0 * d + m;
+    y[j + kQK / 2] = x1 * d + m;
+  }
+}
+
+// block_q5_0 {f16 d; u8 qh[4]; u8 qs[16]}: bit j of qh is the 5th bit of element j.
+void blockQ5_0(const uint8_t* b, float* y) {
+  const float d = loadF16(b);
+  const uint32_t qh = loadU32(b + 2);
+  const uint8_t* qs = b + 6;
+  for (uint32_t j = 0; j < kQK / 2; ++j) {
+    const uint32_t xh0 = ((qh >> j) << 4) & 0x10;
+    const uint32_t xh1 = (qh >> (j + 12)) & 0x10;
+    const int x0 = static_cast<int>((qs[j] & 0x0Fu) | xh0) - 16;
+    const int x1 = static_cast<int>((qs[j] >> 4) | xh1) - 16;
+    y[j] = x0 * d;
+    y[j + kQK / 2] = x1 * d;
+  }
+}
+
+// block_q5_1 {f16 d; f16 m; u8 qh[4]; u8 qs[16]}
+void blockQ5_1(const uint8_t* b, float* y) {
+  const float d = loadF16(b);
+  const float m = loadF16(b + 2);
+  const uint32_t qh = loadU32(b + 4);
+  const uint8_t* qs = b + 8;
+  for (uint32_t j = 0; j < kQK / 2; ++j) {
+    const uint32_t xh0 = ((qh >> j) << 4) & 0x10;
+    const uint32_t xh1 = (qh >> (j + 12)) & 0x10;
+    const int x0 = static_cast<int>((qs[j] & 0x0Fu) | xh0);
+    const int x1 = static_cast<int>((qs[j] >> 4) | xh1);
+    y[j] = x0 * d + m;
+    y[j + kQK / 2] = x1 * d + m;
+  }
+}
+
+// block_q8_0 {f16 d; i8 qs[32]}
+void blockQ8_0(const uint8_t* b, float* y) {
+  const float d = loadF16(b);
+  for (uint32_t j = 0; j < kQK; ++j) y[j] = static_cast<int8_t>(b[2 + j]) * d;
+}
+
+// block_iq4_nl {f16 d; u8 qs[16]}: nibbles index the code book.
+void blockIq4Nl(const uint8_t* b, float* y) {
+  const float d = loadF16(b);
+  const uint8_t* qs = b + 2;
+  for (uint32_t j = 0; j < kQK / 2; ++j) {
+    y[j] = d * kIq4NlValues[qs[j] & 0x0F];
+    y[j + kQK / 2] = d * kIq4NlValues[qs[j] >> 4];
+  }
+}
+
+// block_q2_K {u8 scales[16]; u8 qs[64]; f16 d; f16 dmin}: 16 sub-blocks of 16, each with a
+// 4-bit scale (low nibble) and 4-bit min (high nibble); 2-bit quants, 4 per byte.
+void blockQ2_K(const uint8_t* b, float* y) {
+  const uint8_t* scales = b;
+  const uint8_t* q = b + 16;
+  const float d = loadF16(b + 80);
+  const float min = loadF16(b + 82);
+  int is = 0;
+  for (uint32_t n = 0; n < kQKK; n += 128) {
+    int shift = 0;
+    for (int j = 0; j < 4; ++j) {
+      uint8_t sc = scales[is++];
+      float dl = d * (sc & 0xF);
+      float ml = min * (sc >> 4);
+      for (int l = 0; l < 16; ++l) *y++ = dl * static_cast<int8_t>((q[l] >> shift) & 3) - ml;
+      sc = scales[is++];
+      dl = d * (sc & 0xF);
+      ml = min * (sc >> 4);
+      for (int l = 0; l < 16; ++l) *y++ = dl * static_cast<int8_t>((q[l + 16] >> shift) & 3) - ml;
+      shift += 2;
+    }
+    q += 32;
+  }
+}
+
+// block_q3_K {u8 hmask[32]; u8 qs[64]; u8 scales[12]; f16 d}: 16 signed 6-bit scales packed in
+// 12 bytes (low 4 bits in bytes 0..7, high 2 bits in bytes 8..11); the 3rd quant bit in hmask
+// is set for the non-negative half (a clear bit subtracts 4).
+void blockQ3_K(const uint8_t* b, float* y) {
+  const uint8_t* hm = b;
+  const uint8_t* q = b + 32;
+  const uint8_t* packed = b + 96;
+  const float d_all = loadF16(b + 108);
+  int8_t scales[16];
+  for (int i = 0; i < 16; ++i) {
+    const int low = (i < 8) ? (packed[i] & 0x0F) : (packed[i - 8] >> 4);
+    const int high = (packed[8 + (i % 4)] >> (2 * (i / 4))) & 3;
+    scales[i] = static_cast<int8_t>(low | (high << 4));
+  }
+  int is = 0;
+  uint8_t m = 1;
+  for (uint32_t n = 0; n < kQKK; n += 128) {
+    int shift = 0;
+    for (int j = 0; j < 4; ++j) {
+      float dl = d_all * (scales[is++] - 32);
+      for (int l = 0; l < 16; ++l) {
+        *y++ = dl * (static_cast<int8_t>((q[l] >> shift) & 3) - ((hm[l] & m) ? 0 : 4));
+      }
+      dl = d_all * (scales[is++] - 32);
+      for (int l = 0; l < 16; ++l) {
+        *y++ = dl * (static_cast<int8_t>((q[l + 16] >> shift) & 3) - ((hm[l + 16] & m) ? 0 : 4));
+      }
+      shift += 2;
+      m = static_cast<uint8_t>(m << 1);
+    }
+    q += 32;
+  }
+}
+
+// 6-bit scale and min number j (0..7) of a Q4_K/Q5_K super-block, from 12 packed bytes.
+void scaleMinK4(int j, const uint8_t* q, uint8_t* sc, uint8_t* mn) {
+  if (j < 4) {
+    *sc = q[j] & 63;
+    *mn = q[j + 4] & 63;
+  } else {
+    *sc = static_cast<uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+    *mn = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+  }
+}
+
+// block_q4_K {f16 d; f16 dmin; u8 scales[12]; u8 qs[128]}: 8 sub-blocks of 32.
+void blockQ4_K(const uint8_t* b, float* y) {
+  const float d = loadF16(b);
+  const float min = loadF16(b + 2);
+  const uint8_t* scales = b + 4;
+  const uint8_t* q = b + 16;
+  int is = 0;
+  for (uint32_t j = 0; j < kQKK; j += 64) {
+    uint8_t sc, mn;
+    scaleMinK4(is + 0, scales, &sc, &mn);
+    const float d1 = d * sc;
+    const float m1 = min * mn;
+    scaleMinK4(is + 1, scales, &sc, &mn);
+    const float d2 = d * sc;
+    const float m2 = min * mn;
+    for (int l = 0; l < 32; ++l) *y++ = d1 * (q[l] & 0xF) - m1;
+    for (int l = 0; l < 32; ++l) *y++ = d2 * (q[l] >> 4) - m2;
+    q += 32;
+    is += 2;
+  }
+}
+
+// block_q5_K {f16 d; f16 dmin; u8 scales[12]; u8 qh[32]; u8 qs[128]}
+void blockQ5_K(const uint8_t* b, float* y) {
+  const float d = loadF16(b);
+  const float min = loadF16(b + 2);
+  const uint8_t* scales = b + 4;
+  const uint8_t* qh = b + 16;
+  const uint8_t* ql = b + 48;
+  int is = 0;
+  uint8_t u1 = 1, u2 = 2;
+  for (uint32_t j = 0; j < kQKK; j += 64) {
+    uint8_t sc, mn;
+    scaleMinK4(is + 0, scales, &sc, &mn);
+    const float d1 = d * sc;
+    const float m1 = min * mn;
+    scaleMinK4(is + 1, scales, &sc, &mn);
+    const float d2 = d * sc;
+    const float m2 = min * mn;
+    for (int l = 0; l < 32; ++l) *y++ = d1 * ((ql[l] & 0xF) + ((qh[l] & u1) ? 16 : 0)) - m1;
+    for (int l = 0; l < 32; ++l) *y++ = d2 * ((ql[l] >> 4) + ((qh[l] & u2) ? 16 : 0)) - m2;
+    ql += 32;
+    is += 2;
+    u1 = static_cast<uint8_t>(u1 << 2);
+    u2 = static_cast<uint8_t>(u2 << 2);
+  }
+}
+
+// block_q6_K {u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d}: 6-bit quants, low 4 bits in ql,
+// high 2 bits in qh, 16 signed 8-bit scales.
+void blockQ6_K(const uint8_t* b, float* y) {
+  const uint8_t* ql = b;
+  const uint8_t* qh = b + 128;
+  const int8_t* sc = reinterpret_cast<const int8_t*>(b + 192);
+  const float d = loadF16(b + 208);
+  for (uint32_t n = 0; n < kQKK; n += 128) {
+    for (int l = 0; l < 32; ++l) {
+      const int is = l / 16;
+      const int q1 = static_cast<int8_t>((ql[l + 0] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+      const int q2 = static_cast<int8_t>((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+      const int q3 = static_cast<int8_t>((ql[l + 0] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+      const int q4 = static_cast<int8_t>((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+      y[l + 0] = d * sc[is + 0] * q1;
+      y[l + 32] = d * sc[is + 2] * q2;
+      y[l + 64] = d * sc[is + 4] * q3;
+      y[l + 96] = d * sc[is + 6] * q4;
+    }
+    y += 128;
+    ql += 64;
+    qh += 32;
+    sc += 8;
+  }
+}
+
+void blockF32(const uint8_t* b, float* y) { std::memcpy(y, b, 4); }
+void blockF16(const uint8_t* b, float* y) { *y = loadF16(b); }
+void blockBf16(const uint8_t* b, float* y) { *y = bf16ToFloat(loadU16(b)); }
+
+using BlockFn = void (*)(const uint8_t*, float*);
+
+struct Decoder {
+  BlockLayout layout;
+  BlockFn fn;
+};
+
+std::optional<Decoder> decoder(TensorType type) {
+  switch (type) {
+    case TensorType::kF32: return Decoder{{1, 4}, blockF32};
+    case TensorType::kF16: return Decoder{{1, 2}, blockF16};
+    case TensorType::kBF16: return Decoder{{1, 2}, blockBf16};
+    case TensorType::kQ4_0: return Decoder{{kQK, 18}, blockQ4_0};
+    case TensorType::kQ4_1: return Decoder{{kQK, 20}, blockQ4_1};
+    case TensorType::kQ5_0: return Decoder{{kQK, 22}, blockQ5_0};
+    case TensorType::kQ5_1: return Decoder{{kQK, 24}, blockQ5_1};
+    case TensorType::kQ8_0: return Decoder{{kQK, 34}, blockQ8_0};
+    case TensorType::kIQ4_NL: return Decoder{{kQK, 18}, blockIq4Nl};
+    case TensorType::kQ2_K: return Decoder{{kQKK, 84}, blockQ2_K};
+    case TensorType::kQ3_K: return Decoder{{kQKK, 110}, blockQ3_K};
+    case TensorType::kQ4_K: return Decoder{{kQKK, 144}, blockQ4_K};
+    case TensorType::kQ5_K: return Decoder{{kQKK, 176}, blockQ5_K};
+    case TensorType::kQ6_K: return Decoder{{kQKK, 210}, blockQ6_K};
+    default: return std::nullopt;
+  }
+}
+
+}  // namespace
+
+std::optional<BlockLayout> blockLayout(gguf::TensorType type) {
+  if (auto dec = decoder(type)) return dec->layout;
+  return std::nullopt;
+}
+
+float fp16ToFloat(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000) << 16;
+  const uint32_t exp = (h >> 10) & 0x1F;
+  uint32_t mant = h & 0x3FF;
+  uint32_t bits;
+  if (exp == 0x1F) {
+    bits = sign | 0x7F800000u | (mant << 13);  // inf / NaN (payload kept)
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112) << 23) | (mant << 13);  // 112 = 127 - 15
+  } else if (mant == 0) {
+    bits = sign;  // +-0
+  } else {
+    // Subnormal half: normalise the mantissa into a float32 normal.
+    int e = -1;
+    do {
+      ++e;
+      mant <<= 1;
+    } while ((mant & 0x400) == 0);
+    bits = sign | (uint32_t(112 - e) << 23) | ((mant & 0x3FF) << 13);
+  }
+  return std::bit_cast<float>(bits);
+}
+
+float bf16ToFloat(uint16_t h) { return std::bit_cast<float>(uint32_t(h) << 16); }
+
+bool canDequantize(gguf::TensorType type) { return decoder(type).has_value(); }
+
+Status dequantize(gguf::TensorType type, std::span<const uint8_t> src, std::span<float> dst) {
+  const auto dec = decoder(type);
+  if (!dec) {
+    return {Code::kUnsupported,
+            "dequantize: tensor type " + std::to_string(static_cast<uint32_t>(type)) +
+                " is not supported"};
+  }
+  const uint64_t n = dst.size();
+  if (n % dec->layout.block_size != 0) {
+    return {Code::kInvalidArgument, "dequantize: " + std::to_string(n) +
+                                        " elements is not a multiple of the block size " +
+                                        std::to_string(dec->layout.block_size)};
+  }
+  const uint64_t n_blocks = n / dec->layout.block_size;
+  const uint64_t need = n_blocks * dec->layout.block_bytes;
+  if (src.size() < need) {
+    return {Code::kOutOfRange, "dequantize: " + std::to_string(n) + " elements need " +
+                                   std::to_string(need) + " bytes, source has " +
+                                   std::to_string(src.size())};
+  }
+  for (uint64_t i = 0; i < n_blocks; ++i) {
+    dec->fn(src.data() + i * dec->layout.block_bytes, dst.data() + i * dec->layout.block_size);
+  }
+  return Status::ok();
+}
+
+}  // namespace tokenfab::ref

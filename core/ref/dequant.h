@@ -1,0 +1,33 @@
+// CPU dequantization of ggml weight types: the bit-exact reference that the GPU decode shaders,
+// the model loader and the tests are checked against.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "tokenfab/gguf.h"
+#include "tokenfab/status.h"
+
+namespace tokenfab::ref {
+
+// Block geometry of a weight type as ggml stores it (ggml-common.h): `block_size` elements in
+// `block_bytes` bytes. Kept here so `ref` does not need the GGUF reader.
+struct BlockLayout {
+  uint32_t block_size;
+  uint32_t block_bytes;
+};
+// nullopt for a type this module neither dequantizes nor quantizes.
+std::optional<BlockLayout> blockLayout(gguf::TensorType type);
+
+// IEEE binary16 / bfloat16 -> float32, exact (subnormals, inf and NaN kept).
+float fp16ToFloat(uint16_t h);
+float bf16ToFloat(uint16_t h);
+
+// Dequantizes n elements (a multiple of the type's block size) of `type` from `src` into `dst`,
+// bit-exact with ggml's dequantize_row_* (float32 arithmetic in ggml's order).
+// n = dst.size(); src must hold at least n / block_size blocks.
+Status dequantize(gguf::TensorType type, std::span<const uint8_t> src, std::span<float> dst);
+bool canDequantize(gguf::TensorType type);
+
+}  // namespace tokenfab::ref

@@ -1,0 +1,181 @@
+// Dequantization of every quantized tensor in the shared fixtures against the values ggml's own
+// to_float produced (reference/dequant/*.json): first values bit for bit, sum and sum of squares
+// in float64.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <bit>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "ref/dequant.h"
+#include "shared_data.h"
+#include "tokenfab/gguf.h"
+
+namespace tokenfab {
+namespace {
+
+using gguf::TensorType;
+
+// Checks one fixture file: every entry of its JSON reference.
+void checkFixture(const std::filesystem::path& gguf_path, const std::filesystem::path& json_path) {
+  auto file = gguf::GgufFile::open(gguf_path);
+  ASSERT_TRUE(file.isOk()) << file.status().toString();
+  const auto ref = nlohmann::json::parse(test::readFile(json_path), nullptr, false);
+  ASSERT_FALSE(ref.is_discarded()) << json_path;
+  ASSERT_TRUE(ref.is_array());
+  ASSERT_GT(ref.size(), 0u);
+  for (const auto& entry : ref) {
+    const std::string name = entry.at("name");
+    SCOPED_TRACE(gguf_path.filename().string() + " " + name + " (" +
+                 entry.at("type").get<std::string>() + ")");
+    const gguf::TensorInfo* info = file->tensor(name);
+    ASSERT_NE(info, nullptr);
+    ASSERT_TRUE(ref::canDequantize(info->type)) << "type " << static_cast<int>(info->type);
+    const uint64_t n = entry.at("n");
+    ASSERT_EQ(info->n_elements, n);
+    std::vector<float> out(n);
+    const Status st = ref::dequantize(info->type, file->tensorData(*info), out);
+    ASSERT_TRUE(st.isOk()) << st.toString();
+
+    const auto& first = entry.at("first");
+    // The zoo lists every value, the model fixtures their first 512.
+    ASSERT_TRUE(first.size() == std::min<uint64_t>(n, 512) || first.size() == n) << first.size();
+    size_t mismatches = 0;
+    for (size_t i = 0; i < first.size(); ++i) {
+      // 9 significant digits identify a float32 exactly: parse as float and compare the bits.
+      // The reference prints a zero without its sign, so -0 and +0 count as the same value.
+      const float want = first[i].get<float>();
+      const bool same = want == 0.0f ? out[i] == 0.0f
+                                     : std::bit_cast<uint32_t>(want) == std::bit_cast<uint32_t>(out[i]);
+      if (!same) {
+        if (++mismatches <= 5) {
+          ADD_FAILURE() << "element " << i << ": got " << out[i] << " want " << want;
+        }
+      }
+    }
+    EXPECT_EQ(mismatches, 0u);
+    double sum = 0, sumsq = 0;
+    for (float v : out) {
+      sum += v;
+      sumsq += double(v) * double(v);
+    }
+    // Both sides sum the same float32 values in float64; only the order may differ.
+    const double want_sum = entry.at("sum");
+    const double want_sumsq = entry.at("sumsq");
+    EXPECT_NEAR(sum, want_sum, 1e-9 * (std::fabs(want_sum) + std::sqrt(want_sumsq) + 1.0));
+    EXPECT_NEAR(sumsq, want_sumsq, 1e-9 * (want_sumsq + 1.0));
+  }
+}
+
+class DequantFixture : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(DequantFixture, MatchesGgml) {
+  const std::string stem = GetParam();
+  TF_SHARED_FILE(gguf_path, "models/fixtures/" + stem + ".gguf");
+  TF_SHARED_FILE(json_path, "reference/dequant/" + stem + ".json");
+  checkFixture(gguf_path, json_path);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, DequantFixture,
+                         ::testing::Values("quant-zoo", "fx-llama-spm-q4_0", "fx-llama-spm-q4_k_m",
+                                           "fx-llama-spm-q8_0", "fx-qwen2-bpe-q5_k_m",
+                                           "fx-qwen2-bpe-q8_0", "fx-qwen2-e384-q4_k_m",
+                                           "stories260K-f16"),
+                         [](const auto& param_info) {
+                           std::string s = param_info.param;
+                           for (char& c : s) {
+                             if (c == '-') c = '_';
+                           }
+                           return s;
+                         });
+
+// The zoo holds every type this module decodes: make sure none is silently missing.
+TEST(Dequant, ZooCoversEveryType) {
+  TF_SHARED_FILE(json_path, "reference/dequant/quant-zoo.json");
+  const auto ref = nlohmann::json::parse(test::readFile(json_path));
+  std::vector<std::string> types;
+  for (const auto& e : ref) types.push_back(e.at("type"));
+  for (const char* t : {"f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_K", "q3_K",
+                        "q4_K", "q5_K", "q6_K", "iq4_nl"}) {
+    EXPECT_NE(std::find(types.begin(), types.end(), t), types.end()) << t;
+  }
+}
+
+// Hand-computed blocks, independent of any file.
+TEST(Dequant, HandQ8_0) {
+  std::vector<uint8_t> block(34, 0);
+  block[0] = 0x00;
+  block[1] = 0x38;  // f16 0.5
+  block[2] = 0x02;  // 2 * 0.5 = 1
+  block[3] = 0xFF;  // -1 * 0.5
+  block[33] = 0x80;  // -128 * 0.5
+  std::vector<float> out(32, -7.0f);
+  ASSERT_TRUE(ref::dequantize(TensorType::kQ8_0, block, out).isOk());
+  EXPECT_EQ(out[0], 1.0f);
+  EXPECT_EQ(out[1], -0.5f);
+  EXPECT_EQ(out[2], 0.0f);
+  EXPECT_EQ(out[31], -64.0f);
+}
+
+TEST(Dequant, HandQ4_0) {
+  std::vector<uint8_t> block(18, 0x88);  // every nibble 8 -> 0
+  block[0] = 0x00;
+  block[1] = 0x40;  // f16 2.0
+  block[2] = 0x0F;  // element 0: (15-8)*2 = 14; element 16: (0-8)*2 = -16
+  std::vector<float> out(32);
+  ASSERT_TRUE(ref::dequantize(TensorType::kQ4_0, block, out).isOk());
+  EXPECT_EQ(out[0], 14.0f);
+  EXPECT_EQ(out[16], -16.0f);
+  EXPECT_EQ(out[1], 0.0f);
+}
+
+TEST(Dequant, HandQ4_K) {
+  // d = 1, dmin = 0.5; sub-block 0: scale 3, min 2; sub-block 1: scale 5, min 1.
+  std::vector<uint8_t> block(144, 0);
+  block[0] = 0x00; block[1] = 0x3C;  // d
+  block[2] = 0x00; block[3] = 0x38;  // dmin
+  block[4 + 0] = 3; block[4 + 4] = 2;  // j = 0: scale in q[0], min in q[4]
+  block[4 + 1] = 5; block[4 + 5] = 1;  // j = 1
+  block[16] = 0x7A;  // element 0: low nibble 10 -> 3*10 - 0.5*2 = 29; element 32: 7 -> 5*7 - 0.5 = 34.5
+  std::vector<float> out(256);
+  ASSERT_TRUE(ref::dequantize(TensorType::kQ4_K, block, out).isOk());
+  EXPECT_EQ(out[0], 29.0f);
+  EXPECT_EQ(out[32], 34.5f);
+  EXPECT_EQ(out[1], -1.0f);
+}
+
+TEST(Dequant, Fp16Specials) {
+  EXPECT_EQ(ref::fp16ToFloat(0x3C00), 1.0f);
+  EXPECT_EQ(ref::fp16ToFloat(0xC000), -2.0f);
+  EXPECT_EQ(ref::fp16ToFloat(0x7BFF), 65504.0f);
+  EXPECT_EQ(ref::fp16ToFloat(0x0001), std::ldexp(1.0f, -24));
+  EXPECT_EQ(ref::fp16ToFloat(0x03FF), std::ldexp(1023.0f, -24));
+  EXPECT_EQ(ref::fp16ToFloat(0x0400), std::ldexp(1.0f, -14));
+  EXPECT_TRUE(std::isinf(ref::fp16ToFloat(0x7C00)));
+  EXPECT_TRUE(std::isnan(ref::fp16ToFloat(0x7E00)));
+  EXPECT_TRUE(std::signbit(ref::fp16ToFloat(0x8000)));
+  EXPECT_EQ(ref::bf16ToFloat(0x3F80), 1.0f);
+  EXPECT_EQ(ref::bf16ToFloat(0xC040), -3.0f);
+}
+
+TEST(Dequant, BadInput) {
+  std::vector<float> out(32);
+  std::vector<uint8_t> bytes(34);
+  EXPECT_EQ(ref::dequantize(TensorType::kQ8_1, bytes, out).code(), Code::kUnsupported);
+  EXPECT_EQ(ref::dequantize(static_cast<TensorType>(999), bytes, out).code(), Code::kUnsupported);
+  EXPECT_FALSE(ref::canDequantize(TensorType::kIQ2_XXS));
+  std::vector<float> odd(31);
+  EXPECT_EQ(ref::dequantize(TensorType::kQ8_0, bytes, odd).code(), Code::kInvalidArgument);
+  std::vector<uint8_t> short_bytes(33);
+  EXPECT_EQ(ref::dequantize(TensorType::kQ8_0, short_bytes, out).code(), Code::kOutOfRange);
+  std::vector<float> k_out(256);
+  EXPECT_EQ(ref::dequantize(TensorType::kQ6_K, bytes, k_out).code(), Code::kOutOfRange);
+  std::vector<float> none;
+  EXPECT_TRUE(ref::dequantize(TensorType::kQ6_K, {}, none).isOk());
+}
+
+}  // namespace
+}  // namespace tokenfab
