@@ -1,0 +1,90 @@
+#include "tokenfab/support.h"
+
+#include <string>
+
+namespace tokenfab {
+namespace {
+
+constexpr const char* kBlockTensors[] = {"attn_norm", "attn_q", "attn_k",  "attn_v",  "attn_output",
+                                         "ffn_norm",  "ffn_gate", "ffn_up", "ffn_down"};
+// A cap so a hostile block_count cannot make the check loop for long (real models: < 200).
+constexpr uint64_t kMaxBlocks = 1u << 16;
+
+std::string supportedList() {
+  std::string out;
+  for (std::string_view a : kRunnableArchs) {
+    if (!out.empty()) out += ", ";
+    out += a;
+  }
+  return out;
+}
+
+}  // namespace
+
+bool isRunnableTensorType(gguf::TensorType type) {
+  using gguf::TensorType;
+  switch (type) {
+    case TensorType::kF32: case TensorType::kF16: case TensorType::kBF16: case TensorType::kQ8_0:
+    case TensorType::kQ4_0: case TensorType::kQ4_1: case TensorType::kQ5_0: case TensorType::kQ5_1:
+    case TensorType::kQ2_K: case TensorType::kQ3_K: case TensorType::kQ4_K: case TensorType::kQ5_K:
+    case TensorType::kQ6_K:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::vector<Status> runnableProblems(const gguf::GgufFile& file) {
+  std::vector<Status> problems;
+  auto arch = file.getString("general.architecture");
+  if (!arch.isOk()) {
+    problems.emplace_back(Code::kModelNotAModel, arch.status().code() == Code::kNotFound
+                                                     ? "no general.architecture: not a model file"
+                                                     : "general.architecture is not a string");
+  } else {
+    bool known = false;
+    for (std::string_view a : kRunnableArchs) known |= (*arch == a);
+    if (!known)
+      problems.emplace_back(Code::kModelUnsupportedArch,
+                            "architecture '" + *arch + "' is not supported (supported: " + supportedList() + ")");
+  }
+
+  for (const gguf::TensorInfo& t : file.tensors()) {
+    if (!isRunnableTensorType(t.type))
+      problems.emplace_back(Code::kUnsupported, "tensor " + t.name + " has type " + std::string(gguf::typeName(t.type)) +
+                                                    ", which tokenfab cannot run yet");
+  }
+
+  if (file.tensors().empty()) {
+    problems.emplace_back(Code::kModelNotAModel, "the file has no tensors (a vocab-only file?)");
+  }
+  auto require = [&](const std::string& name) {
+    if (file.tensor(name) == nullptr) problems.emplace_back(Code::kModelMissingTensor, "tensor " + name + " is missing");
+  };
+  if (!file.tensors().empty()) require("token_embd.weight");
+  if (arch.isOk() && !file.tensors().empty()) {
+    auto blocks = file.getUint(*arch + ".block_count");
+    if (!blocks.isOk()) {
+      problems.emplace_back(Code::kModelBadHyperParams, *arch + ".block_count is missing or not an unsigned integer");
+    } else if (*blocks == 0 || *blocks > kMaxBlocks) {
+      problems.emplace_back(Code::kModelBadHyperParams, *arch + ".block_count " + std::to_string(*blocks) + " is out of range");
+    } else {
+      for (uint64_t b = 0; b < *blocks; ++b)
+        for (const char* part : kBlockTensors) require("blk." + std::to_string(b) + "." + part + ".weight");
+    }
+  }
+  if (!file.tensors().empty()) require("output_norm.weight");
+
+  const bool has_model = file.find("tokenizer.ggml.model") != nullptr;
+  const gguf::Value::Array* tokens = file.getArray("tokenizer.ggml.tokens");
+  if (!has_model || tokens == nullptr || tokens->items.empty())
+    problems.emplace_back(Code::kTokenizerBadVocab, "no tokenizer (tokenizer.ggml.model and tokenizer.ggml.tokens are needed)");
+  return problems;
+}
+
+Status checkRunnable(const gguf::GgufFile& file) {
+  std::vector<Status> problems = runnableProblems(file);
+  return problems.empty() ? Status::ok() : problems.front();
+}
+
+}  // namespace tokenfab
