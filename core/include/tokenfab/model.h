@@ -1,0 +1,117 @@
+// Model description: the architecture table, the hyper-parameters and the tensor map of a GGUF
+// model, read and checked before any weight is touched. The CPU reference (core/ref/forward) and
+// the GPU forward graph both build on it, so shapes and rope conventions live in one place.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tokenfab/gguf.h"
+#include "tokenfab/status.h"
+
+namespace tokenfab::model {
+
+// Which elements of a head rope rotates together (only the first n_rot of each head rotate).
+enum class RopeLayout : uint8_t {
+  kAdjacent,  // pairs (x[2i], x[2i+1]): llama ("normal" rope in ggml)
+  kNeox,      // pairs (x[i], x[i + n_rot/2]): qwen2, gpt-neox
+};
+std::string_view ropeLayoutName(RopeLayout layout);
+
+// `<arch>.rope.scaling.type`. Llama 3.x "llama3" scaling is not a type in GGUF: the converter
+// bakes it into the per-frequency divisors of the `rope_freqs.weight` tensor.
+enum class RopeScaling : uint8_t { kNone, kLinear, kYarn };
+std::string_view ropeScalingName(RopeScaling scaling);
+
+// One row of the architecture table: what differs between supported `general.architecture`s.
+struct ArchInfo {
+  std::string_view name;     // as in general.architecture
+  RopeLayout rope_layout;
+  bool qkv_bias_required;    // qwen2 always has q/k/v biases; llama may (loaded when present)
+};
+// Every architecture the engine runs.
+std::span<const ArchInfo> supportedArchs();
+const ArchInfo* findArch(std::string_view name);  // nullptr when unsupported
+
+// Where one weight lives in the GGUF file. Shapes use ggml order: `cols` = ne[0] is the
+// contiguous dimension, a matrix (cols, rows) multiplies a vector of `cols` into `rows`.
+struct WeightRef {
+  std::string name;                              // "blk.0.attn_q.weight"; empty when absent
+  size_t index = SIZE_MAX;                       // position in GgufFile::tensors()
+  gguf::TensorType type = gguf::TensorType::kF32;
+  uint64_t cols = 0;                             // ne[0]
+  uint64_t rows = 0;                             // ne[1] (1 for a vector)
+
+  bool present() const { return index != SIZE_MAX; }
+};
+
+struct LayerWeights {
+  WeightRef attn_norm;    // (n_embd)
+  WeightRef attn_q;       // (n_embd, n_head * head_dim)
+  WeightRef attn_k;       // (n_embd, n_head_kv * head_dim)
+  WeightRef attn_v;       // (n_embd, n_head_kv * head_dim_v)
+  WeightRef attn_q_bias;  // (n_head * head_dim)       optional (required by qwen2)
+  WeightRef attn_k_bias;  // (n_head_kv * head_dim)    optional (required by qwen2)
+  WeightRef attn_v_bias;  // (n_head_kv * head_dim_v)  optional (required by qwen2)
+  WeightRef attn_output;  // (n_head * head_dim_v, n_embd)
+  WeightRef ffn_norm;     // (n_embd)
+  WeightRef ffn_gate;     // (n_embd, n_ff)
+  WeightRef ffn_up;       // (n_embd, n_ff)
+  WeightRef ffn_down;     // (n_ff, n_embd)
+};
+
+struct ModelWeights {
+  WeightRef token_embd;   // (n_embd, n_vocab)
+  WeightRef output_norm;  // (n_embd)
+  WeightRef output;       // (n_embd, n_vocab); the same tensor as token_embd when tied
+  WeightRef rope_freqs;   // (n_rot / 2) optional: theta_i is divided by rope_freqs[i] (Llama 3.1)
+  std::vector<LayerWeights> layers;
+};
+
+struct ModelConfig {
+  std::string arch;  // general.architecture
+  std::string name;  // general.name, may be empty
+  RopeLayout rope_layout = RopeLayout::kAdjacent;
+
+  int32_t n_vocab = 0;       // logits per position (rows of the output projection)
+  int32_t n_embd = 0;
+  int32_t n_layer = 0;
+  int32_t n_head = 0;
+  std::vector<int32_t> n_head_kv;  // per layer (GGUF allows a scalar or a per-layer array)
+  int32_t head_dim = 0;      // of q and k: attention.key_length, else n_embd / n_head
+  int32_t head_dim_v = 0;    // attention.value_length, else head_dim
+  std::vector<int32_t> n_ff;       // per layer (scalar or per-layer array)
+  int32_t n_ctx_train = 0;   // context_length
+  double rms_eps = 0.0;      // attention.layer_norm_rms_epsilon
+
+  int32_t n_rot = 0;                // rope.dimension_count, else head_dim
+  double rope_freq_base = 10000.0;  // rope.freq_base
+  RopeScaling rope_scaling = RopeScaling::kNone;
+  double rope_scaling_factor = 1.0;     // rope.scaling.factor (or legacy rope.scale_linear)
+  int32_t rope_original_ctx = 0;        // rope.scaling.original_context_length, 0 if absent
+  double rope_attn_factor = 1.0;        // rope.scaling.attn_factor (YaRN)
+  bool tied_output = false;             // no output.weight: the output reuses token_embd
+
+  ModelWeights weights;
+
+  // Reads and checks every hyper-parameter and every tensor shape. Errors:
+  // kModelNotAModel (no architecture, no tensors, a data file), kModelUnsupportedArch (named),
+  // kModelBadHyperParams (missing / out-of-range metadata), kModelMissingTensor, kModelBadShape.
+  static Result<ModelConfig> fromGguf(const gguf::GgufFile& file);
+
+  int32_t nHeadKv(int layer) const { return n_head_kv[static_cast<size_t>(layer)]; }
+  int32_t nFf(int layer) const { return n_ff[static_cast<size_t>(layer)]; }
+  int32_t qDim() const { return n_head * head_dim; }                          // q rows
+  int32_t kDim(int layer) const { return nHeadKv(layer) * head_dim; }         // k rows
+  int32_t vDim(int layer) const { return nHeadKv(layer) * head_dim_v; }       // v rows
+  // Rope angle divisor scale: positions are multiplied by this (1 / linear factor).
+  double ropeFreqScale() const;
+  // One line for logs and `info`: "llama: 5 layers, n_embd 64, 8 heads (4 kv) x 8, ...".
+  std::string summary() const;
+};
+
+}  // namespace tokenfab::model

@@ -1,0 +1,253 @@
+// RefModel: the float64 CPU forward pass of llama-family models (llama, qwen2).
+#include "ref/forward.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "ref/dequant.h"
+
+namespace tokenfab::ref {
+namespace {
+
+using model::ModelConfig;
+using model::WeightRef;
+
+// All of a weight as float32, exactly as ggml's to_float would produce it. Empty for an absent
+// optional weight.
+Result<std::vector<float>> loadWeight(const gguf::GgufFile& file, const WeightRef& ref) {
+  if (!ref.present()) return std::vector<float>{};
+  const gguf::TensorInfo& info = file.tensors()[ref.index];
+  std::span<const uint8_t> bytes = file.tensorData(info);
+  std::vector<float> out(info.n_elements);
+  if (info.type == gguf::TensorType::kF32) {
+    if (bytes.size() < out.size() * sizeof(float)) {
+      return Status(Code::kCorruptData, "tensor " + ref.name + " holds fewer bytes than its shape needs");
+    }
+    std::memcpy(out.data(), bytes.data(), out.size() * sizeof(float));
+    return out;
+  }
+  if (!canDequantize(info.type)) {
+    return Status(Code::kUnsupported, "tensor " + ref.name + ": the CPU reference cannot dequantize type " +
+                                          std::string(gguf::typeName(info.type)));
+  }
+  TF_RETURN_IF_ERROR(dequantize(info.type, bytes, out).withContext("dequantizing " + ref.name));
+  return out;
+}
+
+// out (rows) = w (rows, cols) . x (cols), float64 accumulation. Four partial sums keep the
+// dependency chain short; the order is fixed, so results are deterministic.
+void matVec(std::vector<double>& out, const std::vector<float>& w, const std::vector<double>& x) {
+  const size_t cols = x.size();
+  for (size_t r = 0; r < out.size(); ++r) {
+    const float* row = w.data() + r * cols;
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    size_t c = 0;
+    for (; c + 4 <= cols; c += 4) {
+      s0 += static_cast<double>(row[c]) * x[c];
+      s1 += static_cast<double>(row[c + 1]) * x[c + 1];
+      s2 += static_cast<double>(row[c + 2]) * x[c + 2];
+      s3 += static_cast<double>(row[c + 3]) * x[c + 3];
+    }
+    for (; c < cols; ++c) s0 += static_cast<double>(row[c]) * x[c];
+    out[r] = (s0 + s1) + (s2 + s3);
+  }
+}
+
+void addBias(std::vector<double>& x, const std::vector<float>& bias) {
+  for (size_t i = 0; i < bias.size(); ++i) x[i] += bias[i];
+}
+
+// out = x / sqrt(mean(x^2) + eps) * weight
+void rmsNorm(std::vector<double>& out, const std::vector<double>& x, const std::vector<float>& weight, double eps) {
+  double sum_sq = 0.0;
+  for (double v : x) sum_sq += v * v;
+  const double scale = 1.0 / std::sqrt(sum_sq / static_cast<double>(x.size()) + eps);
+  for (size_t i = 0; i < x.size(); ++i) out[i] = x[i] * scale * static_cast<double>(weight[i]);
+}
+
+// Rotates the first n_rot elements of each of n_heads heads of `head_dim` by pos * inv_freq[i].
+void rope(std::vector<double>& x, int n_heads, int head_dim, int n_rot, model::RopeLayout layout,
+          const std::vector<double>& inv_freq, int pos) {
+  const int half = n_rot / 2;
+  for (int h = 0; h < n_heads; ++h) {
+    double* head = x.data() + static_cast<size_t>(h) * static_cast<size_t>(head_dim);
+    for (int i = 0; i < half; ++i) {
+      const double theta = static_cast<double>(pos) * inv_freq[static_cast<size_t>(i)];
+      const double cos_t = std::cos(theta), sin_t = std::sin(theta);
+      // adjacent: (x[2i], x[2i+1]); neox: (x[i], x[i + n_rot/2])
+      const int a = layout == model::RopeLayout::kAdjacent ? 2 * i : i;
+      const int b = layout == model::RopeLayout::kAdjacent ? 2 * i + 1 : i + half;
+      const double x0 = head[a], x1 = head[b];
+      head[a] = x0 * cos_t - x1 * sin_t;
+      head[b] = x0 * sin_t + x1 * cos_t;
+    }
+  }
+}
+
+}  // namespace
+
+Result<RefModel> RefModel::load(const gguf::GgufFile& file) {
+  RefModel m;
+  TF_ASSIGN_OR_RETURN(m.m_config, ModelConfig::fromGguf(file));
+  const ModelConfig& c = m.m_config;
+  if (c.rope_scaling == model::RopeScaling::kYarn) {
+    return Status(Code::kUnsupported, "the CPU reference does not implement YaRN rope scaling");
+  }
+  const model::ModelWeights& w = c.weights;
+  TF_ASSIGN_OR_RETURN(m.m_token_embd, loadWeight(file, w.token_embd));
+  TF_ASSIGN_OR_RETURN(m.m_output_norm, loadWeight(file, w.output_norm));
+  if (!c.tied_output) {
+    TF_ASSIGN_OR_RETURN(m.m_output, loadWeight(file, w.output));
+  }
+  TF_ASSIGN_OR_RETURN(std::vector<float> rope_freqs, loadWeight(file, w.rope_freqs));
+
+  // theta_i = pos * freq_scale * base^(-2i / n_rot) / rope_freqs[i]
+  m.m_inv_freq.resize(static_cast<size_t>(c.n_rot / 2));
+  for (size_t i = 0; i < m.m_inv_freq.size(); ++i) {
+    double f = c.ropeFreqScale() * std::pow(c.rope_freq_base, -2.0 * static_cast<double>(i) / c.n_rot);
+    if (!rope_freqs.empty()) {
+      if (!(rope_freqs[i] > 0.0f) || !std::isfinite(rope_freqs[i])) {
+        return Status(Code::kModelBadHyperParams, "rope_freqs.weight[" + std::to_string(i) + "] is not positive");
+      }
+      f /= static_cast<double>(rope_freqs[i]);
+    }
+    m.m_inv_freq[i] = f;
+  }
+
+  m.m_layers.resize(static_cast<size_t>(c.n_layer));
+  for (size_t l = 0; l < m.m_layers.size(); ++l) {
+    const model::LayerWeights& lw = w.layers[l];
+    Layer& layer = m.m_layers[l];
+    TF_ASSIGN_OR_RETURN(layer.attn_norm, loadWeight(file, lw.attn_norm));
+    TF_ASSIGN_OR_RETURN(layer.wq, loadWeight(file, lw.attn_q));
+    TF_ASSIGN_OR_RETURN(layer.wk, loadWeight(file, lw.attn_k));
+    TF_ASSIGN_OR_RETURN(layer.wv, loadWeight(file, lw.attn_v));
+    TF_ASSIGN_OR_RETURN(layer.bq, loadWeight(file, lw.attn_q_bias));
+    TF_ASSIGN_OR_RETURN(layer.bk, loadWeight(file, lw.attn_k_bias));
+    TF_ASSIGN_OR_RETURN(layer.bv, loadWeight(file, lw.attn_v_bias));
+    TF_ASSIGN_OR_RETURN(layer.wo, loadWeight(file, lw.attn_output));
+    TF_ASSIGN_OR_RETURN(layer.ffn_norm, loadWeight(file, lw.ffn_norm));
+    TF_ASSIGN_OR_RETURN(layer.w_gate, loadWeight(file, lw.ffn_gate));
+    TF_ASSIGN_OR_RETURN(layer.w_up, loadWeight(file, lw.ffn_up));
+    TF_ASSIGN_OR_RETURN(layer.w_down, loadWeight(file, lw.ffn_down));
+  }
+  m.m_key_cache.resize(m.m_layers.size());
+  m.m_value_cache.resize(m.m_layers.size());
+  return m;
+}
+
+Status RefModel::rewind(int pos) {
+  if (pos < 0 || pos > m_n_past) {
+    return Status(Code::kOutOfRange,
+                  "cannot rewind to position " + std::to_string(pos) + " (cache holds " + std::to_string(m_n_past) + ")");
+  }
+  m_n_past = pos;
+  return Status::ok();
+}
+
+Result<std::vector<float>> RefModel::forward(int32_t token, int pos) {
+  TF_ASSIGN_OR_RETURN(std::vector<double> logits, forwardF64(token, pos));
+  return std::vector<float>(logits.begin(), logits.end());
+}
+
+Result<std::vector<double>> RefModel::forwardF64(int32_t token, int pos) {
+  const ModelConfig& c = m_config;
+  if (token < 0 || token >= c.n_vocab) {
+    return Status(Code::kOutOfRange,
+                  "token " + std::to_string(token) + " is outside the vocabulary [0, " + std::to_string(c.n_vocab) + ")");
+  }
+  if (pos >= c.n_ctx_train) {
+    return Status(Code::kModelContextTooLarge, "position " + std::to_string(pos) + " is past the context length " +
+                                                   std::to_string(c.n_ctx_train));
+  }
+  TF_RETURN_IF_ERROR(rewind(pos));  // also rejects pos < 0 and gaps
+
+  const size_t n_embd = static_cast<size_t>(c.n_embd);
+  const size_t head_dim = static_cast<size_t>(c.head_dim);
+  const size_t head_dim_v = static_cast<size_t>(c.head_dim_v);
+  const size_t n_pos = static_cast<size_t>(pos) + 1;
+  const double att_scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
+
+  std::vector<double> x(n_embd);     // (n_embd) the residual stream
+  std::vector<double> xb(n_embd);    // (n_embd) normalised input of a sub-block
+  std::vector<double> proj(n_embd);  // (n_embd) output of attention / FFN before the residual add
+  const float* embd_row = m_token_embd.data() + static_cast<size_t>(token) * n_embd;
+  for (size_t i = 0; i < n_embd; ++i) x[i] = embd_row[i];
+
+  for (int l = 0; l < c.n_layer; ++l) {
+    const Layer& w = m_layers[static_cast<size_t>(l)];
+    const int n_head_kv = c.nHeadKv(l);
+    const size_t k_dim = static_cast<size_t>(c.kDim(l));
+    const size_t v_dim = static_cast<size_t>(c.vDim(l));
+    const size_t group = static_cast<size_t>(c.n_head / n_head_kv);  // query heads per kv head
+
+    // attention
+    rmsNorm(xb, x, w.attn_norm, c.rms_eps);
+    std::vector<double> q(static_cast<size_t>(c.qDim()));  // (n_head * head_dim)
+    std::vector<double> k(k_dim);                          // (n_head_kv * head_dim)
+    std::vector<double> v(v_dim);                          // (n_head_kv * head_dim_v)
+    matVec(q, w.wq, xb);
+    matVec(k, w.wk, xb);
+    matVec(v, w.wv, xb);
+    addBias(q, w.bq);
+    addBias(k, w.bk);
+    addBias(v, w.bv);
+    rope(q, c.n_head, c.head_dim, c.n_rot, c.rope_layout, m_inv_freq, pos);
+    rope(k, n_head_kv, c.head_dim, c.n_rot, c.rope_layout, m_inv_freq, pos);
+
+    std::vector<double>& key_cache = m_key_cache[static_cast<size_t>(l)];      // (n_pos, k_dim)
+    std::vector<double>& value_cache = m_value_cache[static_cast<size_t>(l)];  // (n_pos, v_dim)
+    key_cache.resize(n_pos * k_dim);
+    value_cache.resize(n_pos * v_dim);
+    std::copy(k.begin(), k.end(), key_cache.begin() + static_cast<ptrdiff_t>(pos * k_dim));
+    std::copy(v.begin(), v.end(), value_cache.begin() + static_cast<ptrdiff_t>(pos * v_dim));
+
+    std::vector<double> att_out(static_cast<size_t>(c.n_head) * head_dim_v);  // (n_head * head_dim_v)
+    std::vector<double> scores(n_pos);                                         // (n_pos) one head
+    for (size_t h = 0; h < static_cast<size_t>(c.n_head); ++h) {
+      const size_t kv_h = h / group;
+      const double* q_h = q.data() + h * head_dim;
+      double max_score = -INFINITY;
+      for (size_t t = 0; t < n_pos; ++t) {
+        const double* k_t = key_cache.data() + t * k_dim + kv_h * head_dim;
+        double dot = 0.0;
+        for (size_t i = 0; i < head_dim; ++i) dot += q_h[i] * k_t[i];
+        scores[t] = dot * att_scale;
+        max_score = std::max(max_score, scores[t]);
+      }
+      double sum = 0.0;
+      for (double& s : scores) {
+        s = std::exp(s - max_score);
+        sum += s;
+      }
+      double* out_h = att_out.data() + h * head_dim_v;
+      for (size_t t = 0; t < n_pos; ++t) {
+        const double p = scores[t] / sum;
+        const double* v_t = value_cache.data() + t * v_dim + kv_h * head_dim_v;
+        for (size_t i = 0; i < head_dim_v; ++i) out_h[i] += p * v_t[i];
+      }
+    }
+    matVec(proj, w.wo, att_out);
+    for (size_t i = 0; i < n_embd; ++i) x[i] += proj[i];
+
+    // feed-forward: down(silu(gate(x)) * up(x))
+    rmsNorm(xb, x, w.ffn_norm, c.rms_eps);
+    std::vector<double> gate(static_cast<size_t>(c.nFf(l)));  // (n_ff)
+    std::vector<double> up(gate.size());                      // (n_ff)
+    matVec(gate, w.w_gate, xb);
+    matVec(up, w.w_up, xb);
+    for (size_t i = 0; i < gate.size(); ++i) gate[i] = gate[i] / (1.0 + std::exp(-gate[i])) * up[i];
+    matVec(proj, w.w_down, gate);
+    for (size_t i = 0; i < n_embd; ++i) x[i] += proj[i];
+  }
+
+  rmsNorm(xb, x, m_output_norm, c.rms_eps);
+  std::vector<double> logits(static_cast<size_t>(c.n_vocab));  // (n_vocab)
+  matVec(logits, c.tied_output ? m_token_embd : m_output, xb);
+  m_n_past = pos + 1;
+  return logits;
+}
+
+}  // namespace tokenfab::ref

@@ -1,0 +1,61 @@
+// The whole model on the CPU, llama2.c-plain: weights dequantized once to float32, every
+// activation, accumulation and the KV cache in float64. It is the spec the GPU forward pass is
+// checked against, so it favours being obviously right over being fast.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "tokenfab/gguf.h"
+#include "tokenfab/model.h"
+#include "tokenfab/status.h"
+
+namespace tokenfab::ref {
+
+class RefModel {
+ public:
+  // Reads the config and dequantizes every weight (the GgufFile is not needed afterwards).
+  // kUnsupported for what the reference does not implement (YaRN rope scaling).
+  static Result<RefModel> load(const gguf::GgufFile& file);
+
+  const model::ModelConfig& config() const { return m_config; }
+  // Positions held in the KV cache; the next forward() must use pos <= nPast().
+  int nPast() const { return m_n_past; }
+
+  // Feeds `token` at position `pos` (dropping cached positions >= pos) and returns the logits
+  // over the whole vocabulary: (n_vocab). Errors on a token outside the vocabulary, a gap in
+  // positions or a position past the training context.
+  Result<std::vector<double>> forwardF64(int32_t token, int pos);
+  Result<std::vector<float>> forward(int32_t token, int pos);
+
+  // Forgets positions >= pos (0 <= pos <= nPast()).
+  Status rewind(int pos);
+
+ private:
+  struct Layer {
+    std::vector<float> attn_norm;    // (n_embd)
+    std::vector<float> wq;           // (n_head * head_dim, n_embd) row-major, one row per output
+    std::vector<float> wk;           // (n_head_kv * head_dim, n_embd)
+    std::vector<float> wv;           // (n_head_kv * head_dim_v, n_embd)
+    std::vector<float> bq, bk, bv;   // (n_head * head_dim), (n_head_kv * head_dim), ...; empty if none
+    std::vector<float> wo;           // (n_embd, n_head * head_dim_v)
+    std::vector<float> ffn_norm;     // (n_embd)
+    std::vector<float> w_gate;       // (n_ff, n_embd)
+    std::vector<float> w_up;         // (n_ff, n_embd)
+    std::vector<float> w_down;       // (n_embd, n_ff)
+  };
+
+  model::ModelConfig m_config;
+  std::vector<float> m_token_embd;   // (n_vocab, n_embd)
+  std::vector<float> m_output_norm;  // (n_embd)
+  std::vector<float> m_output;       // (n_vocab, n_embd); empty when tied to m_token_embd
+  std::vector<double> m_inv_freq;    // (n_rot / 2) rope angle per position for each pair
+  std::vector<Layer> m_layers;       // (n_layer)
+
+  // KV cache, grown as positions arrive: per layer (n_past, n_head_kv * head_dim[_v]) f64.
+  std::vector<std::vector<double>> m_key_cache;
+  std::vector<std::vector<double>> m_value_cache;
+  int m_n_past = 0;
+};
+
+}  // namespace tokenfab::ref

@@ -1,0 +1,288 @@
+// The float64 CPU forward pass against references computed outside this project:
+// teacher-forced logits of every shared model vs shared/reference/{exact,llamacpp}, and
+// stories260K greedy generation vs llama2.c's run.c.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "reference_data.h"
+#include "ref/forward.h"
+#include "shared_data.h"
+#include "tiny_model.h"
+
+namespace tokenfab {
+namespace {
+
+using ref::RefModel;
+
+// The README's float64 reference is the same math on the same dequantized weights: only the
+// summation order differs (measured: <= 1e-13), so a slip in any op or in dequantization shows.
+constexpr double kExactLogitTol = 1e-9;
+constexpr double kExactLseTol = 1e-9;
+// llama.cpp quantizes activations to 8 bits for quantized weights; the README's table tops at 0.39.
+constexpr double kLlamaCppTol = 0.5;
+
+double logSumExp(const std::vector<double>& logits) {
+  const double max_logit = *std::max_element(logits.begin(), logits.end());
+  double sum = 0.0;
+  for (double v : logits) sum += std::exp(v - max_logit);
+  return max_logit + std::log(sum);
+}
+
+struct MaxDiff {
+  double logit = 0.0;
+  double lse = 0.0;
+  std::string where_logit;  // first position where the max logit diff was seen
+};
+
+void accumulate(MaxDiff& diff, const test::PositionRef& want, const std::vector<double>& logits, double lse,
+                const std::string& where) {
+  diff.lse = std::max(diff.lse, std::abs(lse - want.lse));
+  for (const auto& [id, logit] : want.top) {
+    const double d = std::abs(logits[static_cast<size_t>(id)] - logit);
+    if (d > diff.logit) {
+      diff.logit = d;
+      diff.where_logit = where + " id " + std::to_string(id);
+    }
+  }
+}
+
+class TeacherForced : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(TeacherForced, MatchesExactAndLlamaCpp) {
+  const std::string model = GetParam();
+  const std::string model_path = model == "stories260K" ? "models/stories260K.gguf" : "models/fixtures/" + model + ".gguf";
+  TF_SHARED_FILE(path, model_path);
+  TF_SHARED_FILE(exact_path, "reference/exact/" + model + ".public.json");
+  TF_SHARED_FILE(llamacpp_path, "reference/llamacpp/" + model + ".public.json");
+
+  test::LogitReference exact, llamacpp;
+  std::string error;
+  ASSERT_TRUE(test::readLogitReference(exact_path, exact, error)) << error;
+  ASSERT_TRUE(test::readLogitReference(llamacpp_path, llamacpp, error)) << error;
+  ASSERT_EQ(exact.cases.size(), llamacpp.cases.size());
+
+  const auto t0 = std::chrono::steady_clock::now();
+  Result<gguf::GgufFile> file = gguf::GgufFile::open(path);
+  ASSERT_TRUE(file.isOk()) << file.status().toString();
+  Result<RefModel> loaded = RefModel::load(*file);
+  ASSERT_TRUE(loaded.isOk()) << loaded.status().toString();
+  RefModel& m = *loaded;
+  ASSERT_EQ(m.config().n_vocab, exact.n_vocab);
+  const auto t1 = std::chrono::steady_clock::now();
+
+  MaxDiff vs_exact, vs_llamacpp;
+  int positions = 0;
+  for (size_t ci = 0; ci < exact.cases.size(); ++ci) {
+    const test::LogitCase& ce = exact.cases[ci];
+    const test::LogitCase& cl = llamacpp.cases[ci];
+    ASSERT_EQ(ce.fedTokens(), cl.fedTokens()) << "the two references disagree on the tokens of case " << ci;
+    const std::vector<int32_t> fed = ce.fedTokens();
+    for (size_t pos = 0; pos < fed.size(); ++pos) {
+      const std::string where = "case " + std::to_string(ci) + " ('" + ce.prompt.substr(0, 20) + "') pos " +
+                                std::to_string(pos);
+      Result<std::vector<double>> logits = m.forwardF64(fed[pos], static_cast<int>(pos));
+      ASSERT_TRUE(logits.isOk()) << where << ": " << logits.status().toString();
+      ASSERT_TRUE(std::all_of(logits->begin(), logits->end(), [](double v) { return std::isfinite(v); })) << where;
+      const double lse = logSumExp(*logits);
+      accumulate(vs_exact, ce.logits[pos], *logits, lse, where);
+      accumulate(vs_llamacpp, cl.logits[pos], *logits, lse, where);
+      // The reference's best token is ours too, up to the tolerance (near-ties may swap).
+      const double best = *std::max_element(logits->begin(), logits->end());
+      EXPECT_GE((*logits)[static_cast<size_t>(ce.logits[pos].top[0].first)], best - 2 * kExactLogitTol) << where;
+      ++positions;
+    }
+  }
+  const auto t2 = std::chrono::steady_clock::now();
+  const double load_s = std::chrono::duration<double>(t1 - t0).count();
+  const double run_s = std::chrono::duration<double>(t2 - t1).count();
+  std::printf("[ measured ] %s: %d positions; max |logit diff| exact %.3g (%s), lse %.3g; llamacpp %.3g, lse %.3g; "
+              "load %.2f s, %.1f ms/position\n",
+              model.c_str(), positions, vs_exact.logit, vs_exact.where_logit.c_str(), vs_exact.lse, vs_llamacpp.logit,
+              vs_llamacpp.lse, load_s, 1e3 * run_s / positions);
+  RecordProperty("max_logit_diff_exact", std::to_string(vs_exact.logit));
+  RecordProperty("max_lse_diff_exact", std::to_string(vs_exact.lse));
+  RecordProperty("max_logit_diff_llamacpp", std::to_string(vs_llamacpp.logit));
+  RecordProperty("max_lse_diff_llamacpp", std::to_string(vs_llamacpp.lse));
+  EXPECT_LE(vs_exact.logit, kExactLogitTol) << "worst at " << vs_exact.where_logit;
+  EXPECT_LE(vs_exact.lse, kExactLseTol);
+  EXPECT_LE(vs_llamacpp.logit, kLlamaCppTol) << "worst at " << vs_llamacpp.where_logit;
+  EXPECT_LE(vs_llamacpp.lse, kLlamaCppTol);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shared, TeacherForced,
+                         ::testing::Values("stories260K", "stories260K-f16", "fx-llama-spm-q8_0", "fx-llama-spm-q4_0",
+                                           "fx-llama-spm-q4_k_m", "fx-qwen2-bpe-q8_0", "fx-qwen2-bpe-q5_k_m",
+                                           "fx-qwen2-e384-q4_k_m"),
+                         [](const ::testing::TestParamInfo<const char*>& param_info) {
+                           std::string name = param_info.param;
+                           for (char& ch : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           }
+                           return name;
+                         });
+
+// llama2.c run.c, fp32, temperature 0: the ids it fed at every position.
+TEST(Stories260K, GreedyMatchesLlama2c) {
+  TF_SHARED_FILE(path, "models/stories260K.gguf");
+  TF_SHARED_FILE(golden_path, "models/llama2c/stories260K.greedy.txt");
+  TF_SHARED_FILE(exact_path, "reference/exact/stories260K.public.json");
+  std::vector<test::GreedyCase> cases;
+  std::string error;
+  ASSERT_TRUE(test::readGreedyCases(golden_path, cases, error)) << error;
+  ASSERT_EQ(cases.size(), 2u);
+  // The prompt of case 2 ("Once upon a time") as tokenized by llama.cpp, BOS included.
+  test::LogitReference exact;
+  ASSERT_TRUE(test::readLogitReference(exact_path, exact, error)) << error;
+  ASSERT_EQ(exact.cases[0].prompt, "Once upon a time");
+  const std::vector<std::vector<int32_t>> prompts = {{1}, exact.cases[0].tokens};
+
+  Result<gguf::GgufFile> file = gguf::GgufFile::open(path);
+  ASSERT_TRUE(file.isOk()) << file.status().toString();
+  Result<RefModel> m = RefModel::load(*file);
+  ASSERT_TRUE(m.isOk()) << m.status().toString();
+
+  for (size_t ci = 0; ci < cases.size(); ++ci) {
+    const std::vector<int32_t>& ids = cases[ci].ids;
+    const std::vector<int32_t>& prompt = prompts[ci];
+    ASSERT_GE(ids.size(), prompt.size());
+    ASSERT_TRUE(std::equal(prompt.begin(), prompt.end(), ids.begin())) << cases[ci].title;
+    double min_margin = INFINITY;
+    int32_t token = ids[0];
+    for (size_t pos = 0; pos + 1 < ids.size(); ++pos) {
+      Result<std::vector<double>> logits = m->forwardF64(token, static_cast<int>(pos));
+      ASSERT_TRUE(logits.isOk()) << logits.status().toString();
+      if (pos + 1 < prompt.size()) {
+        token = prompt[pos + 1];
+        continue;
+      }
+      const auto best = std::max_element(logits->begin(), logits->end());
+      const int32_t next = static_cast<int32_t>(best - logits->begin());
+      std::vector<double> sorted = *logits;
+      std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<>());
+      min_margin = std::min(min_margin, sorted[0] - sorted[1]);
+      ASSERT_EQ(next, ids[pos + 1]) << cases[ci].title << ": diverged at position " << pos + 1 << " (logit "
+                                    << *best << " vs llama2.c's pick " << (*logits)[static_cast<size_t>(ids[pos + 1])]
+                                    << ")";
+      token = next;
+    }
+    std::printf("[ measured ] %s: %zu tokens identical, smallest top-2 margin %.4g\n", cases[ci].title.c_str(),
+                ids.size(), min_margin);
+  }
+}
+
+// --- tiny synthetic models: hand-computed cases and API behaviour ----------------------------
+
+Result<RefModel> loadTiny(const test::TinyModel& spec) {
+  TF_ASSIGN_OR_RETURN(gguf::GgufFile file, spec.build());
+  return RefModel::load(file);
+}
+
+// With zero attention-output and FFN-down weights both blocks add nothing: the logits are
+// output . rmsnorm(embedding) and do not depend on the position or the history.
+TEST(RefForwardTiny, ResidualOnlyModelIsHandComputable) {
+  test::TinyModel spec;
+  spec.seed = 7;
+  for (int l = 0; l < 2; ++l) {
+    spec.values["blk." + std::to_string(l) + ".attn_output.weight"] = std::vector<float>(8 * 8, 0.0f);
+    spec.values["blk." + std::to_string(l) + ".ffn_down.weight"] = std::vector<float>(16 * 8, 0.0f);
+  }
+  std::vector<float> embd(8 * 10), out(8 * 10), norm(8);
+  for (size_t i = 0; i < embd.size(); ++i) embd[i] = static_cast<float>((i * 37) % 11) / 8.0f - 0.6f;
+  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<float>((i * 13) % 7) / 4.0f - 0.7f;
+  for (size_t i = 0; i < norm.size(); ++i) norm[i] = 0.5f + 0.25f * static_cast<float>(i);
+  spec.values["token_embd.weight"] = embd;
+  spec.values["output.weight"] = out;
+  spec.values["output_norm.weight"] = norm;
+  Result<RefModel> m = loadTiny(spec);
+  ASSERT_TRUE(m.isOk()) << m.status().toString();
+  const int32_t tokens[] = {3, 7, 3};
+  for (int pos = 0; pos < 3; ++pos) {
+    const int32_t t = tokens[pos];
+    double ms = 0.0;
+    for (int i = 0; i < 8; ++i) ms += double(embd[t * 8 + i]) * embd[t * 8 + i];
+    const double inv_rms = 1.0 / std::sqrt(ms / 8.0 + double(1e-5f));
+    Result<std::vector<double>> logits = m->forwardF64(t, pos);
+    ASSERT_TRUE(logits.isOk()) << logits.status().toString();
+    for (int r = 0; r < 10; ++r) {
+      double want = 0.0;
+      for (int i = 0; i < 8; ++i) want += double(out[r * 8 + i]) * embd[t * 8 + i] * inv_rms * norm[i];
+      EXPECT_NEAR((*logits)[r], want, 1e-12) << "pos " << pos << " row " << r;
+    }
+  }
+}
+
+// Llama 3.1 style rope_freqs all equal to 2 divide every angle by 2: the same as linear scaling
+// by a factor 2. Two independent code paths (tensor vs metadata) must give the same logits.
+TEST(RefForwardTiny, RopeFreqsMatchLinearScaling) {
+  test::TinyModel with_freqs;
+  with_freqs.seed = 3;
+  with_freqs.values["rope_freqs.weight"] = {2.0f, 2.0f};
+  test::TinyModel linear;
+  linear.seed = 3;
+  linear.extra_kv = {{"llama.rope.scaling.type", gguf::Value::string("linear")},
+                     {"llama.rope.scaling.factor", gguf::Value::f32(2.0f)}};
+  test::TinyModel plain;
+  plain.seed = 3;
+  Result<RefModel> a = loadTiny(with_freqs), b = loadTiny(linear), c = loadTiny(plain);
+  ASSERT_TRUE(a.isOk() && b.isOk() && c.isOk()) << a.status().toString() << b.status().toString();
+  double max_diff_ab = 0.0, max_diff_ac = 0.0;
+  const int32_t tokens[] = {1, 4, 9, 2, 2};
+  for (int pos = 0; pos < 5; ++pos) {
+    Result<std::vector<double>> la = a->forwardF64(tokens[pos], pos);
+    Result<std::vector<double>> lb = b->forwardF64(tokens[pos], pos);
+    Result<std::vector<double>> lc = c->forwardF64(tokens[pos], pos);
+    ASSERT_TRUE(la.isOk() && lb.isOk() && lc.isOk());
+    for (size_t i = 0; i < la->size(); ++i) {
+      max_diff_ab = std::max(max_diff_ab, std::abs((*la)[i] - (*lb)[i]));
+      max_diff_ac = std::max(max_diff_ac, std::abs((*la)[i] - (*lc)[i]));
+    }
+  }
+  EXPECT_LT(max_diff_ab, 1e-12);
+  EXPECT_GT(max_diff_ac, 1e-6) << "scaling the rope must change the logits";
+}
+
+TEST(RefForwardTiny, RewindReplaysIdentically) {
+  test::TinyModel spec;
+  spec.arch = "qwen2";
+  spec.qkv_bias = true;
+  spec.tied = true;
+  spec.seed = 11;
+  Result<RefModel> m = loadTiny(spec);
+  ASSERT_TRUE(m.isOk()) << m.status().toString();
+  const int32_t tokens[] = {5, 1, 8, 0};
+  std::vector<std::vector<double>> first;
+  for (int pos = 0; pos < 4; ++pos) first.push_back(*m->forwardF64(tokens[pos], pos));
+  EXPECT_EQ(m->nPast(), 4);
+  ASSERT_TRUE(m->rewind(2).isOk());
+  EXPECT_EQ(m->nPast(), 2);
+  for (int pos = 2; pos < 4; ++pos) EXPECT_EQ(*m->forwardF64(tokens[pos], pos), first[static_cast<size_t>(pos)]);
+  // Feeding a different token at position 1 drops positions >= 1 and changes what follows.
+  ASSERT_TRUE(m->forwardF64(9, 1).isOk());
+  Result<std::vector<double>> branched = m->forwardF64(tokens[2], 2);
+  ASSERT_TRUE(branched.isOk());
+  EXPECT_NE(*branched, first[2]);
+  Result<std::vector<float>> as_float = m->forward(tokens[3], 3);
+  ASSERT_TRUE(as_float.isOk());
+  EXPECT_EQ(as_float->size(), 10u);
+}
+
+TEST(RefForwardTiny, BadInputIsAnError) {
+  test::TinyModel spec;
+  Result<RefModel> m = loadTiny(spec);
+  ASSERT_TRUE(m.isOk()) << m.status().toString();
+  EXPECT_EQ(m->forwardF64(10, 0).status().code(), Code::kOutOfRange);   // vocab is 10
+  EXPECT_EQ(m->forwardF64(-1, 0).status().code(), Code::kOutOfRange);
+  EXPECT_EQ(m->forwardF64(1, 1).status().code(), Code::kOutOfRange);    // gap: nothing at 0
+  EXPECT_EQ(m->forwardF64(1, -1).status().code(), Code::kOutOfRange);
+  EXPECT_EQ(m->forwardF64(1, 64).status().code(), Code::kModelContextTooLarge);  // context 64
+  EXPECT_EQ(m->rewind(1).code(), Code::kOutOfRange);
+  EXPECT_TRUE(m->forwardF64(1, 0).isOk());
+  EXPECT_EQ(m->nPast(), 1);
+}
+
+}  // namespace
+}  // namespace tokenfab
