@@ -23,6 +23,10 @@ Status setSpecial(const char* key, const std::optional<int64_t>& value, int32_t 
     if (id >= n_tokens) id = -1;  // a built-in default that this vocabulary is too small for
     return Status::ok();
   }
+  if (*value == -1 || *value == 0xFFFFFFFFll) {  // converters write -1 (often as uint32) for "none"
+    id = -1;
+    return Status::ok();
+  }
   if (*value < 0 || *value >= n_tokens) {
     return badVocab("tokenizer.ggml." + std::string(key) + " = " + std::to_string(*value) + " is outside the vocabulary (" +
                     std::to_string(n_tokens) + " tokens)");
