@@ -1,0 +1,57 @@
+// Recorders for quantized weights: matrix x vector (decode), tiled matrix x matrix (prefill)
+// and the embedding row gather. Weights stay in ggml's block layout on the GPU and are decoded
+// in the shader (shaders/include/tokenfab/dequant.glsl).
+#pragma once
+
+#include <cstdint>
+
+#include "tokenfab/gguf.h"
+#include "tokenfab/status.h"
+#include "tokenfab/vk.h"
+
+namespace tokenfab::ops {
+
+// A weight matrix on the GPU: `rows` rows (ggml ne[1], output features) of `cols` elements
+// (ne[0], input features, a multiple of the type's block size), rows stored back to back.
+// `view` must hold quantRowBytes(type, cols) * rows bytes rounded up to a multiple of 4 (the
+// shaders read whole 32-bit words). A view larger than maxStorageBufferRange is bound in row
+// pieces automatically (its offset must be aligned to minStorageBufferOffsetAlignment).
+struct QuantMatrix {
+  gguf::TensorType type = gguf::TensorType::kF32;
+  vk::BufferView view;
+  uint64_t rows = 0;
+  uint32_t cols = 0;
+};
+
+// Types the GPU decodes: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K..Q6_K.
+bool matMulSupports(gguf::TensorType type);
+// Bytes of one row of `cols` elements; 0 for an unsupported type or a bad column count.
+uint64_t quantRowBytes(gguf::TensorType type, uint64_t cols);
+// The view size QuantMatrix needs: rows * row bytes rounded up to 4.
+uint64_t quantMatrixBytes(gguf::TensorType type, uint64_t rows, uint64_t cols);
+
+// Activation / output layout: row n of x starts at element n * x_stride (x_stride >= cols, 0
+// means cols); row n of y at n * y_stride (0 means w.rows). Views start at element 0.
+struct MatMulLayout {
+  uint32_t x_stride = 0;
+  uint32_t y_stride = 0;
+  // Largest weight binding in bytes; 0 = the device's maxStorageBufferRange. Tests set it lower
+  // to exercise the row-piece path on devices whose limit is large.
+  uint64_t max_binding_bytes = 0;
+};
+
+// y (batch, rows) f32 = x (batch, cols) f32 . W^T. One workgroup per TF_MATVEC_ROWS rows and
+// activation row: for decode (batch 1) and small batches; reads the weights once per row of x.
+Status recordMatVec(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferView& x,
+                    const vk::BufferView& y, uint32_t batch = 1, MatMulLayout layout = {});
+// The same product, tiled through shared memory: for prefill batches.
+Status recordMatMul(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferView& x,
+                    const vk::BufferView& y, uint32_t batch, MatMulLayout layout = {});
+// out (n_ids, cols) f32 = rows ids[0..n_ids) of W, decoded exactly as ref::dequantize does.
+// ids (uint32) outside [0, rows) give rows of zeros.
+// out_stride: elements between output rows (0 = cols); max_binding_bytes as in MatMulLayout.
+Status recordGetRows(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferView& ids,
+                     const vk::BufferView& out, uint32_t n_ids, uint32_t out_stride = 0,
+                     uint64_t max_binding_bytes = 0);
+
+}  // namespace tokenfab::ops

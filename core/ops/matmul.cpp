@@ -1,0 +1,283 @@
+// Recorders for the quantized-weight shaders (shaders/matvec.comp, matmul.comp, get_rows.comp):
+// variant choice from the weight type and device features, workgroup and tile sizes from the
+// device limits, and row pieces for weights larger than one binding.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "tokenfab/ops_matmul.h"
+#include "tokenfab/shader_abi_matmul.h"
+
+namespace tokenfab::ops {
+namespace {
+
+using gguf::TensorType;
+
+struct TypeInfo {
+  const char* suffix;  // shader variant suffix, as in shaders/lists/matmul.cmake
+  uint32_t block_size;
+  uint32_t block_bytes;
+};
+
+const TypeInfo* typeInfo(TensorType type) {
+  static const TypeInfo kF32{"f32", 1, 4}, kF16{"f16", 1, 2}, kBf16{"bf16", 1, 2},
+      kQ4_0{"q4_0", 32, 18}, kQ4_1{"q4_1", 32, 20}, kQ5_0{"q5_0", 32, 22}, kQ5_1{"q5_1", 32, 24},
+      kQ8_0{"q8_0", 32, 34}, kIq4Nl{"iq4_nl", 32, 18}, kQ2_K{"q2_k", 256, 84},
+      kQ3_K{"q3_k", 256, 110}, kQ4_K{"q4_k", 256, 144}, kQ5_K{"q5_k", 256, 176},
+      kQ6_K{"q6_k", 256, 210};
+  switch (type) {
+    case TensorType::kF32: return &kF32;
+    case TensorType::kF16: return &kF16;
+    case TensorType::kBF16: return &kBf16;
+    case TensorType::kQ4_0: return &kQ4_0;
+    case TensorType::kQ4_1: return &kQ4_1;
+    case TensorType::kQ5_0: return &kQ5_0;
+    case TensorType::kQ5_1: return &kQ5_1;
+    case TensorType::kQ8_0: return &kQ8_0;
+    case TensorType::kIQ4_NL: return &kIq4Nl;
+    case TensorType::kQ2_K: return &kQ2_K;
+    case TensorType::kQ3_K: return &kQ3_K;
+    case TensorType::kQ4_K: return &kQ4_K;
+    case TensorType::kQ5_K: return &kQ5_K;
+    case TensorType::kQ6_K: return &kQ6_K;
+    default: return nullptr;
+  }
+}
+
+uint64_t roundUp4(uint64_t n) { return (n + 3) / 4 * 4; }
+
+std::string typeLabel(TensorType type) {
+  return std::string(gguf::typeName(type)) + " (" + std::to_string(static_cast<uint32_t>(type)) + ")";
+}
+
+// Checks the matrix itself; returns its type info.
+Result<const TypeInfo*> checkMatrix(const char* op, const QuantMatrix& w) {
+  const TypeInfo* info = typeInfo(w.type);
+  if (info == nullptr) {
+    return Status(Code::kUnsupported, std::string(op) + ": weight type " + typeLabel(w.type) +
+                                          " has no GPU decoder");
+  }
+  if (w.rows == 0 || w.cols == 0 || w.cols % info->block_size != 0) {
+    return Status(Code::kInvalidArgument,
+                  std::string(op) + ": bad weight shape " + std::to_string(w.rows) + " x " +
+                      std::to_string(w.cols) + " (cols must be a positive multiple of " +
+                      std::to_string(info->block_size) + ")");
+  }
+  if (w.rows >= (1ull << 32)) {
+    return Status(Code::kLimitExceeded, std::string(op) + ": more than 2^32 weight rows");
+  }
+  if (!w.view.valid() || w.view.size < quantMatrixBytes(w.type, w.rows, w.cols)) {
+    return Status(Code::kOutOfRange,
+                  std::string(op) + ": weight view of " + std::to_string(w.view.size) +
+                      " bytes, need " + std::to_string(quantMatrixBytes(w.type, w.rows, w.cols)));
+  }
+  return info;
+}
+
+// The weight rows split into bindings no larger than the limit. Each piece is widened to whole
+// 32-bit words; the widening stays inside the matrix view (its size is rounded up to 4).
+Result<std::vector<vk::BufferPiece>> weightPieces(const vk::Device& device, const QuantMatrix& w,
+                                                  uint64_t max_binding_bytes) {
+  const uint64_t row_bytes = quantRowBytes(w.type, w.cols);
+  const auto& report = device.report();
+  uint64_t limit = report.max_storage_buffer_range;
+  if (max_binding_bytes != 0) limit = std::min(limit, max_binding_bytes);
+  if (limit < 8) return Status(Code::kLimitExceeded, "weight binding limit too small");
+  TF_ASSIGN_OR_RETURN(auto pieces, vk::splitRows(w.view, row_bytes, w.rows, limit - 4,
+                                                 std::max<uint64_t>(report.min_storage_buffer_offset_alignment, 4)));
+  for (auto& piece : pieces) {
+    piece.view.size = roundUp4(piece.view.size);
+    if (piece.rows * row_bytes >= (1ull << 32)) {
+      return Status(Code::kLimitExceeded, "weight piece exceeds 4 GiB of byte addresses");
+    }
+  }
+  return pieces;
+}
+
+Status checkActivations(const char* op, const QuantMatrix& w, const vk::BufferView& x,
+                        const vk::BufferView& y, uint32_t batch, const MatMulLayout& layout,
+                        uint32_t* x_stride, uint32_t* y_stride) {
+  if (batch == 0) return Status(Code::kInvalidArgument, std::string(op) + ": batch of 0");
+  *x_stride = layout.x_stride ? layout.x_stride : w.cols;
+  *y_stride = layout.y_stride ? layout.y_stride : static_cast<uint32_t>(w.rows);
+  if (*x_stride < w.cols || *y_stride < w.rows) {
+    return Status(Code::kInvalidArgument, std::string(op) + ": stride smaller than a row");
+  }
+  const uint64_t x_need = (uint64_t(batch - 1) * *x_stride + w.cols) * 4;
+  const uint64_t y_need = (uint64_t(batch - 1) * *y_stride + w.rows) * 4;
+  if (x.size < x_need || y.size < y_need) {
+    return Status(Code::kOutOfRange, std::string(op) + ": activation or output view too small (x " +
+                                         std::to_string(x.size) + " < " + std::to_string(x_need) +
+                                         " or y " + std::to_string(y.size) + " < " +
+                                         std::to_string(y_need) + " bytes)");
+  }
+  if (y_need / 4 >= (1ull << 32) || x_need / 4 >= (1ull << 32)) {
+    return Status(Code::kLimitExceeded, std::string(op) + ": more than 2^32 elements");
+  }
+  return Status::ok();
+}
+
+uint32_t powerOfTwoAtMost(uint32_t n) {
+  uint32_t p = 1;
+  while (p * 2 <= n) p *= 2;
+  return p;
+}
+
+}  // namespace
+
+bool matMulSupports(gguf::TensorType type) { return typeInfo(type) != nullptr; }
+
+uint64_t quantRowBytes(gguf::TensorType type, uint64_t cols) {
+  const TypeInfo* info = typeInfo(type);
+  if (info == nullptr || cols % info->block_size != 0) return 0;
+  return cols / info->block_size * info->block_bytes;
+}
+
+uint64_t quantMatrixBytes(gguf::TensorType type, uint64_t rows, uint64_t cols) {
+  return roundUp4(rows * quantRowBytes(type, cols));
+}
+
+Status recordMatVec(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferView& x,
+                    const vk::BufferView& y, uint32_t batch, MatMulLayout layout) {
+  vk::Device* device = rec.device();
+  if (device == nullptr) return Status(Code::kInvalidArgument, "recordMatVec: recorder has no device");
+  TF_ASSIGN_OR_RETURN(const TypeInfo* info, checkMatrix("recordMatVec", w));
+  uint32_t x_stride = 0, y_stride = 0;
+  TF_RETURN_IF_ERROR(checkActivations("recordMatVec", w, x, y, batch, layout, &x_stride, &y_stride));
+  const auto& report = device->report();
+  if (batch > report.max_workgroup_count[2]) {
+    return Status(Code::kLimitExceeded, "recordMatVec: batch exceeds maxComputeWorkGroupCount[2]");
+  }
+
+  // A power of two (the fallback reduces by halving) and a multiple of the subgroup size.
+  const uint32_t subgroup = report.subgroup_size ? report.subgroup_size : 32;
+  uint32_t workgroup = std::max<uint32_t>(64, subgroup);
+  workgroup = powerOfTwoAtMost(std::min<uint32_t>(workgroup, report.max_workgroup_invocations));
+  const bool use_subgroup = device->features().subgroup_arithmetic;
+  vk::PipelineDesc desc;
+  desc.shader = std::string("matvec_") + info->suffix + (use_subgroup ? "" : "_nosg");
+  desc.bindings = 3;
+  desc.push_bytes = sizeof(abi::MatMulParams);
+  desc.spec = {workgroup};
+  TF_ASSIGN_OR_RETURN(const vk::Pipeline* pipe, device->pipeline(desc));
+
+  TF_ASSIGN_OR_RETURN(auto pieces, weightPieces(*device, w, layout.max_binding_bytes));
+  for (const auto& piece : pieces) {
+    abi::MatMulParams p{};
+    p.rows = static_cast<uint32_t>(piece.rows);
+    p.cols = w.cols;
+    p.batch = batch;
+    p.row_bytes = static_cast<uint32_t>(quantRowBytes(w.type, w.cols));
+    p.x_stride = x_stride;
+    p.y_stride = y_stride;
+    p.row_offset = static_cast<uint32_t>(piece.first_row);
+    const uint64_t groups = (piece.rows + TF_MATVEC_ROWS - 1) / TF_MATVEC_ROWS;
+    const uint32_t gx = static_cast<uint32_t>(std::min<uint64_t>(groups, report.max_workgroup_count[0]));
+    const uint64_t gy = (groups + gx - 1) / gx;
+    if (gy > report.max_workgroup_count[1]) {
+      return Status(Code::kLimitExceeded, "recordMatVec: too many weight rows for one dispatch grid");
+    }
+    p.groups_x = gx;
+    TF_RETURN_IF_ERROR(rec.dispatch(*pipe, {piece.view, x, y}, p, gx, static_cast<uint32_t>(gy), batch));
+  }
+  return Status::ok();
+}
+
+Status recordMatMul(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferView& x,
+                    const vk::BufferView& y, uint32_t batch, MatMulLayout layout) {
+  vk::Device* device = rec.device();
+  if (device == nullptr) return Status(Code::kInvalidArgument, "recordMatMul: recorder has no device");
+  TF_ASSIGN_OR_RETURN(const TypeInfo* info, checkMatrix("recordMatMul", w));
+  uint32_t x_stride = 0, y_stride = 0;
+  TF_RETURN_IF_ERROR(checkActivations("recordMatMul", w, x, y, batch, layout, &x_stride, &y_stride));
+  const auto& report = device->report();
+
+  // Threads: 16 x 16 where the device allows 256 invocations, else 8 x 16 (Vulkan's minimum is
+  // 128). Tile K: the largest of 32/16/8 whose two shared tiles fit the shared-memory limit.
+  const uint32_t threads_r = report.max_workgroup_invocations >= 256 ? 16 : 8;
+  const uint32_t threads_n = 16;
+  const uint32_t tile_r = threads_r * TF_MATMUL_RM;
+  const uint32_t tile_n = threads_n * TF_MATMUL_RN;
+  uint32_t tile_k = 32;
+  while (tile_k > 8 && uint64_t(tile_r + tile_n) * tile_k * 4 > report.max_compute_shared_memory) tile_k /= 2;
+  if (uint64_t(tile_r + tile_n) * tile_k * 4 > report.max_compute_shared_memory) {
+    return Status(Code::kLimitExceeded, "recordMatMul: maxComputeSharedMemorySize too small");
+  }
+  vk::PipelineDesc desc;
+  desc.shader = std::string("matmul_") + info->suffix;
+  desc.bindings = 3;
+  desc.push_bytes = sizeof(abi::MatMulParams);
+  desc.spec = {threads_r * threads_n, threads_r, threads_n, tile_k};
+  TF_ASSIGN_OR_RETURN(const vk::Pipeline* pipe, device->pipeline(desc));
+
+  const uint64_t gy = (uint64_t(batch) + tile_n - 1) / tile_n;
+  if (gy > report.max_workgroup_count[1]) {
+    return Status(Code::kLimitExceeded, "recordMatMul: batch too large for one dispatch grid");
+  }
+  TF_ASSIGN_OR_RETURN(auto pieces, weightPieces(*device, w, layout.max_binding_bytes));
+  for (const auto& piece : pieces) {
+    abi::MatMulParams p{};
+    p.rows = static_cast<uint32_t>(piece.rows);
+    p.cols = w.cols;
+    p.batch = batch;
+    p.row_bytes = static_cast<uint32_t>(quantRowBytes(w.type, w.cols));
+    p.x_stride = x_stride;
+    p.y_stride = y_stride;
+    p.row_offset = static_cast<uint32_t>(piece.first_row);
+    const uint64_t gx = (piece.rows + tile_r - 1) / tile_r;
+    if (gx > report.max_workgroup_count[0]) {
+      return Status(Code::kLimitExceeded, "recordMatMul: too many weight rows for one dispatch grid");
+    }
+    p.groups_x = static_cast<uint32_t>(gx);
+    TF_RETURN_IF_ERROR(rec.dispatch(*pipe, {piece.view, x, y}, p, static_cast<uint32_t>(gx),
+                                    static_cast<uint32_t>(gy)));
+  }
+  return Status::ok();
+}
+
+Status recordGetRows(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferView& ids,
+                     const vk::BufferView& out, uint32_t n_ids, uint32_t out_stride,
+                     uint64_t max_binding_bytes) {
+  vk::Device* device = rec.device();
+  if (device == nullptr) return Status(Code::kInvalidArgument, "recordGetRows: recorder has no device");
+  TF_ASSIGN_OR_RETURN(const TypeInfo* info, checkMatrix("recordGetRows", w));
+  if (n_ids == 0) return Status::ok();
+  const uint32_t stride = out_stride ? out_stride : w.cols;
+  if (stride < w.cols) return Status(Code::kInvalidArgument, "recordGetRows: stride smaller than a row");
+  if (ids.size < uint64_t(n_ids) * 4 || out.size < (uint64_t(n_ids - 1) * stride + w.cols) * 4) {
+    return Status(Code::kOutOfRange, "recordGetRows: ids or output view too small");
+  }
+  const auto& report = device->report();
+  const uint32_t workgroup = powerOfTwoAtMost(std::min<uint32_t>(64, report.max_workgroup_invocations));
+  vk::PipelineDesc desc;
+  desc.shader = std::string("get_rows_") + info->suffix;
+  desc.bindings = 3;
+  desc.push_bytes = sizeof(abi::GetRowsParams);
+  desc.spec = {workgroup};
+  TF_ASSIGN_OR_RETURN(const vk::Pipeline* pipe, device->pipeline(desc));
+  const uint32_t gx = (w.cols + workgroup - 1) / workgroup;
+  if (gx > report.max_workgroup_count[0]) {
+    return Status(Code::kLimitExceeded, "recordGetRows: row too long for one dispatch grid");
+  }
+  const uint32_t ids_per_dispatch = std::max<uint32_t>(1, report.max_workgroup_count[1]);
+
+  TF_ASSIGN_OR_RETURN(auto pieces, weightPieces(*device, w, max_binding_bytes));
+  for (const auto& piece : pieces) {
+    for (uint32_t first = 0; first < n_ids; first += ids_per_dispatch) {
+      abi::GetRowsParams p{};
+      p.rows = static_cast<uint32_t>(piece.rows);
+      p.cols = w.cols;
+      p.n_ids = std::min(ids_per_dispatch, n_ids - first);
+      p.row_bytes = static_cast<uint32_t>(quantRowBytes(w.type, w.cols));
+      p.first_row = static_cast<uint32_t>(piece.first_row);
+      p.total_rows = static_cast<uint32_t>(w.rows);
+      p.ids_offset = first;
+      p.out_offset = first * stride;
+      p.out_stride = stride;
+      TF_RETURN_IF_ERROR(rec.dispatch(*pipe, {piece.view, ids, out}, p, gx, p.n_ids));
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace tokenfab::ops

@@ -1,0 +1,53 @@
+// Shared by C++ and GLSL: push constants and tile constants of the quantized-weight shaders
+// (matvec_*.comp, matmul_*.comp, get_rows_*.comp). Every member is 4 bytes.
+#ifndef TOKENFAB_SHADER_ABI_MATMUL_H
+#define TOKENFAB_SHADER_ABI_MATMUL_H
+
+#ifdef __cplusplus
+#include <cstdint>
+namespace tokenfab::abi {
+using uint = uint32_t;
+#endif
+
+// Bindings: 0 = weights (packed u32 words, ggml block layout, rows of row_bytes bytes),
+// 1 = activations x (batch, cols) f32, 2 = output y (batch, out_rows) f32.
+// y[y_offset + n * y_stride + row_offset + r] = sum_k W[r][k] * x[x_offset + n * x_stride + k]
+// for r < rows (the rows bound in this dispatch: one piece of a larger matrix) and n < batch.
+struct MatMulParams {
+  uint rows;        // weight rows in this binding
+  uint cols;        // K, a multiple of the type's block size
+  uint batch;       // N
+  uint row_bytes;   // bytes per weight row
+  uint x_offset;    // elements
+  uint x_stride;    // elements between two activation rows
+  uint y_offset;    // elements
+  uint y_stride;    // elements between two output rows
+  uint row_offset;  // index of this binding's first weight row in the output row
+  uint groups_x;    // matvec: workgroups along x in the 2-D grid of row groups
+};
+
+// Bindings: 0 = weights as above, 1 = row ids (uint32), 2 = output (n_ids, cols) f32.
+// out[out_offset + i * out_stride + k] = W[ids[ids_offset + i]][k] for ids inside this piece
+// [first_row, first_row + rows); ids >= total_rows give zeros (written by the first piece).
+struct GetRowsParams {
+  uint rows;
+  uint cols;
+  uint n_ids;
+  uint row_bytes;
+  uint first_row;
+  uint total_rows;
+  uint ids_offset;
+  uint out_offset;
+  uint out_stride;
+};
+
+// Weight rows each matvec workgroup reduces.
+#define TF_MATVEC_ROWS 2
+// Outputs per thread of the tiled matmul along rows and batch (tile = threads x these).
+#define TF_MATMUL_RM 4
+#define TF_MATMUL_RN 4
+
+#ifdef __cplusplus
+}  // namespace tokenfab::abi
+#endif
+#endif  // TOKENFAB_SHADER_ABI_MATMUL_H

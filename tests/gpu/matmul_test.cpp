@@ -1,0 +1,341 @@
+// Quantized matvec / matmul / get_rows on the GPU against the float64 CPU reference over
+// exactly dequantized weights (core/ref, itself checked bit for bit against ggml in
+// tests/quant). Random shapes with rows not a multiple of the workgroup or tile, poisoned
+// outputs with guard regions, validation on.
+//
+// Error bound, every type: |gpu - ref| <= 1e-5 * sum_k |w_k x_k| per output. The weights are
+// decoded exactly on both sides, so only the float32 accumulation differs; its worst case for a
+// K-term sum is about K * 2^-24 * sum|w x| (2.4e-4 at K = 4096) but for the reductions used here
+// (strided partial sums + tree, or 32..8-wide tiles) the observed error is ~1e-7.
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "gpu_test_util.h"
+#include "ref/dequant.h"
+#include "ref/matmul_ref.h"
+#include "ref/quantize.h"
+#include "tokenfab/ops_matmul.h"
+
+namespace tokenfab {
+namespace {
+
+using gguf::TensorType;
+using test::GpuTest;
+using test::TestRng;
+
+constexpr double kBound = 1e-5;
+
+const TensorType kTypes[] = {TensorType::kF32,  TensorType::kF16,  TensorType::kBF16,
+                             TensorType::kQ4_0, TensorType::kQ4_1, TensorType::kQ5_0,
+                             TensorType::kQ5_1, TensorType::kQ8_0, TensorType::kIQ4_NL,
+                             TensorType::kQ2_K, TensorType::kQ3_K, TensorType::kQ4_K,
+                             TensorType::kQ5_K, TensorType::kQ6_K};
+
+// Byte offsets of the f16 scale fields inside one block of each quantized type.
+std::vector<uint32_t> scaleOffsets(TensorType type) {
+  switch (type) {
+    case TensorType::kQ4_1: case TensorType::kQ5_1: case TensorType::kQ4_K: case TensorType::kQ5_K:
+      return {0, 2};
+    case TensorType::kQ4_0: case TensorType::kQ5_0: case TensorType::kQ8_0: case TensorType::kIQ4_NL:
+      return {0};
+    case TensorType::kQ2_K: return {80, 82};
+    case TensorType::kQ3_K: return {108};
+    case TensorType::kQ6_K: return {208};
+    default: return {};
+  }
+}
+
+// Random weights in the type's block layout. Quantized types: every quant bit random (all codes
+// are valid), scales random f16 in +-[1/512, 1/16] so no product overflows. Float types: random
+// values in [-1, 1) encoded with the test helpers (independent of core/ref).
+std::vector<uint8_t> randomWeights(TensorType type, uint64_t rows, uint64_t cols, TestRng& rng) {
+  const auto layout = ref::blockLayout(type);
+  const uint64_t n = rows * cols;
+  std::vector<uint8_t> bytes(n / layout->block_size * layout->block_bytes);
+  if (type == TensorType::kF32 || type == TensorType::kF16 || type == TensorType::kBF16) {
+    for (uint64_t i = 0; i < n; ++i) {
+      const float v = rng.uniform(-1.0f, 1.0f);
+      if (type == TensorType::kF32) {
+        std::memcpy(&bytes[i * 4], &v, 4);
+      } else {
+        const uint16_t h = type == TensorType::kF16 ? test::floatToHalf(v)
+                                                    : static_cast<uint16_t>(std::bit_cast<uint32_t>(v) >> 16);
+        bytes[i * 2] = static_cast<uint8_t>(h & 0xFF);
+        bytes[i * 2 + 1] = static_cast<uint8_t>(h >> 8);
+      }
+    }
+    return bytes;
+  }
+  for (auto& b : bytes) b = static_cast<uint8_t>(rng.below(256));
+  const auto offsets = scaleOffsets(type);
+  for (uint64_t blk = 0; blk < bytes.size() / layout->block_bytes; ++blk) {
+    for (uint32_t off : offsets) {
+      const float mag = std::ldexp(1.0f, -static_cast<int>(4 + rng.below(6))) * rng.uniform(0.5f, 1.0f);
+      const uint16_t h = test::floatToHalf(rng.below(2) ? mag : -mag);
+      bytes[blk * layout->block_bytes + off] = static_cast<uint8_t>(h & 0xFF);
+      bytes[blk * layout->block_bytes + off + 1] = static_cast<uint8_t>(h >> 8);
+    }
+  }
+  return bytes;
+}
+
+// Column count: a random multiple of the block size (1..limit elements for float types).
+uint32_t randomCols(TensorType type, TestRng& rng) {
+  const uint32_t bs = ref::blockLayout(type)->block_size;
+  if (bs == 1) return 1 + rng.below(700);
+  if (bs == 32) return 32 * (1 + rng.below(40));
+  return 256 * (1 + rng.below(6));
+}
+
+enum class Op { kMatVec, kMatMul };
+
+struct Shape {
+  uint64_t rows;
+  uint32_t cols;
+  uint32_t batch;
+};
+
+// Runs one product on the GPU and compares with the float64 reference.
+void checkProduct(TensorType type, Op op, Shape s, uint64_t seed, uint64_t max_binding_bytes = 0) {
+  SCOPED_TRACE(std::string(gguf::typeName(type)) + (op == Op::kMatVec ? " matvec" : " matmul") +
+               " rows " + std::to_string(s.rows) + " cols " + std::to_string(s.cols) + " batch " +
+               std::to_string(s.batch) + " seed " + std::to_string(seed) +
+               (max_binding_bytes ? " max binding " + std::to_string(max_binding_bytes) : ""));
+  vk::Device& dev = GpuTest::device();
+  TestRng rng(seed);
+  const auto weights = randomWeights(type, s.rows, s.cols, rng);
+  const auto x = rng.floats(uint64_t(s.batch) * s.cols);
+  std::vector<double> abs_sum;
+  auto want = ref::matMulQuant(type, weights, s.rows, s.cols, x, s.batch, &abs_sum);
+  ASSERT_TRUE(want.isOk()) << want.status().toString();
+
+  vk::Buffer w_buf = test::uploadBytes(dev, weights.data(), weights.size());
+  vk::Buffer x_buf = test::upload(dev, x);
+  TF_ASSERT_OK_AND_ASSIGN(auto y, test::GuardedBuffer::create(dev, uint64_t(s.batch) * s.rows * 4));
+  ops::QuantMatrix w{type, w_buf.view(), s.rows, s.cols};
+  ops::MatMulLayout layout;
+  layout.max_binding_bytes = max_binding_bytes;
+  TF_ASSERT_OK_AND_ASSIGN(auto rec, dev.newRecorder());
+  if (op == Op::kMatVec) {
+    TF_ASSERT_OK(ops::recordMatVec(rec, w, x_buf.view(), y.view(), s.batch, layout));
+  } else {
+    TF_ASSERT_OK(ops::recordMatMul(rec, w, x_buf.view(), y.view(), s.batch, layout));
+  }
+  TF_ASSERT_OK(rec.submitAndWait());
+  std::vector<float> got;
+  ASSERT_TRUE(y.read(got));
+  ASSERT_TRUE(test::allWritten(got));
+  ASSERT_EQ(got.size(), want->size());
+  double worst = 0;
+  size_t worst_i = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double err = std::fabs(double(got[i]) - (*want)[i]) / std::max(abs_sum[i], 1e-30);
+    if (!(err <= worst)) {  // NaN counts as worst
+      worst = std::isnan(err) ? INFINITY : err;
+      worst_i = i;
+    }
+  }
+  EXPECT_LE(worst, kBound) << "worst normalised error at batch " << worst_i / s.rows << " row "
+                           << worst_i % s.rows << ": got " << got[worst_i] << " want "
+                           << (*want)[worst_i];
+}
+
+class MatMulTypes : public GpuTest, public ::testing::WithParamInterface<TensorType> {};
+
+TEST_P(MatMulTypes, MatVecRandomShapes) {
+  const TensorType type = GetParam();
+  for (uint64_t trial = 0; trial < 3; ++trial) {
+    const uint64_t seed = 1000 + static_cast<uint64_t>(type) * 10 + trial;
+    TestRng rng(seed);
+    const Shape s{1 + rng.below(300), randomCols(type, rng), trial == 2 ? 3u : 1u};
+    checkProduct(type, Op::kMatVec, s, seed);
+  }
+}
+
+TEST_P(MatMulTypes, MatMulBatches) {
+  const TensorType type = GetParam();
+  for (uint32_t batch : {1u, 7u, 64u}) {
+    const uint64_t seed = 2000 + static_cast<uint64_t>(type) * 10 + batch;
+    TestRng rng(seed);
+    const Shape s{1 + rng.below(200), randomCols(type, rng), batch};
+    checkProduct(type, Op::kMatMul, s, seed);
+  }
+}
+
+// Rows per piece for a binding limit that gives several pieces: pieces start at offsets aligned
+// to minStorageBufferOffsetAlignment, so a piece holds a multiple of `step` rows.
+uint64_t piecesLimit(TensorType type, uint32_t cols, uint64_t* rows_per_piece) {
+  const uint64_t row_bytes = ops::quantRowBytes(type, cols);
+  const uint64_t align = std::max<uint64_t>(4, GpuTest::device().report().min_storage_buffer_offset_alignment);
+  const uint64_t step = align / std::gcd(row_bytes, align);
+  *rows_per_piece = step * ((20 + step - 1) / step);  // at least 20 rows
+  return row_bytes * *rows_per_piece + 100;
+}
+
+// Small binding limit: the matrix is bound in several row pieces with aligned offsets.
+TEST_P(MatMulTypes, RowPieces) {
+  const TensorType type = GetParam();
+  const uint64_t seed = 3000 + static_cast<uint64_t>(type);
+  TestRng rng(seed);
+  const uint32_t cols = randomCols(type, rng);
+  uint64_t per_piece = 0;
+  const uint64_t limit = piecesLimit(type, cols, &per_piece);
+  const Shape s{3 * per_piece + 1 + rng.below(static_cast<uint32_t>(per_piece)), cols, 2};
+  checkProduct(type, Op::kMatVec, s, seed, limit);
+  checkProduct(type, Op::kMatMul, s, seed, limit);
+}
+
+// GPU decode equals the CPU decode bit for bit (get_rows), ids out of range give zeros.
+TEST_P(MatMulTypes, GetRowsBitExact) {
+  const TensorType type = GetParam();
+  const uint64_t seed = 4000 + static_cast<uint64_t>(type);
+  SCOPED_TRACE(std::string(gguf::typeName(type)) + " seed " + std::to_string(seed));
+  vk::Device& dev = GpuTest::device();
+  TestRng rng(seed);
+  const uint32_t cols = randomCols(type, rng);
+  uint64_t per_piece = 0;
+  const uint64_t pieces_limit = piecesLimit(type, cols, &per_piece);
+  const uint64_t rows = 2 * per_piece + 1 + rng.below(static_cast<uint32_t>(per_piece));
+  const auto weights = randomWeights(type, rows, cols, rng);
+  std::vector<float> table(rows * cols);
+  TF_ASSERT_OK(ref::dequantize(type, weights, table));
+  std::vector<uint32_t> ids = {0, static_cast<uint32_t>(rows - 1), 3, 3, static_cast<uint32_t>(rows),
+                               0xFFFFFFFFu};
+  for (int i = 0; i < 5; ++i) ids.push_back(rng.below(static_cast<uint32_t>(rows)));
+
+  vk::Buffer w_buf = test::uploadBytes(dev, weights.data(), weights.size());
+  vk::Buffer id_buf = test::upload(dev, ids);
+  const ops::QuantMatrix w{type, w_buf.view(), rows, cols};
+  for (uint64_t limit : {uint64_t(0), pieces_limit}) {
+    SCOPED_TRACE("max binding " + std::to_string(limit));
+    TF_ASSERT_OK_AND_ASSIGN(auto out, test::GuardedBuffer::create(dev, ids.size() * cols * 4));
+    TF_ASSERT_OK_AND_ASSIGN(auto rec, dev.newRecorder());
+    TF_ASSERT_OK(ops::recordGetRows(rec, w, id_buf.view(), out.view(), static_cast<uint32_t>(ids.size()), 0, limit));
+    TF_ASSERT_OK(rec.submitAndWait());
+    std::vector<float> got;
+    ASSERT_TRUE(out.read(got));
+    ASSERT_TRUE(test::allWritten(got));
+    size_t mismatches = 0;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      for (uint32_t k = 0; k < cols; ++k) {
+        const float want = ids[i] < rows ? table[ids[i] * cols + k] : 0.0f;
+        const float g = got[i * cols + k];
+        if (std::bit_cast<uint32_t>(g) != std::bit_cast<uint32_t>(want) && ++mismatches <= 5) {
+          ADD_FAILURE() << "id " << ids[i] << " col " << k << ": got " << g << " want " << want;
+        }
+      }
+    }
+    EXPECT_EQ(mismatches, 0u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, MatMulTypes, ::testing::ValuesIn(kTypes),
+                         [](const auto& param_info) {
+                           std::string s(gguf::typeName(param_info.param));
+                           for (char& c : s) {
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           }
+                           return s;
+                         });
+
+// A weight larger than 128 MiB (lavapipe's maxStorageBufferRange) through the row-piece path:
+// Q8_0, 64 columns, 2.2M rows (150 MB). The binding limit is forced to 128 MiB so devices with
+// a larger limit take the same path. Checked on a sample of rows.
+class MatMulBig : public GpuTest {};
+
+TEST_F(MatMulBig, WeightOver128MiB) {
+  const uint64_t seed = 77;
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  vk::Device& dev = GpuTest::device();
+  const TensorType type = TensorType::kQ8_0;
+  const uint32_t cols = 64;
+  const uint64_t rows = 2'200'000;
+  const uint64_t row_bytes = ops::quantRowBytes(type, cols);
+  const uint64_t limit = 128ull << 20;
+  ASSERT_GT(rows * row_bytes, limit);
+  TestRng rng(seed);
+  // Cheap bytes: a 64-bit LCG per word; scales patched to small f16 values.
+  std::vector<uint8_t> weights(rows * row_bytes);
+  uint64_t state = seed;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    if (i % 8 == 0) state = state * 6364136223846793005ull + 1442695040888963407ull;
+    weights[i] = static_cast<uint8_t>(state >> (8 * (i % 8)));
+  }
+  const uint16_t scale = test::floatToHalf(1.0f / 128);
+  for (uint64_t b = 0; b < weights.size() / 34; ++b) {
+    weights[b * 34] = static_cast<uint8_t>(scale & 0xFF);
+    weights[b * 34 + 1] = static_cast<uint8_t>(scale >> 8);
+  }
+  const auto x = rng.floats(cols);
+  vk::Buffer w_buf = test::uploadBytes(dev, weights.data(), weights.size());
+  vk::Buffer x_buf = test::upload(dev, x);
+  TF_ASSERT_OK_AND_ASSIGN(auto y, test::GuardedBuffer::create(dev, rows * 4));
+  std::vector<uint32_t> ids = {0, 1, static_cast<uint32_t>(rows / 2), static_cast<uint32_t>(rows - 1)};
+  for (int i = 0; i < 12; ++i) ids.push_back(rng.below(static_cast<uint32_t>(rows)));
+  vk::Buffer id_buf = test::upload(dev, ids);
+  TF_ASSERT_OK_AND_ASSIGN(auto rows_out, test::GuardedBuffer::create(dev, ids.size() * cols * 4));
+
+  const ops::QuantMatrix w{type, w_buf.view(), rows, cols};
+  ops::MatMulLayout layout;
+  layout.max_binding_bytes = limit;
+  TF_ASSERT_OK_AND_ASSIGN(auto rec, dev.newRecorder());
+  TF_ASSERT_OK(ops::recordMatVec(rec, w, x_buf.view(), y.view(), 1, layout));
+  TF_ASSERT_OK(ops::recordGetRows(rec, w, id_buf.view(), rows_out.view(), static_cast<uint32_t>(ids.size()), 0, limit));
+  EXPECT_GE(rec.dispatchCount(), 4u);  // two pieces for each op
+  TF_ASSERT_OK(rec.submitAndWait());
+
+  std::vector<float> got;
+  ASSERT_TRUE(y.read(got));
+  ASSERT_TRUE(test::allWritten(got));
+  std::vector<float> got_rows;
+  ASSERT_TRUE(rows_out.read(got_rows));
+  // Sample: every 997th row, both sides of every piece boundary, and the gathered ids.
+  std::vector<uint64_t> sample;
+  for (uint64_t r = 0; r < rows; r += 997) sample.push_back(r);
+  const uint64_t per_piece = (limit - 4) / row_bytes;
+  for (uint64_t b = per_piece - 40; b < rows; b += per_piece - 40) {
+    for (uint64_t r = b - 50; r < std::min(rows, b + 50); ++r) sample.push_back(r);
+  }
+  sample.push_back(rows - 1);
+  for (uint64_t r : sample) {
+    std::span<const uint8_t> row(weights.data() + r * row_bytes, row_bytes);
+    std::vector<double> abs_sum;
+    auto want = ref::matMulQuant(type, row, 1, cols, x, 1, &abs_sum);
+    ASSERT_TRUE(want.isOk());
+    ASSERT_LE(std::fabs(got[r] - (*want)[0]), kBound * abs_sum[0]) << "row " << r;
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    std::vector<float> want(cols);
+    TF_ASSERT_OK(ref::dequantize(type, {weights.data() + ids[i] * row_bytes, row_bytes}, want));
+    for (uint32_t k = 0; k < cols; ++k) {
+      ASSERT_EQ(std::bit_cast<uint32_t>(got_rows[i * cols + k]), std::bit_cast<uint32_t>(want[k]))
+          << "id " << ids[i] << " col " << k;
+    }
+  }
+}
+
+TEST_F(MatMulBig, BadArguments) {
+  vk::Device& dev = GpuTest::device();
+  std::vector<uint8_t> bytes(34 * 4, 0);
+  vk::Buffer w_buf = test::uploadBytes(dev, bytes.data(), bytes.size());
+  vk::Buffer x_buf = test::upload(dev, std::vector<float>(64, 0.0f));
+  TF_ASSERT_OK_AND_ASSIGN(auto rec, dev.newRecorder());
+  ops::QuantMatrix w{TensorType::kQ8_0, w_buf.view(), 2, 64};
+  EXPECT_EQ(ops::recordMatVec(rec, {TensorType::kIQ2_XXS, w_buf.view(), 2, 256}, x_buf.view(), x_buf.view()).code(),
+            Code::kUnsupported);
+  EXPECT_EQ(ops::recordMatVec(rec, {TensorType::kQ8_0, w_buf.view(), 2, 48}, x_buf.view(), x_buf.view()).code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(ops::recordMatVec(rec, {TensorType::kQ8_0, w_buf.view(), 3, 64}, x_buf.view(), x_buf.view()).code(),
+            Code::kOutOfRange);
+  EXPECT_EQ(ops::recordMatMul(rec, w, x_buf.view(), x_buf.view(), 0).code(), Code::kInvalidArgument);
+  EXPECT_EQ(ops::recordMatMul(rec, w, x_buf.view(), x_buf.view(), 2).code(), Code::kOutOfRange);
+  EXPECT_EQ(rec.dispatchCount(), 0u);
+}
+
+}  // namespace
+}  // namespace tokenfab
