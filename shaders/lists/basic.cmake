@@ -1,2 +1,22 @@
 # Every shader variant, one line each: tokenfab_shader(<runtime name> <source> [DEFINES ...]).
+# Owner: vk (runtime + non-matmul ops). *_sg variants use subgroup arithmetic for reductions
+# (chosen when the device has it and optional features are on).
 tokenfab_shader(fill_f32 fill_f32.comp)
+tokenfab_shader(add add.comp)
+tokenfab_shader(mul mul.comp)
+tokenfab_shader(silu_mul silu_mul.comp)
+tokenfab_shader(rms_norm rms_norm.comp)
+tokenfab_shader(rms_norm_sg rms_norm.comp DEFINES USE_SUBGROUP)
+tokenfab_shader(rope_norm rope.comp)
+tokenfab_shader(rope_neox rope.comp DEFINES NEOX)
+tokenfab_shader(kv_store_f32 kv_store.comp)
+tokenfab_shader(kv_store_f16 kv_store.comp DEFINES KV_F16)
+tokenfab_shader(attention_split_f32 attention_split.comp)
+tokenfab_shader(attention_split_f16 attention_split.comp DEFINES KV_F16)
+tokenfab_shader(attention_split_f32_sg attention_split.comp DEFINES USE_SUBGROUP)
+tokenfab_shader(attention_split_f16_sg attention_split.comp DEFINES KV_F16 USE_SUBGROUP)
+tokenfab_shader(attention_combine attention_combine.comp)
+tokenfab_shader(softmax softmax.comp)
+tokenfab_shader(softmax_sg softmax.comp DEFINES USE_SUBGROUP)
+tokenfab_shader(argmax argmax.comp)
+tokenfab_shader(top_k top_k.comp)

@@ -20,6 +20,90 @@ TF_STRUCT(FillParams) {
   float value;
 };
 
+// Elementwise ops over a flat range of n elements. The grid is 2-D (x: groups_x workgroups,
+// y: rows of them) so n may exceed 65535 workgroups; i = x + y * groups_x * workgroup size.
+// add.comp / mul.comp: dst[i] = a[i] op b[(base + i) % n_b]  (b broadcast along rows; base is
+// the element index of a split piece's first element in the whole tensor).
+TF_STRUCT(BinaryParams) {
+  uint n;
+  uint n_b;
+  uint base;
+  uint groups_x;
+};
+
+// silu_mul.comp: dst[i] = silu(gate[i]) * up[i] = gate / (1 + exp(-gate)) * up.
+TF_STRUCT(SiluMulParams) {
+  uint n;
+  uint groups_x;
+};
+
+// rms_norm.comp: one workgroup per row of n_cols:
+// dst[r][c] = x[r][c] / sqrt(mean_c(x[r][c]^2) + eps) * weight[c].
+TF_STRUCT(RmsNormParams) {
+  uint n_cols;
+  uint n_rows;
+  float eps;
+};
+
+// rope.comp (rope_norm: adjacent pairs (2i, 2i+1), llama; rope_neox: pairs (i, i + n_rot/2),
+// qwen2). In place on x (n_tokens, n_heads, head_dim); dims >= n_rot are left unchanged.
+// theta_i = pos[t] * freq_scale * freq_base^(-2i/n_rot) / (has_freq_factors ? ff[i] : 1).
+TF_STRUCT(RopeParams) {
+  uint n_tokens;
+  uint n_heads;
+  uint head_dim;
+  uint n_rot;
+  float freq_base;
+  float freq_scale;
+  uint has_freq_factors;
+};
+
+// kv_store.comp: cache[(pos0 + t) * row + j] = src[t * row + j] for t < n_tokens, j < row,
+// where row = n_kv_heads * head_dim. Cache layout (n_ctx, n_kv_heads, head_dim) in f32 or f16
+// (f16 packed two per uint: row must be even).
+TF_STRUCT(KvStoreParams) {
+  uint n_tokens;
+  uint row;
+  uint pos0;
+};
+
+// attention_split.comp: workgroup (chunk c, head h, query t). Query t sits at position
+// pos0 + t and attends causally to keys 0..pos0+t of the cache, head h reading kv head
+// h / (n_heads / n_kv_heads). Chunk c covers keys [c * chunk, (c + 1) * chunk). Writes
+// partial[((t * n_heads + h) * n_chunks + c) * (head_dim + 2) + ...] = (o[0..head_dim), m, l):
+// unnormalised output, the chunk's max score and sum of exp(score - m).
+TF_STRUCT(AttentionParams) {
+  uint n_q;
+  uint n_heads;
+  uint n_kv_heads;
+  uint head_dim;
+  uint pos0;
+  uint n_chunks;
+  float scale;
+};
+
+// attention_combine.comp: one workgroup per (head h, query t) merges the chunks:
+// out[(t * n_heads + h) * head_dim + d] = sum_c o_c[d] e^(m_c - M) / sum_c l_c e^(m_c - M).
+TF_STRUCT(AttentionCombineParams) {
+  uint n_q;
+  uint n_heads;
+  uint head_dim;
+  uint n_chunks;
+};
+
+// softmax.comp / argmax.comp / top_k.comp: one workgroup per row of n_cols.
+// Order for argmax/top_k: larger value first, equal values by lower index, NaN below -Inf.
+// softmax: a row holding NaN or +Inf, or whose max is -Inf, becomes all NaN.
+TF_STRUCT(RowParams) {
+  uint n_cols;
+  uint n_rows;
+  uint k;  // top_k only: outputs per row (idx (n_rows, k) uint, val (n_rows, k) f32)
+};
+
+// Specialization constant ids shared by these shaders.
+#define TF_SPEC_WORKGROUP 0
+#define TF_SPEC_CHUNK 1
+
 #ifdef __cplusplus
 }  // namespace tokenfab::abi
 #endif
