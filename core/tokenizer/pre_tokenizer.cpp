@@ -67,6 +67,7 @@ Result<PreTokenizer> makePreTokenizer(std::string_view pre) {
         auto compiled = PreRegex::compile(re);
         if (!compiled) return compiled.status().withContext("pre-tokenizer '" + std::string(spec.canonical) + "'");
         out.passes.push_back(std::move(compiled).value());
+        out.patterns.emplace_back(re);
       }
       return out;
     }
