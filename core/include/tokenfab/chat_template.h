@@ -1,0 +1,82 @@
+// Chat templates: turn a conversation into the prompt text a model was trained on.
+// Renders a model's `tokenizer.chat_template` (Jinja2) with the engine's own sandboxed Jinja
+// subset, in the Hugging Face transformers configuration; or one of the built-in templates when
+// a model has none.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tokenfab/status.h"
+
+namespace tokenfab {
+
+struct ChatMessage {
+  std::string role;     // "system", "user", "assistant", "tool"...
+  std::string content;
+  nlohmann::ordered_json extra = nlohmann::ordered_json::object();  // tool_calls, name, ...
+};
+
+// [{"role": ..., "content": ..., extra fields...}, ...]
+nlohmann::ordered_json toJson(const std::vector<ChatMessage>& messages);
+
+// Bounds on one render (a hostile template ends with kTemplateLimit instead of hanging).
+struct TemplateLimits {
+  uint64_t max_loop_iterations = 1'000'000;
+  uint64_t max_output_bytes = 32u << 20;
+  uint32_t max_call_depth = 64;
+  uint32_t max_render_ms = 1000;
+};
+
+struct RenderOptions {
+  std::string bos_token;
+  std::string eos_token;
+  bool add_generation_prompt = true;
+  nlohmann::ordered_json tools;  // null: `tools` is None in the template (as transformers passes it)
+  nlohmann::ordered_json extra_context = nlohmann::ordered_json::object();  // more variables
+  std::optional<std::chrono::system_clock::time_point> now;  // strftime_now(); default: the clock
+  // Render as llama.cpp does (what /work/shared/.../expected.json holds). Off by default, which
+  // is Hugging Face transformers' behaviour. When on:
+  //  - a template that rejects or drops the system role gets the system text prepended to the
+  //    next user message, joined by "\n" (detected by rendering a probe conversation);
+  //  - a bos_token printed first and an eos_token printed last are removed (the tokenizer
+  //    adds BOS itself; generation must not start after EOS);
+  //  - blanks at the start of a line before "{{" are stripped like those before "{%".
+  bool llama_cpp_compat = false;
+  TemplateLimits limits;
+};
+
+// Renders `tmpl` for `messages` (a JSON array of message objects). Errors:
+// kTemplateSyntax ("line L, column C: ..."), kTemplateRuntime, kTemplateRaised (the message
+// passed to raise_exception()), kTemplateLimit, kInvalidArgument (messages not an array).
+Result<std::string> renderChatTemplate(const std::string& tmpl, const nlohmann::ordered_json& messages,
+                                       const RenderOptions& opts = {});
+Result<std::string> renderChatTemplate(const std::string& tmpl, const std::vector<ChatMessage>& messages,
+                                       const RenderOptions& opts = {});
+
+// kTemplateSyntax if `tmpl` does not parse; ok otherwise.
+Status checkChatTemplate(const std::string& tmpl);
+
+// Built-in templates, for models whose GGUF has no tokenizer.chat_template.
+// Names: chatml, llama2, llama3, mistral, phi3, gemma, zephyr. Empty view for an unknown name.
+std::string_view builtinTemplate(std::string_view name);
+std::vector<std::string_view> builtinTemplateNames();
+
+// Chooses a built-in template name from the architecture and the vocabulary's special tokens:
+//   "<|im_start|>"                      -> chatml
+//   "<|start_header_id|>"               -> llama3
+//   "<start_of_turn>"                   -> gemma
+//   "<|user|>" and "<|end|>"            -> phi3
+//   "<|user|>" (no "<|end|>")           -> zephyr
+//   "[INST]" token, or arch "llama" with "<s>"/"</s>": "[INST]" as a token -> mistral,
+//                                          otherwise llama2 (Llama-2 writes [INST] as text)
+//   arch "gemma*"                       -> gemma;  arch "phi3" -> phi3;  anything else -> chatml
+std::string_view pickBuiltinTemplate(const std::string& arch, const std::vector<std::string>& vocab_tokens);
+
+}  // namespace tokenfab
