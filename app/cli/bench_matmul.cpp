@@ -1,0 +1,206 @@
+// tokenfab-cli bench-matmul [--type Q4_K,...] [--rows N] [--cols N] [--batch 1,512] [--iters N]
+// Random weights in each type's block layout, `iters` dispatches between two timestamps.
+#include "bench_matmul.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <sstream>
+
+#include "cli.h"
+#include "ref/dequant.h"
+#include "tokenfab/ops_matmul.h"
+
+namespace tokenfab::cli {
+namespace {
+
+using gguf::TensorType;
+
+const TensorType kAllTypes[] = {TensorType::kF32,  TensorType::kF16,  TensorType::kBF16,
+                                TensorType::kQ8_0, TensorType::kQ4_0, TensorType::kQ4_1,
+                                TensorType::kQ5_0, TensorType::kQ5_1, TensorType::kIQ4_NL,
+                                TensorType::kQ2_K, TensorType::kQ3_K, TensorType::kQ4_K,
+                                TensorType::kQ5_K, TensorType::kQ6_K};
+
+// Bytes that decode to finite values: random quant bits, float elements in [-1, 1], and every
+// 16-bit field a small f16 (the scale fields are the only 16-bit fields at even offsets that
+// matter; overwriting every even pair with 0x2000-ish keeps blocks finite for all types).
+std::vector<uint8_t> benchWeights(TensorType type, uint64_t rows, uint64_t cols) {
+  const uint64_t bytes = ops::quantMatrixBytes(type, rows, cols);
+  std::vector<uint8_t> w(bytes);
+  uint64_t state = 0x9E3779B97F4A7C15ull;
+  for (size_t i = 0; i < w.size(); ++i) {
+    if (i % 8 == 0) state = state * 6364136223846793005ull + 1442695040888963407ull;
+    w[i] = static_cast<uint8_t>(state >> (8 * (i % 8)));
+  }
+  if (type == TensorType::kF32) {
+    for (size_t i = 0; i + 4 <= w.size(); i += 4) {
+      const float v = static_cast<float>(w[i]) / 255.0f - 0.5f;
+      std::memcpy(&w[i], &v, 4);
+    }
+  } else if (type == TensorType::kF16 || type == TensorType::kBF16) {
+    for (size_t i = 1; i < w.size(); i += 2) w[i] = type == TensorType::kF16 ? (w[i] & 0x3B) : (w[i] & 0x3F);
+  } else {
+    const auto layout = ref::blockLayout(type);
+    // Scale fields sit at the block start (legacy, Q4_K, Q5_K) or its end (Q2_K, Q3_K, Q6_K).
+    const uint32_t bb = layout->block_bytes;
+    for (uint64_t b = 0; b + bb <= w.size(); b += bb) {
+      for (uint32_t off : {0u, 2u, bb - 4, bb - 2}) w[b + off + 1] = 0x20;  // f16 ~ 2^-7
+    }
+  }
+  return w;
+}
+
+}  // namespace
+
+Result<std::vector<MatMulBenchRow>> benchMatMul(vk::Device& device, const MatMulBenchOptions& options) {
+  std::vector<MatMulBenchRow> out;
+  const auto types = options.types.empty() ? std::vector<TensorType>(std::begin(kAllTypes), std::end(kAllTypes))
+                                           : options.types;
+  const uint32_t iters = std::max<uint32_t>(1, options.iterations);
+  const uint32_t max_batch = *std::max_element(options.batches.begin(), options.batches.end());
+  std::vector<float> x;
+  for (TensorType type : types) {
+    if (!ops::matMulSupports(type)) {
+      return Status(Code::kUnsupported, "bench-matmul: no GPU decoder for " + std::string(gguf::typeName(type)));
+    }
+    const uint32_t bs = ref::blockLayout(type)->block_size;
+    const uint32_t cols = (options.cols + bs - 1) / bs * bs;
+    const auto weights = benchWeights(type, options.rows, cols);
+    TF_ASSIGN_OR_RETURN(auto w_buf, device.createBuffer(weights.size()));
+    TF_RETURN_IF_ERROR(device.upload(w_buf.view(), weights.data(), weights.size()));
+    x.assign(uint64_t(max_batch) * cols, 0.0f);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 17) / 17.0f - 0.5f;
+    TF_ASSIGN_OR_RETURN(auto x_buf, device.createBuffer(x.size() * 4));
+    TF_RETURN_IF_ERROR(device.upload(x_buf.view(), x.data(), x.size() * 4));
+    TF_ASSIGN_OR_RETURN(auto y_buf, device.createBuffer(uint64_t(max_batch) * options.rows * 4));
+    const ops::QuantMatrix w{type, w_buf.view(), options.rows, cols};
+
+    for (uint32_t batch : options.batches) {
+      const bool matvec = batch == 1;
+      TF_ASSIGN_OR_RETURN(auto rec, device.newRecorder());
+      // Warm-up (pipeline creation, caches), then the timed run.
+      for (int pass = 0; pass < 2; ++pass) {
+        TF_RETURN_IF_ERROR(rec.reset());
+        const bool timed = pass == 1;
+        const bool stamps = timed && device.report().timestamps;
+        if (stamps) TF_RETURN_IF_ERROR(rec.timestamp().status());
+        for (uint32_t i = 0; i < (timed ? iters : 1); ++i) {
+          if (matvec) {
+            TF_RETURN_IF_ERROR(ops::recordMatVec(rec, w, x_buf.view(), y_buf.view(), batch));
+          } else {
+            TF_RETURN_IF_ERROR(ops::recordMatMul(rec, w, x_buf.view(), y_buf.view(), batch));
+          }
+          rec.barrier();  // as in a model graph: each product waits for the previous writes
+        }
+        if (stamps) TF_RETURN_IF_ERROR(rec.timestamp().status());
+        const auto t0 = std::chrono::steady_clock::now();
+        TF_RETURN_IF_ERROR(rec.submitAndWait());
+        const double wall_ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+        if (!timed) continue;
+        double ns = wall_ns;
+        if (stamps) {
+          TF_ASSIGN_OR_RETURN(auto ts, rec.timestampsNs());
+          if (ts.size() >= 2 && ts.back() > ts.front()) ns = ts.back() - ts.front();
+        }
+        const double sec = ns / iters * 1e-9;
+        MatMulBenchRow row{type, matvec ? "matvec" : "matmul", options.rows, cols, batch, sec * 1e6,
+                           double(weights.size()) / sec * 1e-9,
+                           2.0 * options.rows * double(cols) * batch / sec * 1e-9};
+        out.push_back(row);
+      }
+    }
+  }
+  return out;
+}
+
+std::string formatMatMulBench(const std::vector<MatMulBenchRow>& rows) {
+  std::ostringstream s;
+  char line[200];
+  std::snprintf(line, sizeof line, "%-7s %-7s %6s %6s %6s %12s %10s %10s\n", "type", "op", "rows", "cols", "batch",
+                "us/op", "GB/s", "GFLOP/s");
+  s << line;
+  for (const auto& r : rows) {
+    std::snprintf(line, sizeof line, "%-7s %-7s %6u %6u %6u %12.1f %10.1f %10.1f\n",
+                  std::string(gguf::typeName(r.type)).c_str(), r.op.c_str(), r.rows, r.cols, r.batch, r.us_per_op,
+                  r.weight_gbps, r.gflops);
+    s << line;
+  }
+  return s.str();
+}
+
+namespace {
+
+std::vector<std::string> splitList(const std::string& s) {
+  std::vector<std::string> parts;
+  std::string cur;
+  for (char c : s) {
+    if (c == ',') {
+      if (!cur.empty()) parts.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) parts.push_back(cur);
+  return parts;
+}
+
+bool parseU32(const std::string& s, uint32_t* v) {
+  if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+  *v = static_cast<uint32_t>(std::stoul(s));
+  return *v > 0;
+}
+
+int runBenchMatMul(std::span<const std::string> argv) {
+  Args args(argv);
+  MatMulBenchOptions options;
+  if (auto t = args.value("--type")) {
+    for (const auto& name : splitList(*t)) {
+      bool found = false;
+      for (TensorType type : kAllTypes) {
+        std::string tn(gguf::typeName(type));
+        if (tn.size() == name.size() &&
+            std::equal(tn.begin(), tn.end(), name.begin(), [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+          options.types.push_back(type);
+          found = true;
+        }
+      }
+      if (!found) return usageError("bench-matmul: unknown or unsupported type '" + name + "'");
+    }
+  }
+  for (auto [flag, dst] : {std::pair{"--rows", &options.rows}, std::pair{"--cols", &options.cols},
+                           std::pair{"--iters", &options.iterations}}) {
+    if (auto v = args.value(flag)) {
+      if (!parseU32(*v, dst)) return usageError(std::string("bench-matmul: ") + flag + " needs a positive number");
+    }
+  }
+  if (auto b = args.value("--batch")) {
+    options.batches.clear();
+    for (const auto& part : splitList(*b)) {
+      uint32_t v = 0;
+      if (!parseU32(part, &v)) return usageError("bench-matmul: --batch needs positive numbers");
+      options.batches.push_back(v);
+    }
+    if (options.batches.empty()) return usageError("bench-matmul: --batch needs positive numbers");
+  }
+  vk::DeviceOptions dev_options;
+  if (auto d = args.value("--device")) dev_options.name_contains = *d;
+  if (!args.unknownOptions().empty()) return usageError("bench-matmul: unknown option " + args.unknownOptions().front());
+  if (!args.positionals().empty()) return usageError("bench-matmul: unexpected argument " + args.positionals().front());
+  auto device = vk::Device::create(dev_options);
+  if (!device.isOk()) return failure(device.status().toString());
+  std::cout << "device: " << (*device)->report().name << "\n";
+  auto rows = benchMatMul(**device, options);
+  if (!rows.isOk()) return failure(rows.status().toString());
+  std::cout << formatMatMulBench(*rows);
+  return kExitOk;
+}
+
+}  // namespace
+
+TF_CLI_COMMAND("bench-matmul", "quantized matvec/matmul throughput per weight type (GB/s, GFLOP/s)", runBenchMatMul);
+
+}  // namespace tokenfab::cli
