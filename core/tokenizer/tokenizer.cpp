@@ -153,11 +153,11 @@ Result<Tokenizer> Tokenizer::fromVocab(VocabData data) {
   std::unordered_set<int32_t> eog;
   for (int32_t i = 0; i < n_tokens; ++i) {
     const std::string& text = v.tokens[i];
-    if (v.eot < 0 && !data.eot_id && std::find(std::begin(kEotTexts), std::end(kEotTexts), text) != std::end(kEotTexts)) {
+    if (v.eot < 0 && std::find(std::begin(kEotTexts), std::end(kEotTexts), text) != std::end(kEotTexts)) {
       v.eot = i;
       v.types[i] = TokenType::kControl;
     }
-    if (v.eom < 0 && !data.eom_id && text == "<|eom_id|>") {
+    if (v.eom < 0 && text == "<|eom_id|>") {
       v.eom = i;
       v.types[i] = TokenType::kControl;
     }
