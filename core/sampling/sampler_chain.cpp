@@ -113,6 +113,7 @@ Result<ChainOutput> runChain(Candidates cands, const ChainInput& in) {
     rec.name = std::string(stageName(kind));
     rec.survivors = static_cast<int32_t>(cands.size());
     for (const Candidate& c : cands) rec.raw_mass += c.raw_prob;
+    rec.raw_mass = std::min(rec.raw_mass, 1.0);  // rounding can leave it a hair above 1
     const std::vector<double> probs = sampling::softmax(cands);
     rec.top_probs.reserve(in.trace_ids.size());
     for (int32_t id : in.trace_ids) {
@@ -128,11 +129,8 @@ Result<ChainOutput> runChain(Candidates cands, const ChainInput& in) {
 }
 
 std::vector<std::pair<int32_t, double>> topDistribution(const ChainOutput& out, int32_t n) {
-  sampling::RankedView view = sampling::rankByLogit(out.cands);
   std::vector<std::pair<int32_t, double>> dist;
-  const size_t count = std::min(view.size(), static_cast<size_t>(std::max(n, 1)));
-  for (size_t r = 0; r < count; ++r) {
-    const size_t i = view.at(r);
+  for (size_t i : sampling::bestIndices(out.cands, static_cast<size_t>(std::max(n, 1)))) {
     dist.emplace_back(out.cands[i].id, out.probs[i]);
   }
   return dist;
@@ -177,11 +175,9 @@ Result<SampleResult> SamplerChain::sample(std::span<const float> logits, std::sp
   t.raw_entropy_bits = raw.entropy_bits;
   std::vector<int32_t> trace_ids;
   {
-    sampling::RankedView view = sampling::rankByLogit(cands);
-    const size_t n = std::min(view.size(), static_cast<size_t>(m_config.trace_top_n));
     double top_mass = 0.0;
-    for (size_t r = 0; r < n; ++r) {
-      const Candidate& c = cands[view.at(r)];
+    for (size_t i : sampling::bestIndices(cands, static_cast<size_t>(m_config.trace_top_n))) {
+      const Candidate& c = cands[i];
       t.raw_top.push_back({c.id, logits[static_cast<size_t>(c.id)], c.raw_prob});
       trace_ids.push_back(c.id);
       top_mass += c.raw_prob;

@@ -86,6 +86,33 @@ RankedView rankByLogit(const Candidates& cands) {
   return RankedView(std::move(keys));
 }
 
+std::vector<size_t> bestIndices(const Candidates& cands, size_t k) {
+  k = std::min(k, cands.size());
+  std::vector<size_t> out;
+  if (k == 0) return out;
+  if (k * 8 >= cands.size()) {
+    RankedView view = rankByLogit(cands);
+    for (size_t r = 0; r < k; ++r) out.push_back(view.at(r));
+    return out;
+  }
+  // better(a, b): a ranks before b. Candidates are in id order, so a lower index is a lower id.
+  const auto better = [&](size_t a, size_t b) {
+    return cands[a].logit > cands[b].logit || (cands[a].logit == cands[b].logit && a < b);
+  };
+  // A heap whose top is the worst of the best k so far.
+  out.reserve(k);
+  for (size_t i = 0; i < k; ++i) out.push_back(i);
+  std::make_heap(out.begin(), out.end(), better);
+  for (size_t i = k; i < cands.size(); ++i) {
+    if (!better(i, out.front())) continue;
+    std::pop_heap(out.begin(), out.end(), better);
+    out.back() = i;
+    std::push_heap(out.begin(), out.end(), better);
+  }
+  std::sort(out.begin(), out.end(), better);
+  return out;
+}
+
 bool stageActive(StageKind kind, const SamplerConfig& c) {
   switch (kind) {
     case StageKind::kLogitBias: return !c.logit_bias.empty();
@@ -187,8 +214,12 @@ void applyTopNSigma(Candidates& cands, double n) {
 
 void applyTopK(Candidates& cands, int32_t k) {
   if (k <= 0 || static_cast<size_t>(k) >= cands.size()) return;
-  RankedView view = rankByLogit(cands);
-  keepRanked(cands, view, static_cast<size_t>(k));
+  std::vector<size_t> best = bestIndices(cands, static_cast<size_t>(k));
+  std::sort(best.begin(), best.end());  // back to id order
+  Candidates kept;
+  kept.reserve(best.size());
+  for (size_t i : best) kept.push_back(cands[i]);
+  cands = std::move(kept);
 }
 
 void applyTypicalP(Candidates& cands, double p) {
@@ -253,8 +284,8 @@ void applyXtc(Candidates& cands, double probability, double threshold, double co
 void applyTemperature(Candidates& cands, double temperature) {
   if (cands.empty()) return;
   if (temperature <= 0.0) {
-    RankedView view = rankByLogit(cands);
-    keepRanked(cands, view, 1);
+    const Candidate best = cands[bestIndices(cands, 1)[0]];
+    cands.assign(1, best);
     return;
   }
   for (Candidate& c : cands) c.logit /= temperature;

@@ -42,6 +42,9 @@ class RankedView {
 };
 // Ranks candidates by descending logit (the "total order" of the docs).
 RankedView rankByLogit(const Candidates& cands);
+// The indices of the `k` highest logits (ties -> lower id), best first. One pass with a small heap
+// when k is small: most candidates are rejected by a single comparison.
+std::vector<size_t> bestIndices(const Candidates& cands, size_t k);
 
 // Each stage returns true when it can change anything with these settings ("active").
 bool stageActive(StageKind kind, const SamplerConfig& config);

@@ -1,9 +1,9 @@
 // Trace export: JSON (docs/trace.schema.json) and CSV. The reader never trusts the file: every
 // field is type- and range-checked, and a failure names the field.
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "tokenfab/file_util.h"
 #include "tokenfab/trace.h"
@@ -221,6 +221,13 @@ StepTrace stepFromJson(const json& j, const std::string& w) {
   return s;
 }
 
+// Shortest text that reads back as the same double.
+std::string num(double v) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return ec == std::errc() ? std::string(buf, end) : std::string("nan");
+}
+
 std::string csvQuote(const std::string& text) {
   std::string out = "\"";
   for (char ch : text) {
@@ -245,7 +252,8 @@ std::string traceToJson(const Trace& t) {
                   {"prompt_tokens", t.prompt_tokens},
                   {"steps", steps}};
   // Token texts can hold partial UTF-8 sequences: those bytes become U+FFFD.
-  return j.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
+  // Compact: a long generation holds tens of thousands of numbers.
+  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 Result<Trace> traceFromJson(std::string_view text) {
@@ -302,16 +310,17 @@ Result<Trace> readTraceJson(const std::filesystem::path& path) {
 }
 
 std::string traceToCsv(const Trace& t) {
-  std::ostringstream out;
-  out.precision(17);
-  out << "position,token,text,chosen_prob,draw,raw_entropy_bits,final_entropy_bits,survivors,raw_logsumexp,tail_mass,sampler_us\n";
+  std::string out =
+      "position,token,text,chosen_prob,draw,raw_entropy_bits,final_entropy_bits,survivors,raw_logsumexp,tail_mass,"
+      "sampler_us\n";
   for (const StepTrace& s : t.steps) {
     const int32_t survivors = s.stages.empty() ? s.vocab_size : s.stages.back().survivors;
-    out << s.position << ',' << s.token << ',' << csvQuote(s.text) << ',' << s.chosen_prob << ',' << s.draw << ','
-        << s.raw_entropy_bits << ',' << s.final_entropy_bits << ',' << survivors << ',' << s.raw_logsumexp << ','
-        << s.tail_mass << ',' << s.sampler_us << '\n';
+    out += std::to_string(s.position) + ',' + std::to_string(s.token) + ',' + csvQuote(s.text) + ',' +
+           num(s.chosen_prob) + ',' + num(s.draw) + ',' + num(s.raw_entropy_bits) + ',' + num(s.final_entropy_bits) +
+           ',' + std::to_string(survivors) + ',' + num(s.raw_logsumexp) + ',' + num(s.tail_mass) + ',' +
+           num(s.sampler_us) + '\n';
   }
-  return out.str();
+  return out;
 }
 
 Status writeTraceCsv(const std::filesystem::path& path, const Trace& trace) {

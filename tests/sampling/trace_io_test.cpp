@@ -82,9 +82,10 @@ TEST_F(TraceIo, CsvHasOneRowPerToken) {
 
 TEST_F(TraceIo, WrongVersionIsSessionVersion) {
   std::string text = traceToJson(makeTrace());
-  const size_t at = text.find("\"schema_version\": 1");
+  const std::string key = "\"schema_version\":1";
+  const size_t at = text.find(key);
   ASSERT_NE(at, std::string::npos);
-  text.replace(at, 19, "\"schema_version\": 2");
+  text.replace(at, key.size(), "\"schema_version\":2");
   Result<Trace> r = readText(text);
   ASSERT_FALSE(r.isOk());
   EXPECT_EQ(r.status().code(), Code::kSessionVersion);
@@ -107,13 +108,13 @@ TEST_F(TraceIo, CorruptFilesAreSessionCorrupt) {
     text.replace(at, from.size(), to);
     return readText(text);
   };
-  for (auto [from, to] : {std::pair<std::string, std::string>{"\"token\": ", "\"token\": \"x\", \"_\": "},
-                          {"\"vocab_size\": 500", "\"vocab_size\": 5"},
-                          {"\"top_probs\": [", "\"top_probs\": [0.5, "},
-                          {"\"top_k\": 40", "\"top_k\": 1e400"},
-                          {"\"top_p\": 0.95", "\"top_p\": 7"},
-                          {"\"order\": \"", "\"order\": \"bogus;"},
-                          {"\"steps\": [", "\"steps\": {\"a\": ["}}) {
+  for (auto [from, to] : {std::pair<std::string, std::string>{"\"token\":", "\"token\":\"x\",\"_\":"},
+                          {"\"vocab_size\":500", "\"vocab_size\":5"},
+                          {"\"top_probs\":[", "\"top_probs\":[0.5,"},
+                          {"\"top_k\":40", "\"top_k\":1e400"},
+                          {"\"top_p\":0.95", "\"top_p\":7"},
+                          {"\"order\":\"", "\"order\":\"bogus;"},
+                          {"\"steps\":[", "\"steps\":{\"a\":["}}) {
     Result<Trace> r = mutate(from, to);
     ASSERT_FALSE(r.isOk()) << to;
     EXPECT_EQ(r.status().code(), Code::kSessionCorrupt) << to << " -> " << r.status().toString();
