@@ -1,0 +1,85 @@
+// Recorders for the non-matmul ops (matmul/matvec/get_rows: ops_matmul.h). Each binds views,
+// pushes constants and dispatches into a Recorder; no op owns memory, none inserts barriers
+// (the caller puts rec.barrier() between dependent ops). All tensors are f32 unless stated,
+// row-major, shapes given as (outer, ..., inner). Views must start at an offset aligned to
+// minStorageBufferOffsetAlignment. The shader of op X is shaders/x.comp, its push constants
+// XParams in shader_abi.h, its CPU reference ref::x in core/ref/ops_ref.h.
+#pragma once
+
+#include <cstdint>
+
+#include "tokenfab/status.h"
+#include "tokenfab/vk.h"
+
+namespace tokenfab::ops {
+
+// dst (n) = a (n) + b[i % n_b] (n_b = 0 means n: no broadcast). A tensor larger than one
+// binding (maxStorageBufferRange, or max_binding_bytes when non-zero) is processed in pieces;
+// a broadcast b must fit one binding.
+Status recordAdd(vk::Recorder& rec, const vk::BufferView& a, const vk::BufferView& b, const vk::BufferView& dst,
+                 uint64_t n, uint64_t n_b = 0, uint64_t max_binding_bytes = 0);
+// dst = a * b[i % n_b], as recordAdd.
+Status recordMul(vk::Recorder& rec, const vk::BufferView& a, const vk::BufferView& b, const vk::BufferView& dst,
+                 uint64_t n, uint64_t n_b = 0, uint64_t max_binding_bytes = 0);
+// dst (n) = silu(gate) * up: the SwiGLU gate of the FFN.
+Status recordSiluMul(vk::Recorder& rec, const vk::BufferView& gate, const vk::BufferView& up,
+                     const vk::BufferView& dst, uint64_t n, uint64_t max_binding_bytes = 0);
+
+// dst (n_rows, n_cols) = x / sqrt(mean(x^2) + eps) * weight (n_cols).
+Status recordRmsNorm(vk::Recorder& rec, const vk::BufferView& x, const vk::BufferView& weight,
+                     const vk::BufferView& dst, uint32_t n_rows, uint32_t n_cols, float eps);
+
+enum class RopeLayout {
+  kAdjacent,  // pairs (2i, 2i+1): llama ("normal" rope)
+  kHalves,    // pairs (i, i + n_rot/2): qwen2, NEOX
+};
+struct RopeConfig {
+  RopeLayout layout = RopeLayout::kAdjacent;
+  uint32_t n_rot = 0;  // rotated dims (even, <= head_dim); 0 = head_dim
+  float freq_base = 10000.0f;
+  float freq_scale = 1.0f;  // linear position scaling (1 / factor)
+};
+// In place on x (n_tokens, n_heads, head_dim); positions (n_tokens) uint32; freq_factors
+// (n_rot / 2) f32 or an empty view (Llama 3.1 rope_freqs divide each pair's frequency).
+Status recordRope(vk::Recorder& rec, const vk::BufferView& x, const vk::BufferView& positions,
+                  const vk::BufferView& freq_factors, uint32_t n_tokens, uint32_t n_heads, uint32_t head_dim,
+                  const RopeConfig& config);
+
+enum class KvType { kF32, kF16 };
+// Writes src (n_tokens, row) f32 into cache rows pos0.. of a (n_ctx, row) cache of `type`,
+// row = n_kv_heads * head_dim (even for f16). The cache view must hold n_ctx rows.
+Status recordKvStore(vk::Recorder& rec, const vk::BufferView& src, const vk::BufferView& cache, KvType type,
+                     uint32_t n_tokens, uint32_t row, uint32_t pos0);
+
+struct AttentionShape {
+  uint32_t n_q = 1;         // query tokens (1 = decode, more = prefill)
+  uint32_t n_heads = 0;
+  uint32_t n_kv_heads = 0;  // divides n_heads (grouped-query attention)
+  uint32_t head_dim = 0;    // even, <= 256 (64/80/96/128 in practice)
+  uint32_t pos0 = 0;        // position of the first query; its keys 0..pos0 are in the cache
+  float scale = 0.0f;       // 0 = 1/sqrt(head_dim)
+  KvType kv_type = KvType::kF32;
+  uint32_t chunk = 0;       // keys per split-K workgroup; 0 = default (256)
+};
+// Bytes of scratch recordAttention needs for this shape.
+uint64_t attentionScratchBytes(const AttentionShape& shape);
+// out (n_q, n_heads, head_dim) = causal softmax(q k^T * scale) v over the cache rows
+// 0..pos0+t for query t. q (n_q, n_heads, head_dim); caches (n_ctx, n_kv_heads, head_dim) with
+// the new rows already stored (recordKvStore + barrier). Two dispatches: split over key chunks,
+// then a combine pass (the barrier between them is recorded here).
+Status recordAttention(vk::Recorder& rec, const vk::BufferView& q, const vk::BufferView& k_cache,
+                       const vk::BufferView& v_cache, const vk::BufferView& scratch, const vk::BufferView& out,
+                       const AttentionShape& shape);
+
+// Row-wise over x (n_rows, n_cols). Ranking for argmax/top-k: larger first, ties by lower
+// index, NaN after every number. softmax: a row with NaN or +Inf (or all -Inf) becomes NaN.
+Status recordSoftmax(vk::Recorder& rec, const vk::BufferView& x, const vk::BufferView& dst, uint32_t n_rows,
+                     uint32_t n_cols);
+// dst (n_rows) uint32.
+Status recordArgmax(vk::Recorder& rec, const vk::BufferView& x, const vk::BufferView& dst, uint32_t n_rows,
+                    uint32_t n_cols);
+// idx (n_rows, k) uint32, val (n_rows, k) f32, best first; 1 <= k <= min(n_cols, 1024).
+Status recordTopK(vk::Recorder& rec, const vk::BufferView& x, const vk::BufferView& idx, const vk::BufferView& val,
+                  uint32_t n_rows, uint32_t n_cols, uint32_t k);
+
+}  // namespace tokenfab::ops

@@ -1,0 +1,94 @@
+// kv_store and attention (split-K over the KV length + combine) recorders.
+#include <cmath>
+#include <string>
+
+#include "ops/op_util.h"
+#include "tokenfab/ops.h"
+#include "tokenfab/shader_abi.h"
+
+namespace tokenfab::ops {
+
+using detail::fitsBinding;
+using detail::needBytes;
+
+namespace {
+constexpr uint32_t kDefaultChunk = 256;
+constexpr uint32_t kMaxHeadDim = 256;  // s_q in attention_split.comp
+
+uint32_t chunkOf(const AttentionShape& s) { return s.chunk ? s.chunk : kDefaultChunk; }
+uint32_t chunksOf(const AttentionShape& s) {
+  const uint64_t keys = uint64_t{s.pos0} + s.n_q;
+  return static_cast<uint32_t>((keys + chunkOf(s) - 1) / chunkOf(s));
+}
+uint64_t elemBytes(KvType t) { return t == KvType::kF16 ? 2 : 4; }
+}  // namespace
+
+Status recordKvStore(vk::Recorder& rec, const vk::BufferView& src, const vk::BufferView& cache, KvType type,
+                     uint32_t n_tokens, uint32_t row, uint32_t pos0) {
+  vk::Device& dev = *rec.device();
+  if (n_tokens == 0) return Status::ok();
+  if (row == 0 || (type == KvType::kF16 && row % 2 != 0))
+    return Status(Code::kInvalidArgument, "kv_store: row " + std::to_string(row) + " must be positive (even for f16)");
+  const uint64_t src_bytes = uint64_t{n_tokens} * row * 4;
+  const uint64_t cache_bytes = (uint64_t{pos0} + n_tokens) * row * elemBytes(type);
+  TF_RETURN_IF_ERROR(needBytes("kv_store", "src", src, src_bytes));
+  TF_RETURN_IF_ERROR(needBytes("kv_store", "cache (rows up to pos0 + n_tokens)", cache, cache_bytes));
+  TF_RETURN_IF_ERROR(fitsBinding("kv_store", "cache", dev, cache_bytes));
+  TF_RETURN_IF_ERROR(fitsBinding("kv_store", "src", dev, src_bytes));
+  const uint32_t wg = 64;
+  const bool f16 = type == KvType::kF16;
+  TF_ASSIGN_OR_RETURN(const vk::Pipeline* pipe,
+                      dev.pipeline({f16 ? "kv_store_f16" : "kv_store_f32", 2, sizeof(abi::KvStoreParams), {wg}}));
+  abi::KvStoreParams p{n_tokens, row, pos0};
+  const uint32_t per_row = f16 ? row / 2 : row;
+  return rec.dispatch(*pipe, {src.sub(0, src_bytes), cache.sub(0, cache_bytes)}, p, (per_row + wg - 1) / wg, n_tokens);
+}
+
+uint64_t attentionScratchBytes(const AttentionShape& s) {
+  return uint64_t{s.n_q} * s.n_heads * chunksOf(s) * (uint64_t{s.head_dim} + 2) * 4;
+}
+
+Status recordAttention(vk::Recorder& rec, const vk::BufferView& q, const vk::BufferView& k_cache,
+                       const vk::BufferView& v_cache, const vk::BufferView& scratch, const vk::BufferView& out,
+                       const AttentionShape& s) {
+  vk::Device& dev = *rec.device();
+  if (s.n_q == 0) return Status::ok();
+  if (s.n_heads == 0 || s.n_kv_heads == 0 || s.n_heads % s.n_kv_heads != 0)
+    return Status(Code::kInvalidArgument, "attention: n_kv_heads " + std::to_string(s.n_kv_heads) +
+                                              " must divide n_heads " + std::to_string(s.n_heads));
+  if (s.head_dim == 0 || s.head_dim % 2 != 0 || s.head_dim > kMaxHeadDim)
+    return Status(Code::kInvalidArgument, "attention: head_dim " + std::to_string(s.head_dim) + " must be even and <= 256");
+  const uint32_t chunk = chunkOf(s);
+  if (chunk > 1024 || chunk * 4 + kMaxHeadDim * 4 + 1024 * 4 > dev.report().max_compute_shared_memory)
+    return Status(Code::kInvalidArgument, "attention: chunk " + std::to_string(chunk) + " too large for shared memory");
+  const uint32_t n_chunks = chunksOf(s);
+  const uint64_t q_bytes = uint64_t{s.n_q} * s.n_heads * s.head_dim * 4;
+  const uint64_t kv_bytes = (uint64_t{s.pos0} + s.n_q) * s.n_kv_heads * s.head_dim * elemBytes(s.kv_type);
+  const uint64_t scratch_bytes = attentionScratchBytes(s);
+  TF_RETURN_IF_ERROR(needBytes("attention", "q", q, q_bytes));
+  TF_RETURN_IF_ERROR(needBytes("attention", "out", out, q_bytes));
+  TF_RETURN_IF_ERROR(needBytes("attention", "k_cache", k_cache, kv_bytes));
+  TF_RETURN_IF_ERROR(needBytes("attention", "v_cache", v_cache, kv_bytes));
+  TF_RETURN_IF_ERROR(needBytes("attention", "scratch", scratch, scratch_bytes));
+  TF_RETURN_IF_ERROR(fitsBinding("attention", "k_cache", dev, kv_bytes));
+  TF_RETURN_IF_ERROR(fitsBinding("attention", "scratch", dev, scratch_bytes));
+  TF_RETURN_IF_ERROR(fitsBinding("attention", "q", dev, q_bytes));
+
+  const uint32_t wg = detail::rowWorkgroup(dev);
+  std::string shader = s.kv_type == KvType::kF16 ? "attention_split_f16" : "attention_split_f32";
+  if (detail::useSubgroups(dev)) shader += "_sg";
+  TF_ASSIGN_OR_RETURN(const vk::Pipeline* split, dev.pipeline({shader, 4, sizeof(abi::AttentionParams), {wg, chunk}}));
+  TF_ASSIGN_OR_RETURN(const vk::Pipeline* combine,
+                      dev.pipeline({"attention_combine", 2, sizeof(abi::AttentionCombineParams), {64}}));
+  const float scale = s.scale != 0.0f ? s.scale : 1.0f / std::sqrt(static_cast<float>(s.head_dim));
+  abi::AttentionParams p{s.n_q, s.n_heads, s.n_kv_heads, s.head_dim, s.pos0, n_chunks, scale};
+  TF_RETURN_IF_ERROR(rec.dispatch(*split,
+                                  {q.sub(0, q_bytes), k_cache.sub(0, kv_bytes), v_cache.sub(0, kv_bytes),
+                                   scratch.sub(0, scratch_bytes)},
+                                  p, n_chunks, s.n_heads, s.n_q));
+  rec.barrier();  // the combine pass reads every chunk's partial result
+  abi::AttentionCombineParams c{s.n_q, s.n_heads, s.head_dim, n_chunks};
+  return rec.dispatch(*combine, {scratch.sub(0, scratch_bytes), out.sub(0, q_bytes)}, c, s.n_heads, s.n_q);
+}
+
+}  // namespace tokenfab::ops

@@ -1,0 +1,59 @@
+// rms_norm and rope recorders.
+#include <string>
+
+#include "ops/op_util.h"
+#include "tokenfab/ops.h"
+#include "tokenfab/shader_abi.h"
+
+namespace tokenfab::ops {
+
+using detail::fitsBinding;
+using detail::needBytes;
+
+Status recordRmsNorm(vk::Recorder& rec, const vk::BufferView& x, const vk::BufferView& weight,
+                     const vk::BufferView& dst, uint32_t n_rows, uint32_t n_cols, float eps) {
+  vk::Device& dev = *rec.device();
+  if (n_rows == 0) return Status::ok();
+  if (n_cols == 0) return Status(Code::kInvalidArgument, "rms_norm: zero columns");
+  if (!(eps >= 0.0f)) return Status(Code::kInvalidArgument, "rms_norm: eps must be >= 0");
+  const uint64_t bytes = uint64_t{n_rows} * n_cols * 4;
+  TF_RETURN_IF_ERROR(needBytes("rms_norm", "x", x, bytes));
+  TF_RETURN_IF_ERROR(needBytes("rms_norm", "weight", weight, uint64_t{n_cols} * 4));
+  TF_RETURN_IF_ERROR(needBytes("rms_norm", "dst", dst, bytes));
+  TF_RETURN_IF_ERROR(fitsBinding("rms_norm", "x", dev, bytes));
+  const uint32_t wg = detail::rowWorkgroup(dev);
+  const char* shader = detail::useSubgroups(dev) ? "rms_norm_sg" : "rms_norm";
+  TF_ASSIGN_OR_RETURN(const vk::Pipeline* pipe, dev.pipeline({shader, 3, sizeof(abi::RmsNormParams), {wg}}));
+  abi::RmsNormParams p{n_cols, n_rows, eps};
+  return rec.dispatch(*pipe, {x.sub(0, bytes), weight.sub(0, uint64_t{n_cols} * 4), dst.sub(0, bytes)}, p, n_rows);
+}
+
+Status recordRope(vk::Recorder& rec, const vk::BufferView& x, const vk::BufferView& positions,
+                  const vk::BufferView& freq_factors, uint32_t n_tokens, uint32_t n_heads, uint32_t head_dim,
+                  const RopeConfig& config) {
+  vk::Device& dev = *rec.device();
+  if (n_tokens == 0 || n_heads == 0) return Status::ok();
+  const uint32_t n_rot = config.n_rot ? config.n_rot : head_dim;
+  if (head_dim == 0 || n_rot % 2 != 0 || n_rot > head_dim)
+    return Status(Code::kInvalidArgument, "rope: n_rot " + std::to_string(n_rot) + " must be even and <= head_dim " +
+                                              std::to_string(head_dim));
+  if (!(config.freq_base > 0.0f) || !(config.freq_scale > 0.0f))
+    return Status(Code::kInvalidArgument, "rope: freq_base and freq_scale must be positive");
+  const uint64_t bytes = uint64_t{n_tokens} * n_heads * head_dim * 4;
+  TF_RETURN_IF_ERROR(needBytes("rope", "x", x, bytes));
+  TF_RETURN_IF_ERROR(needBytes("rope", "positions", positions, uint64_t{n_tokens} * 4));
+  TF_RETURN_IF_ERROR(fitsBinding("rope", "x", dev, bytes));
+  const bool has_ff = freq_factors.valid() && freq_factors.size > 0;
+  if (has_ff) TF_RETURN_IF_ERROR(needBytes("rope", "freq_factors", freq_factors, uint64_t{n_rot / 2} * 4));
+  if (n_rot == 0) return Status::ok();
+  const uint32_t wg = 64;
+  const char* shader = config.layout == RopeLayout::kHalves ? "rope_neox" : "rope_norm";
+  TF_ASSIGN_OR_RETURN(const vk::Pipeline* pipe, dev.pipeline({shader, 3, sizeof(abi::RopeParams), {wg}}));
+  abi::RopeParams p{n_tokens, n_heads, head_dim, n_rot, config.freq_base, config.freq_scale, has_ff ? 1u : 0u};
+  // Without factors the positions view stands in for binding 2; the shader never reads it.
+  const vk::BufferView ff = has_ff ? freq_factors.sub(0, uint64_t{n_rot / 2} * 4) : positions.sub(0, uint64_t{n_tokens} * 4);
+  return rec.dispatch(*pipe, {x.sub(0, bytes), positions.sub(0, uint64_t{n_tokens} * 4), ff}, p,
+                      (n_rot / 2 + wg - 1) / wg, n_heads, n_tokens);
+}
+
+}  // namespace tokenfab::ops
