@@ -286,10 +286,16 @@ class Matcher {
  public:
   Matcher(const uint32_t* cps, const uint8_t* flags, size_t end) : m_cps(cps), m_flags(flags), m_end(end) {}
 
-  bool matchAt(const Node& root, size_t pos, size_t& match_end) {
-    if (!matchOnce(root, pos, nullptr)) return false;
+  bool matchAlternative(const Seq& alternative, size_t pos, size_t& match_end) {
+    if (!matchSeq(alternative, 0, pos, nullptr)) return false;
     match_end = m_result;
     return true;
+  }
+
+  size_t runLength(const Node& n, size_t pos) const {
+    size_t count = 0;
+    while (classMatches(n, pos + count)) ++count;
+    return count;
   }
 
  private:
@@ -389,12 +395,25 @@ PreRegex::~PreRegex() = default;
 bool PreRegex::find(const uint32_t* cps, const uint8_t* flags, size_t from, size_t end, size_t& match_begin,
                     size_t& match_end) const {
   Matcher matcher(cps, flags, end);
+  const std::vector<Seq>& alternatives = m_root->alternatives;
+  // An alternative that starts with an unbounded class run R (like \s+$) and fails at p, where
+  // R extends to e, also fails at every p' in (p, e]: the rest of the pattern sees only run
+  // ends it already tried. Skipping those keeps such patterns linear instead of quadratic.
+  std::vector<size_t> skip_until(alternatives.size(), 0);
   for (size_t pos = from; pos < end; ++pos) {
-    size_t e = 0;
-    if (matcher.matchAt(*m_root, pos, e) && e > pos) {
-      match_begin = pos;
-      match_end = e;
-      return true;
+    for (size_t a = 0; a < alternatives.size(); ++a) {
+      if (pos < skip_until[a]) continue;
+      const Seq& alt = alternatives[a];
+      size_t e = 0;
+      if (matcher.matchAlternative(alt, pos, e)) {
+        if (e == pos) break;  // an empty match counts as no match here
+        match_begin = pos;
+        match_end = e;
+        return true;
+      }
+      if (!alt.empty() && alt[0].kind == Node::Kind::kClass && alt[0].max == kInfinite) {
+        skip_until[a] = pos + matcher.runLength(alt[0], pos) + 1;
+      }
     }
   }
   return false;

@@ -128,3 +128,31 @@ TEST(VocabVectors, Gpt2HundredKilobytesWellUnderASecond) {
 
 }  // namespace
 }  // namespace tokenfab
+
+namespace tokenfab {
+namespace {
+
+// Inputs that make naive backtracking quadratic (long whitespace runs that end in something a
+// pattern such as deepseek-llm's \s+$ cannot accept, very long words) must stay fast.
+TEST(VocabVectors, PathologicalInputsStayFast) {
+  std::string emoji_run;
+  for (int i = 0; i < 25000; ++i) emoji_run += "\xF0\x9F\x99\x82";
+  const std::vector<std::string> texts = {
+      "a" + std::string(100000, ' ') + "\xF0\x9F\x99\x82", "a" + std::string(100000, ' ') + "1",
+      std::string(50000, ' ') + "\n" + std::string(50000, ' '), std::string(100000, 'a'), std::string(100000, '7'),
+      std::string(100000, '!'), emoji_run};
+  for (const char* name : {"deepseek-llm", "deepseek-coder", "gpt-2", "falcon", "llama-spm", "bert-bge"}) {
+    TF_SHARED_FILE(model, std::string("models/vocab/ggml-vocab-") + name + ".gguf");
+    Tokenizer tokenizer = loadTokenizer(model);
+    for (size_t i = 0; i < texts.size(); ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      auto ids = tokenizer.encode(texts[i], {.add_special = false});
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      ASSERT_TRUE(ids.isOk());
+      EXPECT_LT(seconds, 1.0) << name << " text " << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tokenfab
