@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <bit>
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <string>
@@ -231,6 +232,59 @@ TEST_P(MatMulTypes, GetRowsBitExact) {
       }
     }
     EXPECT_EQ(mismatches, 0u);
+  }
+}
+
+// Strided activations and outputs (MatMulLayout): rows of x and y with gaps; the gaps of y must
+// stay poisoned.
+TEST_P(MatMulTypes, Strides) {
+  const TensorType type = GetParam();
+  const uint64_t seed = 5000 + static_cast<uint64_t>(type);
+  SCOPED_TRACE(std::string(gguf::typeName(type)) + " seed " + std::to_string(seed));
+  vk::Device& dev = GpuTest::device();
+  TestRng rng(seed);
+  const uint64_t rows = 33 + rng.below(40);
+  const uint32_t cols = randomCols(type, rng);
+  const uint32_t batch = 5;
+  const uint32_t x_stride = cols + 7, y_stride = static_cast<uint32_t>(rows) + 5;
+  const auto weights = randomWeights(type, rows, cols, rng);
+  const auto x_packed = rng.floats(uint64_t(batch) * cols);
+  std::vector<float> x_strided(uint64_t(batch) * x_stride, NAN);  // gaps would poison the sums
+  for (uint32_t n = 0; n < batch; ++n) {
+    std::copy_n(x_packed.begin() + n * cols, cols, x_strided.begin() + n * x_stride);
+  }
+  std::vector<double> abs_sum;
+  auto want = ref::matMulQuant(type, weights, rows, cols, x_packed, batch, &abs_sum);
+  ASSERT_TRUE(want.isOk());
+  vk::Buffer w_buf = test::uploadBytes(dev, weights.data(), weights.size());
+  vk::Buffer x_buf = test::upload(dev, x_strided);
+  const ops::QuantMatrix w{type, w_buf.view(), rows, cols};
+  ops::MatMulLayout layout;
+  layout.x_stride = x_stride;
+  layout.y_stride = y_stride;
+  for (Op op : {Op::kMatVec, Op::kMatMul}) {
+    SCOPED_TRACE(op == Op::kMatVec ? "matvec" : "matmul");
+    TF_ASSERT_OK_AND_ASSIGN(auto y, test::GuardedBuffer::create(dev, uint64_t(batch) * y_stride * 4));
+    TF_ASSERT_OK_AND_ASSIGN(auto rec, dev.newRecorder());
+    if (op == Op::kMatVec) {
+      TF_ASSERT_OK(ops::recordMatVec(rec, w, x_buf.view(), y.view(), batch, layout));
+    } else {
+      TF_ASSERT_OK(ops::recordMatMul(rec, w, x_buf.view(), y.view(), batch, layout));
+    }
+    TF_ASSERT_OK(rec.submitAndWait());
+    std::vector<float> got;
+    ASSERT_TRUE(y.read(got));
+    for (uint32_t n = 0; n < batch; ++n) {
+      for (uint32_t r = 0; r < y_stride; ++r) {
+        const float g = got[n * y_stride + r];
+        if (r >= rows) {
+          ASSERT_EQ(std::bit_cast<uint32_t>(g), test::kPoisonBits) << "gap written at " << n << "," << r;
+          continue;
+        }
+        const size_t i = n * rows + r;
+        ASSERT_LE(std::fabs(double(g) - (*want)[i]), kBound * abs_sum[i]) << "batch " << n << " row " << r;
+      }
+    }
   }
 }
 
