@@ -188,12 +188,14 @@ void applyDry(Candidates& cands, const SamplerConfig& config, std::span<const in
     size_t& best = longest[r[i - 1]];
     best = std::max(best, len);
   }
+  // As llama.cpp: the exponent is capped so the penalty stays within float range.
+  double max_exponent = std::numeric_limits<double>::infinity();
+  if (config.dry_base > 1.000001) max_exponent = std::floor(88.7228391 / std::log(config.dry_base));
   for (const auto& [id, len] : longest) {
     const int64_t i = findCandidate(cands, id);
-    if (i < 0) continue;
-    double penalty = config.dry_multiplier * std::pow(config.dry_base, static_cast<double>(len - allowed));
-    if (!std::isfinite(penalty)) penalty = 1e300;  // a huge but finite push-down
-    cands[static_cast<size_t>(i)].logit -= penalty;
+    if (i < 0 || is_breaker(id)) continue;  // a breaker itself is never penalised
+    const double exponent = std::min(static_cast<double>(len - allowed), max_exponent);
+    cands[static_cast<size_t>(i)].logit -= config.dry_multiplier * std::pow(config.dry_base, exponent);
   }
 }
 

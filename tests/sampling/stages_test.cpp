@@ -149,6 +149,15 @@ TEST(Stages, Dry) {
   for (int i = 0; i < 6; ++i) expected[i] = want[static_cast<size_t>(i)];
   expectDist(finalDist(logits, c, {5, 1, 2, 3, 4, 0, 5, 1, 2, 3}), expected);
 
+  // A breaker token is never penalised itself: history 0 5 1 0 5 predicts 1 after "0 5" (length 2).
+  c.dry_breaker_tokens = {};
+  want = test::refSoftmax({0, -1.0, 0, 0, 0, 0});
+  for (int i = 0; i < 6; ++i) expected[i] = want[static_cast<size_t>(i)];
+  expectDist(finalDist(logits, c, {0, 5, 1, 0, 5}), expected);
+  c.dry_breaker_tokens = {1};  // now 1 is a breaker: the match "0 5" still predicts it, no penalty
+  expectDist(finalDist(logits, c, {0, 5, 1, 0, 5}),
+             {{0, 1.0 / 6}, {1, 1.0 / 6}, {2, 1.0 / 6}, {3, 1.0 / 6}, {4, 1.0 / 6}, {5, 1.0 / 6}});
+
   // Token 2 is a sequence breaker: the repeated tail may not reach past it, leaving "3" (length
   // 1 < 2): no penalty at all.
   c.dry_breaker_tokens = {2};
