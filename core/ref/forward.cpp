@@ -152,8 +152,19 @@ Result<std::vector<float>> RefModel::forward(int32_t token, int pos) {
   return std::vector<float>(logits.begin(), logits.end());
 }
 
-Result<std::vector<double>> RefModel::forwardF64(int32_t token, int pos) {
+const ForwardTrace::Entry* ForwardTrace::find(const std::string& name) const {
+  for (const Entry& e : entries) {
+    if (e.name == name) return &e;
+  }
+  return nullptr;
+}
+
+Result<std::vector<double>> RefModel::forwardF64(int32_t token, int pos, ForwardTrace* trace) {
   const ModelConfig& c = m_config;
+  if (trace != nullptr) trace->entries.clear();
+  auto record = [trace](const std::string& name, const std::vector<double>& values) {
+    if (trace != nullptr) trace->entries.push_back({name, values});
+  };
   if (token < 0 || token >= c.n_vocab) {
     return Status(Code::kOutOfRange,
                   "token " + std::to_string(token) + " is outside the vocabulary [0, " + std::to_string(c.n_vocab) + ")");
@@ -175,6 +186,7 @@ Result<std::vector<double>> RefModel::forwardF64(int32_t token, int pos) {
   std::vector<double> proj(n_embd);  // (n_embd) output of attention / FFN before the residual add
   const float* embd_row = m_token_embd.data() + static_cast<size_t>(token) * n_embd;
   for (size_t i = 0; i < n_embd; ++i) x[i] = embd_row[i];
+  record("inp_embd", x);
 
   for (int l = 0; l < c.n_layer; ++l) {
     const Layer& w = m_layers[static_cast<size_t>(l)];
@@ -182,6 +194,7 @@ Result<std::vector<double>> RefModel::forwardF64(int32_t token, int pos) {
     const size_t k_dim = static_cast<size_t>(c.kDim(l));
     const size_t v_dim = static_cast<size_t>(c.vDim(l));
     const size_t group = static_cast<size_t>(c.n_head / n_head_kv);  // query heads per kv head
+    const std::string b = trace != nullptr ? "blk." + std::to_string(l) + "." : std::string();
 
     // attention
     rmsNorm(xb, x, w.attn_norm, c.rms_eps);
@@ -194,8 +207,18 @@ Result<std::vector<double>> RefModel::forwardF64(int32_t token, int pos) {
     addBias(q, w.bq);
     addBias(k, w.bk);
     addBias(v, w.bv);
+    if (trace != nullptr) {
+      record(b + "attn_norm", xb);
+      record(b + "q", q);
+      record(b + "k", k);
+      record(b + "v", v);
+    }
     rope(q, c.n_head, c.head_dim, c.n_rot, c.rope_layout, m_inv_freq, pos);
     rope(k, n_head_kv, c.head_dim, c.n_rot, c.rope_layout, m_inv_freq, pos);
+    if (trace != nullptr) {
+      record(b + "q_rope", q);
+      record(b + "k_rope", k);
+    }
 
     std::vector<double>& key_cache = m_key_cache[static_cast<size_t>(l)];      // (n_pos, k_dim)
     std::vector<double>& value_cache = m_value_cache[static_cast<size_t>(l)];  // (n_pos, v_dim)
@@ -231,6 +254,10 @@ Result<std::vector<double>> RefModel::forwardF64(int32_t token, int pos) {
     }
     matVec(proj, w.wo, att_out);
     for (size_t i = 0; i < n_embd; ++i) x[i] += proj[i];
+    if (trace != nullptr) {
+      record(b + "attn_out", att_out);
+      record(b + "ffn_inp", x);
+    }
 
     // feed-forward: down(silu(gate(x)) * up(x))
     rmsNorm(xb, x, w.ffn_norm, c.rms_eps);
@@ -241,9 +268,15 @@ Result<std::vector<double>> RefModel::forwardF64(int32_t token, int pos) {
     for (size_t i = 0; i < gate.size(); ++i) gate[i] = gate[i] / (1.0 + std::exp(-gate[i])) * up[i];
     matVec(proj, w.w_down, gate);
     for (size_t i = 0; i < n_embd; ++i) x[i] += proj[i];
+    if (trace != nullptr) {
+      record(b + "ffn_norm", xb);
+      record(b + "ffn_act", gate);
+      record(b + "out", x);
+    }
   }
 
   rmsNorm(xb, x, m_output_norm, c.rms_eps);
+  record("result_norm", xb);
   std::vector<double> logits(static_cast<size_t>(c.n_vocab));  // (n_vocab)
   matVec(logits, c.tied_output ? m_token_embd : m_output, xb);
   m_n_past = pos + 1;

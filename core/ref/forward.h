@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "tokenfab/gguf.h"
@@ -11,6 +12,20 @@
 #include "tokenfab/status.h"
 
 namespace tokenfab::ref {
+
+// Intermediate activations of one forward call, in computation order, for checking a GPU graph
+// op by op. Names: "inp_embd"; per layer "blk.L." + attn_norm, q, k, v (after bias), q_rope,
+// k_rope, attn_out (heads concatenated, before attn_output), ffn_inp (residual after attention),
+// ffn_norm, ffn_act (silu(gate) * up), out (residual after the FFN); then "result_norm".
+struct ForwardTrace {
+  struct Entry {
+    std::string name;
+    std::vector<double> values;
+  };
+  std::vector<Entry> entries;
+
+  const Entry* find(const std::string& name) const;
+};
 
 class RefModel {
  public:
@@ -25,7 +40,8 @@ class RefModel {
   // Feeds `token` at position `pos` (dropping cached positions >= pos) and returns the logits
   // over the whole vocabulary: (n_vocab). Errors on a token outside the vocabulary, a gap in
   // positions or a position past the training context.
-  Result<std::vector<double>> forwardF64(int32_t token, int pos);
+  // `trace`, when given, receives the intermediate activations (cleared first).
+  Result<std::vector<double>> forwardF64(int32_t token, int pos, ForwardTrace* trace = nullptr);
   Result<std::vector<float>> forward(int32_t token, int pos);
 
   // Forgets positions >= pos (0 <= pos <= nPast()).

@@ -343,3 +343,81 @@ TEST(ModelConfigTiny, ArchitectureTable) {
 
 }  // namespace
 }  // namespace tokenfab
+
+namespace tokenfab {
+namespace {
+
+// Each metadata key of a valid tiny model replaced by values of wrong types and ranges: the
+// result is always a Status (never a crash), and a config that is accepted also runs.
+TEST(ModelConfigFuzz, MutatedMetadataIsAStatusNeverACrash) {
+  const std::vector<std::string> keys = {
+      "general.architecture", "llama.context_length", "llama.embedding_length", "llama.block_count",
+      "llama.feed_forward_length", "llama.attention.head_count", "llama.attention.head_count_kv",
+      "llama.attention.layer_norm_rms_epsilon", "llama.attention.key_length", "llama.attention.value_length",
+      "llama.rope.dimension_count", "llama.rope.freq_base", "llama.rope.scaling.type", "llama.rope.scaling.factor",
+      "llama.rope.scaling.original_context_length", "llama.rope.scale_linear", "tokenizer.ggml.tokens"};
+  const std::vector<Value> values = {
+      Value::u8(0), Value::i32(-1), Value::u32(1), Value::u32(3), Value::u32(4), Value::u64(uint64_t{1} << 40),
+      Value::i64(INT64_MIN), Value::f32(std::nanf("")), Value::f32(-1.0f), Value::f32(1e30f), Value::f64(0.5),
+      Value::string(""), Value::string("linear"), Value::boolean(true),
+      Value::array(gguf::ValueType::kUint32, {}), Value::array(gguf::ValueType::kUint32, {Value::u32(1), Value::u32(0)}),
+      Value::array(gguf::ValueType::kString, {Value::string("a"), Value::string("b")})};
+  int accepted = 0, rejected = 0;
+  for (const std::string& key : keys) {
+    for (size_t vi = 0; vi < values.size(); ++vi) {
+      TinyModel spec;
+      spec.extra_kv = {{key, values[vi]}};
+      Result<gguf::GgufFile> file = spec.build();
+      ASSERT_TRUE(file.isOk()) << file.status().toString();
+      Result<ModelConfig> c = ModelConfig::fromGguf(*file);
+      if (!c.isOk()) {
+        ++rejected;
+        EXPECT_NE(c.status().code(), Code::kOk);
+        EXPECT_FALSE(c.status().message().empty()) << key << " value " << vi;
+        continue;
+      }
+      ++accepted;
+      Result<ref::RefModel> m = ref::RefModel::load(*file);
+      if (!m.isOk()) continue;  // e.g. YaRN is refused by the reference, with a Status
+      Result<std::vector<double>> logits = m->forwardF64(1, 0);
+      ASSERT_TRUE(logits.isOk()) << key << " value " << vi << ": " << logits.status().toString();
+      for (double v : *logits) ASSERT_TRUE(std::isfinite(v)) << key << " value " << vi;
+    }
+  }
+  std::printf("[ measured ] %d mutations accepted, %d rejected\n", accepted, rejected);
+  EXPECT_GT(rejected, 0);
+  EXPECT_GT(accepted, 0);
+}
+
+// Every tensor dropped in turn, and every tensor given a wrong shape in turn.
+TEST(ModelConfigFuzz, EveryTensorIsCheckedForPresenceAndShape) {
+  TinyModel base;
+  base.qkv_bias = true;
+  Result<gguf::GgufFile> file = base.build();
+  ASSERT_TRUE(file.isOk()) << file.status().toString();
+  for (const gguf::TensorInfo& info : file->tensors()) {
+    TinyModel dropped = base;
+    dropped.drop_tensors = {info.name};
+    const Status s = configStatus(dropped);
+    if (info.name == "output.weight") {
+      EXPECT_TRUE(s.isOk()) << "a missing output.weight means tied embeddings: " << s.toString();
+    } else if (info.name.find(".bias") != std::string::npos) {
+      EXPECT_TRUE(s.isOk()) << "llama q/k/v biases are optional: " << s.toString();
+    } else if (info.name == "token_embd.weight") {
+      EXPECT_FALSE(s.isOk());
+    } else {
+      EXPECT_EQ(s.code(), Code::kModelMissingTensor) << info.name << ": " << s.toString();
+      EXPECT_NE(s.message().find(info.name), std::string::npos) << s.toString();
+    }
+    TinyModel reshaped = base;
+    std::vector<uint64_t> ne(info.ne.begin(), info.ne.begin() + info.n_dims);
+    ne[0] += 2;  // F32 has no blocks, so any row length is a valid tensor, only the wrong shape
+    reshaped.shape_override[info.name] = ne;
+    const Status r = configStatus(reshaped);
+    EXPECT_EQ(r.code(), Code::kModelBadShape) << info.name << ": " << r.toString();
+    EXPECT_NE(r.message().find(info.name), std::string::npos) << r.toString();
+  }
+}
+
+}  // namespace
+}  // namespace tokenfab

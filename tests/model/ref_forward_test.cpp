@@ -270,6 +270,63 @@ TEST(RefForwardTiny, RewindReplaysIdentically) {
   EXPECT_EQ(as_float->size(), 10u);
 }
 
+// Rope and attention checked through the trace: at position 0 rope is the identity and each
+// head's attention output is its kv head's v; at position p every rotated pair (adjacent for
+// llama, halves for qwen2) keeps its length and turns by p * base^(-2i / n_rot).
+void checkTraceInvariants(const std::string& arch) {
+  SCOPED_TRACE(arch);
+  test::TinyModel spec;
+  spec.arch = arch;
+  spec.qkv_bias = arch == "qwen2";
+  spec.n_embd = 16;
+  spec.n_head = 4;
+  spec.n_head_kv = 2;  // head_dim 4, two query heads per kv head
+  spec.seed = 5;
+  Result<RefModel> m = loadTiny(spec);
+  ASSERT_TRUE(m.isOk()) << m.status().toString();
+  Result<RefModel> untraced = loadTiny(spec);
+  ASSERT_TRUE(untraced.isOk());
+  const bool neox = arch == "qwen2";
+  const int32_t tokens[] = {2, 6, 1, 9};
+  for (int pos = 0; pos < 4; ++pos) {
+    ref::ForwardTrace trace;
+    Result<std::vector<double>> logits = m->forwardF64(tokens[pos], pos, &trace);
+    ASSERT_TRUE(logits.isOk()) << logits.status().toString();
+    EXPECT_EQ(*logits, *untraced->forwardF64(tokens[pos], pos)) << "tracing must not change the result";
+    ASSERT_EQ(trace.entries.size(), 2u + 2u * 11u);
+    ASSERT_NE(trace.find("result_norm"), nullptr);
+    for (int l = 0; l < 2; ++l) {
+      const std::string b = "blk." + std::to_string(l) + ".";
+      const std::vector<double>& q = trace.find(b + "q")->values;
+      const std::vector<double>& q_rope = trace.find(b + "q_rope")->values;
+      const std::vector<double>& v = trace.find(b + "v")->values;
+      const std::vector<double>& attn_out = trace.find(b + "attn_out")->values;
+      ASSERT_EQ(q.size(), 16u);
+      ASSERT_EQ(v.size(), 8u);
+      for (int h = 0; h < 4; ++h) {
+        for (int i = 0; i < 2; ++i) {
+          const int a = neox ? i : 2 * i;
+          const int c = neox ? i + 2 : 2 * i + 1;
+          const double x0 = q[h * 4 + a], x1 = q[h * 4 + c];
+          const double y0 = q_rope[h * 4 + a], y1 = q_rope[h * 4 + c];
+          EXPECT_NEAR(std::hypot(x0, x1), std::hypot(y0, y1), 1e-12) << b << " head " << h << " pair " << i;
+          const double want = pos * std::pow(10000.0, -2.0 * i / 4.0);
+          const double turned = std::atan2(y1, y0) - std::atan2(x1, x0);
+          EXPECT_NEAR(std::remainder(turned - want, 2 * M_PI), 0.0, 1e-9) << b << " head " << h << " pair " << i;
+        }
+        if (pos == 0) {
+          for (int i = 0; i < 4; ++i) EXPECT_EQ(attn_out[h * 4 + i], v[(h / 2) * 4 + i]) << b << " head " << h;
+        }
+      }
+    }
+  }
+}
+
+TEST(RefForwardTiny, TraceShowsRopeAndAttentionInvariants) {
+  checkTraceInvariants("llama");
+  checkTraceInvariants("qwen2");
+}
+
 TEST(RefForwardTiny, BadInputIsAnError) {
   test::TinyModel spec;
   Result<RefModel> m = loadTiny(spec);

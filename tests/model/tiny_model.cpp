@@ -25,7 +25,11 @@ Result<gguf::GgufFile> TinyModel::build() const {
   if (head_dim != 0) kv.emplace_back(p + "attention.key_length", Value::u32(head_dim));
   if (with_token_list) {
     std::vector<Value> tokens;
-    for (uint32_t i = 0; i < n_vocab; ++i) tokens.push_back(Value::string("t" + std::to_string(i)));
+    for (uint32_t i = 0; i < n_vocab; ++i) {
+      std::string piece = "t";
+      piece += std::to_string(i);
+      tokens.push_back(Value::string(std::move(piece)));
+    }
     kv.emplace_back("tokenizer.ggml.tokens", Value::array(gguf::ValueType::kString, std::move(tokens)));
   }
   for (const auto& [key, value] : kv) {
