@@ -111,7 +111,7 @@ void StreamDecoder::reset() {
 }
 
 std::string StreamDecoder::push(int32_t id) {
-  const Tokenizer::Impl& v = m_tokenizer->impl();
+  const Tokenizer::Impl& v = *m_tokenizer->m_impl;
   std::string bytes = tokenBytesImpl(v, id, m_render_special);
   if (id >= 0 && id == v.bos) {
     m_at_start = true;  // the next text token loses its leading space, as at the very start

@@ -10,6 +10,16 @@
 //  - a missing or empty `tokenizer.ggml.pre` selects the `default` pre-tokenizer (as llama.cpp);
 //    any other unknown name is kTokenizerUnknownPre.
 //  - tokens without `token_type` are NORMAL; without `scores`, every score is 0.
+//  - a special id of -1 (or 0xFFFFFFFF, as converters write it) means "none"; any other id
+//    outside the vocabulary is kTokenizerBadVocab.
+//
+// Round trips: decode(encode(x)) == x for valid UTF-8 x with SPM vocabularies that have byte
+// tokens and with byte-level BPE, except bytes a BPE vocabulary has no token for (dropped, as in
+// llama.cpp) and text parsed into special tokens. WordPiece is lossy (lower case, no accents,
+// whitespace collapsed).
+//
+// Not implemented: llama.cpp's per-model lstrip/rstrip attributes on special tokens, and the
+// UGM/RWKV/PLaMo-2 tokenizer models (kTokenizerUnknownModel).
 #pragma once
 
 #include <cstdint>
@@ -93,10 +103,10 @@ class Tokenizer {
   bool isEog(int32_t id) const;
   const std::vector<int32_t>& eogIds() const;
 
-  struct Impl;
-  const Impl& impl() const { return *m_impl; }
+  struct Impl;  // defined in core/tokenizer/tokenizer_impl.h
 
  private:
+  friend class StreamDecoder;
   explicit Tokenizer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> m_impl;
 };
