@@ -373,6 +373,39 @@ TEST_F(MatMulBig, WeightOver128MiB) {
   }
 }
 
+// More ids than one dispatch grid row holds (maxComputeWorkGroupCount[1], 65535 on lavapipe):
+// the gather is split into several dispatches.
+TEST_F(MatMulBig, GetRowsManyIds) {
+  const uint64_t seed = 91;
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  vk::Device& dev = GpuTest::device();
+  const TensorType type = TensorType::kQ4_0;
+  const uint64_t rows = 1000;
+  const uint32_t cols = 32;
+  const uint32_t n_ids = std::min<uint32_t>(dev.report().max_workgroup_count[1], 1u << 20) + 4465;
+  TestRng rng(seed);
+  const auto weights = randomWeights(type, rows, cols, rng);
+  std::vector<float> table(rows * cols);
+  TF_ASSERT_OK(ref::dequantize(type, weights, table));
+  std::vector<uint32_t> ids(n_ids);
+  for (auto& id : ids) id = rng.below(static_cast<uint32_t>(rows));
+  vk::Buffer w_buf = test::uploadBytes(dev, weights.data(), weights.size());
+  vk::Buffer id_buf = test::upload(dev, ids);
+  TF_ASSERT_OK_AND_ASSIGN(auto out, test::GuardedBuffer::create(dev, uint64_t(n_ids) * cols * 4));
+  TF_ASSERT_OK_AND_ASSIGN(auto rec, dev.newRecorder());
+  TF_ASSERT_OK(ops::recordGetRows(rec, {type, w_buf.view(), rows, cols}, id_buf.view(), out.view(), n_ids));
+  EXPECT_GE(rec.dispatchCount(), 2u);
+  TF_ASSERT_OK(rec.submitAndWait());
+  std::vector<float> got;
+  ASSERT_TRUE(out.read(got));
+  for (uint32_t i = 0; i < n_ids; ++i) {
+    for (uint32_t k = 0; k < cols; ++k) {
+      ASSERT_EQ(std::bit_cast<uint32_t>(got[uint64_t(i) * cols + k]), std::bit_cast<uint32_t>(table[ids[i] * cols + k]))
+          << "id #" << i << " col " << k;
+    }
+  }
+}
+
 TEST_F(MatMulBig, BadArguments) {
   vk::Device& dev = GpuTest::device();
   std::vector<uint8_t> bytes(34 * 4, 0);
