@@ -136,12 +136,19 @@ std::vector<std::pair<int32_t, double>> topDistribution(const ChainOutput& out, 
   return dist;
 }
 
-double entropyBits(std::span<const double> probs) {
-  double h = 0.0;
-  for (double p : probs) {
-    if (p > 0.0) h -= p * std::log2(p);
+// Entropy in bits without a log per candidate: with m the largest logit, p_i = exp(l_i - m) / Z,
+// so H = ln Z - sum p_i (l_i - m), and ln Z = -ln p_max.
+double entropyBits(const Candidates& cands, std::span<const double> probs) {
+  double max_logit = cands[0].logit, p_max = probs[0];
+  for (size_t i = 1; i < cands.size(); ++i) {
+    if (cands[i].logit > max_logit) {
+      max_logit = cands[i].logit;
+      p_max = probs[i];
+    }
   }
-  return h;
+  double weighted = 0.0;
+  for (size_t i = 0; i < cands.size(); ++i) weighted += probs[i] * (cands[i].logit - max_logit);
+  return std::max(0.0, -std::log(p_max) - weighted) / std::log(2.0);
 }
 
 double nextMu(const SamplerConfig& c, double mu, double chosen_prob) {
@@ -194,7 +201,7 @@ Result<SampleResult> SamplerChain::sample(std::span<const float> logits, std::sp
   t.stages = std::move(out.stages);
   t.token = out.cands[out.chosen].id;
   t.chosen_prob = out.probs[out.chosen];
-  t.final_entropy_bits = entropyBits(out.probs);
+  t.final_entropy_bits = entropyBits(out.cands, out.probs);
   m_mu = nextMu(m_config, m_mu, t.chosen_prob);
   result.token = t.token;
   result.distribution = topDistribution(out, m_config.trace_top_n);

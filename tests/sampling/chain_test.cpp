@@ -256,6 +256,11 @@ TEST(ChainTrace, RecordsStagesAndMasses) {
   }
   EXPECT_TRUE(found);
   EXPECT_NEAR(total, 1.0, 1e-12);
+  ASSERT_LE(r->distribution.size(), 40u);  // complete: every survivor is listed
+  double h_final = 0.0;
+  for (const auto& [id, q] : r->distribution) h_final -= q * std::log2(q);
+  EXPECT_NEAR(t.final_entropy_bits, h_final, 1e-9);
+  EXPECT_EQ(static_cast<int32_t>(r->distribution.size()), t.stages.back().survivors);
   EXPECT_GE(t.draw, 0.0);
   EXPECT_LT(t.draw, 1.0);
 }

@@ -4,7 +4,9 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 
 #include "sampling_test_util.h"
 #include "shared_data.h"
@@ -68,6 +70,35 @@ TEST_F(TraceIo, JsonRoundTrip) {
   EXPECT_EQ(*back, t);
   EXPECT_EQ(back->seed, 0xFFFFFFFFFFFFFFF0ull);
   EXPECT_TRUE(std::isinf(back->settings.logit_bias[1].second));
+}
+
+// docs/trace.schema.json and the writer must agree: every object the writer emits has exactly the
+// fields the schema lists as required (no undocumented field, no missing one).
+TEST_F(TraceIo, WriterMatchesTheSchemaFieldLists) {
+  const std::string schema_text = test::readFile(test::sourceDir() / "docs/trace.schema.json");
+  ASSERT_FALSE(schema_text.empty()) << "docs/trace.schema.json not found under " << test::sourceDir();
+  const nlohmann::json schema = nlohmann::json::parse(schema_text);
+  const nlohmann::json trace = nlohmann::json::parse(traceToJson(makeTrace()));
+  auto keys = [](const nlohmann::json& object) {
+    std::set<std::string> out;
+    for (auto it = object.begin(); it != object.end(); ++it) out.insert(it.key());
+    return out;
+  };
+  auto required = [](const nlohmann::json& node) {
+    std::set<std::string> out;
+    for (const auto& k : node.at("required")) out.insert(k.get<std::string>());
+    return out;
+  };
+  EXPECT_EQ(keys(trace), required(schema));
+  EXPECT_EQ(schema.at("properties").at("schema_version").at("const"), kTraceSchemaVersion);
+  EXPECT_EQ(keys(trace.at("model")), required(schema.at("properties").at("model")));
+  EXPECT_EQ(keys(trace.at("settings")), required(schema.at("$defs").at("settings")));
+  const nlohmann::json& step_schema = schema.at("$defs").at("step");
+  const nlohmann::json& step = trace.at("steps").at(0);
+  EXPECT_EQ(keys(step), required(step_schema));
+  EXPECT_EQ(keys(step.at("raw_top").at(0)), required(step_schema.at("properties").at("raw_top").at("items")));
+  ASSERT_FALSE(step.at("stages").empty());
+  EXPECT_EQ(keys(step.at("stages").at(0)), required(step_schema.at("properties").at("stages").at("items")));
 }
 
 TEST_F(TraceIo, CsvHasOneRowPerToken) {
