@@ -429,8 +429,8 @@ Value applyFilter(Interpreter& interp, const std::string& name, const Value& v, 
     return Value::string(std::move(json));
   }
   if (name == "replace") {
-    const std::string& from = needString(paramOr(args, 0, "old", Value::undefined()), "replace");
-    const std::string& to = needString(paramOr(args, 1, "new", Value::undefined()), "replace");
+    const std::string from = needString(paramOr(args, 0, "old", Value::undefined()), "replace");
+    const std::string to = needString(paramOr(args, 1, "new", Value::undefined()), "replace");
     Value count = paramOr(args, 2, "count", Value::none());
     return Value::string(replace(interp, toPythonStr(v), from, to, count.isNone() ? -1 : needInt(count, "replace")));
   }
@@ -665,7 +665,7 @@ Value callMethod(Interpreter& interp, const Value& object, const std::string& na
     return Value::string(std::move(out));
   }
   if (name == "find" || name == "count") {
-    const std::string& sub = needString(paramOr(args, 0, "", Value::undefined()), name.c_str());
+    const std::string sub = needString(paramOr(args, 0, "", Value::undefined()), name.c_str());
     if (name == "find") {
       size_t hit = s.find(sub);
       if (hit == std::string::npos) return Value::integer(-1);
@@ -729,7 +729,7 @@ void addGlobals(ValueDict& globals) {
     fail(Code::kTemplateRaised, args.args.empty() ? std::string("raise_exception() called") : toPythonStr(args.args[0]));
   }));
   globals.set("strftime_now", Value::callable("strftime_now", [](Interpreter& interp, CallArgs& args) {
-    const std::string& fmt = needString(paramOr(args, 0, "format", Value::undefined()), "strftime_now");
+    const std::string fmt = needString(paramOr(args, 0, "format", Value::undefined()), "strftime_now");
     if (fmt.size() > 256) runtimeError("strftime_now format too long");
     std::time_t t = std::chrono::system_clock::to_time_t(interp.now());
     std::tm tm{};

@@ -190,7 +190,7 @@ void Interpreter::countStep() {
 
 void Interpreter::checkStringSize(size_t bytes) const {
   if (bytes > m_limits.max_output_bytes)
-    fail(Code::kTemplateLimit, "string of " + std::to_string(bytes) + " bytes exceeds the output limit");
+    fail(Code::kTemplateLimit, "a value of " + std::to_string(bytes) + " bytes exceeds the output limit");
 }
 
 void Interpreter::append(std::string& out, const std::string& text) {
@@ -266,7 +266,11 @@ Interpreter::Flow Interpreter::exec(const Stmt& s, std::string& out) {
 }
 
 Interpreter::Flow Interpreter::execFor(const Stmt& s, std::string& out) {
-  std::vector<Value> all = iterate(eval(*s.expr));
+  Value iterable = eval(*s.expr);
+  // Lists are iterated in place (templates cannot mutate them); other iterables are expanded.
+  std::vector<Value> expanded;
+  if (!iterable.isList()) expanded = iterate(iterable);
+  const std::vector<Value>& all = iterable.isList() ? iterable.items() : expanded;
   auto scope = std::make_shared<ValueDict>();
   auto bind = [&](const Value& item) {
     if (s.targets.size() == 1) {
@@ -278,40 +282,48 @@ Interpreter::Flow Interpreter::execFor(const Stmt& s, std::string& out) {
     for (size_t k = 0; k < s.targets.size(); ++k) scope->set(s.targets[k], item.items()[k]);
   };
   m_scopes.push_back(scope);
-  std::vector<Value> items;
-  if (s.cond) {
-    for (const Value& item : all) {
+  std::vector<const Value*> items;
+  items.reserve(all.size());
+  for (const Value& item : all) {
+    if (s.cond) {
+      countStep();
       bind(item);
-      if (eval(*s.cond).truthy()) items.push_back(item);
+      if (!eval(*s.cond).truthy()) continue;
     }
-  } else {
-    items = std::move(all);
+    items.push_back(&item);
   }
   const auto n = static_cast<int64_t>(items.size());
+  // One `loop` object per loop, updated in place each iteration.
+  auto index = std::make_shared<int64_t>(0);
+  ValueDict loop_fields;
+  for (const char* key : {"index", "index0", "revindex", "revindex0", "first", "last", "length", "depth",
+                          "depth0", "previtem", "nextitem", "cycle"})
+    loop_fields.entries.emplace_back(key, Value());
+  Value loop = Value::dict(std::move(loop_fields));
+  auto& f = loop.entries().entries;
+  f[6].second = Value::integer(n);
+  f[7].second = Value::integer(1);
+  f[8].second = Value::integer(0);
+  f[11].second = Value::callable("loop.cycle", [index](Interpreter&, CallArgs& args) {
+    if (args.args.empty()) runtimeError("no items for cycling given");
+    return args.args[static_cast<size_t>(*index) % args.args.size()];
+  });
+  scope->set("loop", loop);
   for (int64_t i = 0; i < n; ++i) {
+    countStep();
     if (++m_iterations > m_limits.max_loop_iterations)
       fail(Code::kTemplateLimit, "loop iterations exceeded " + std::to_string(m_limits.max_loop_iterations));
-    const Value& item = items[static_cast<size_t>(i)];
-    bind(item);
-    ValueDict loop;
-    loop.set("index", Value::integer(i + 1));
-    loop.set("index0", Value::integer(i));
-    loop.set("revindex", Value::integer(n - i));
-    loop.set("revindex0", Value::integer(n - i - 1));
-    loop.set("first", Value::boolean(i == 0));
-    loop.set("last", Value::boolean(i == n - 1));
-    loop.set("length", Value::integer(n));
-    loop.set("depth", Value::integer(1));
-    loop.set("depth0", Value::integer(0));
-    loop.set("previtem", i > 0 ? items[static_cast<size_t>(i - 1)] : Value::undefined("previtem"));
-    loop.set("nextitem", i + 1 < n ? items[static_cast<size_t>(i + 1)] : Value::undefined("nextitem"));
-    loop.set("cycle", Value::callable("loop.cycle", [i](Interpreter&, CallArgs& args) {
-               if (args.args.empty()) runtimeError("no items for cycling given");
-               return args.args[static_cast<size_t>(i) % args.args.size()];
-             }));
-    scope->set("loop", Value::dict(std::move(loop)));
-    Flow f = execBody(s.body, out);
-    if (f == Flow::kBreak) break;
+    bind(*items[static_cast<size_t>(i)]);
+    *index = i;
+    f[0].second = Value::integer(i + 1);
+    f[1].second = Value::integer(i);
+    f[2].second = Value::integer(n - i);
+    f[3].second = Value::integer(n - i - 1);
+    f[4].second = Value::boolean(i == 0);
+    f[5].second = Value::boolean(i == n - 1);
+    f[9].second = i > 0 ? *items[static_cast<size_t>(i - 1)] : Value::undefined("previtem");
+    f[10].second = i + 1 < n ? *items[static_cast<size_t>(i + 1)] : Value::undefined("nextitem");
+    if (execBody(s.body, out) == Flow::kBreak) break;
   }
   m_scopes.pop_back();
   if (n == 0) return execBody(s.else_body, out);

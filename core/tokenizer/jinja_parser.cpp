@@ -1,6 +1,7 @@
 // Recursive-descent parser for the Jinja2 subset, following Jinja2's operator precedence:
 // cond-expr < or < and < not < comparison < + - < ~ < * / // % < ** < unary < postfix / filter.
 #include <set>
+#include <utility>
 
 #include "tokenizer/jinja_interp.h"
 #include "tokenizer/jinja_lexer.h"
@@ -168,7 +169,9 @@ class Parser {
       if (acceptName("if")) s->cond = parseExpression();
       acceptName("recursive");
       expectBlockEnd();
+      ++m_loop_depth;
       s->body = parseBody({"else", "endfor"});
+      --m_loop_depth;
       if (blockName() == "else") {
         next();
         next();
@@ -216,7 +219,9 @@ class Parser {
       }
       expectOp(")");
       expectBlockEnd();
+      int outer_loop_depth = std::exchange(m_loop_depth, 0);  // a loop does not reach into a macro
       s->body = parseBody({"endmacro"});
+      m_loop_depth = outer_loop_depth;
       next();
       next();
       expectBlockEnd();
@@ -609,14 +614,11 @@ class Parser {
     return t.kind == TokenKind::kOp && (t.text == "[" || t.text == "{");
   }
 
- public:
-  int m_loop_depth = 1;  // break/continue placement is checked at run time
-
- private:
   std::vector<Token> m_tokens;
   Limits m_limits;
   size_t m_pos = 0;
   uint32_t m_depth = 0;
+  int m_loop_depth = 0;  // for-loop bodies enclosing the current position
 };
 
 }  // namespace

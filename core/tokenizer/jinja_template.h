@@ -18,8 +18,8 @@ namespace tokenfab::jinja {
 
 // Bounds that keep a hostile template from hanging or exhausting the process.
 struct Limits {
-  uint64_t max_loop_iterations = 1'000'000;  // summed over every loop of one render
-  uint64_t max_steps = 20'000'000;           // evaluated expressions and statements
+  uint64_t max_loop_iterations = 200'000;    // summed over every loop of one render
+  uint64_t max_steps = 4'000'000;            // evaluated expressions and statements
   uint64_t max_output_bytes = 32u << 20;     // output, and any single string value
   uint32_t max_call_depth = 64;              // nested macro calls
   uint32_t max_parse_depth = 200;            // nested expressions / blocks in the source

@@ -28,7 +28,7 @@ nlohmann::ordered_json toJson(const std::vector<ChatMessage>& messages);
 
 // Bounds on one render (a hostile template ends with kTemplateLimit instead of hanging).
 struct TemplateLimits {
-  uint64_t max_loop_iterations = 1'000'000;
+  uint64_t max_loop_iterations = 200'000;  // summed over all loops of one render
   uint64_t max_output_bytes = 32u << 20;
   uint32_t max_call_depth = 64;
   uint32_t max_render_ms = 1000;
@@ -74,9 +74,26 @@ std::vector<std::string_view> builtinTemplateNames();
 //   "<start_of_turn>"                   -> gemma
 //   "<|user|>" and "<|end|>"            -> phi3
 //   "<|user|>" (no "<|end|>")           -> zephyr
-//   "[INST]" token, or arch "llama" with "<s>"/"</s>": "[INST]" as a token -> mistral,
-//                                          otherwise llama2 (Llama-2 writes [INST] as text)
-//   arch "gemma*"                       -> gemma;  arch "phi3" -> phi3;  anything else -> chatml
+//   "[INST]"                            -> mistral (Mistral v3+ vocabularies have it as a token)
+//   arch "gemma*"                       -> gemma
+//   arch "phi3"                         -> phi3
+//   arch "llama" with "<s>" and "</s>"  -> llama2 (Llama-2 writes [INST] as plain text)
+//   anything else                       -> chatml
 std::string_view pickBuiltinTemplate(const std::string& arch, const std::vector<std::string>& vocab_tokens);
+
+namespace gguf {
+class GgufFile;
+}
+
+// What a model file says about its prompt format.
+struct ModelChatTemplate {
+  std::string source;        // tokenizer.chat_template, or the built-in one picked for the model
+  std::string builtin_name;  // empty when the model has its own template
+  std::string bos_token;     // tokenizer.ggml.tokens[bos_token_id] ("" if the model has none)
+  std::string eos_token;
+};
+// kTokenizerBadVocab when a bos/eos id lies outside tokenizer.ggml.tokens;
+// kGgufWrongValueType when tokenizer.chat_template is not a string.
+Result<ModelChatTemplate> chatTemplateForModel(const gguf::GgufFile& file);
 
 }  // namespace tokenfab
