@@ -1,0 +1,201 @@
+// tokenfab-cli bench-ops [--device X] [--iters N] [--scale S] [--matmul] [--json]
+// GPU time of each non-matmul op (timestamps around N back-to-back dispatches) as GB/s of the
+// bytes it must move, next to the device's measured copy bandwidth (vkCmdCopyBuffer, read +
+// write). --matmul appends mm's quantized matvec/matmul rows (bench_matmul.h): the extension
+// point for weight-type benchmarks.
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "bench_matmul.h"
+#include "cli.h"
+#include "tokenfab/ops.h"
+#include "tokenfab/vk.h"
+
+namespace tokenfab::cli {
+namespace {
+
+struct OpRow {
+  std::string op;
+  std::string shape;
+  double us = 0;     // GPU time per op
+  double bytes = 0;  // bytes the op must read + write
+};
+
+// GPU nanoseconds per call of `record`, from `iters` calls between two timestamps (after a
+// warm-up submission that also creates the pipelines).
+Result<double> timeOp(vk::Device& dev, uint32_t iters, const std::function<Status(vk::Recorder&)>& record) {
+  TF_ASSIGN_OR_RETURN(vk::Recorder rec, dev.newRecorder());
+  TF_RETURN_IF_ERROR(record(rec));
+  TF_RETURN_IF_ERROR(rec.submitAndWait());
+  TF_RETURN_IF_ERROR(rec.reset());
+  TF_RETURN_IF_ERROR(rec.timestamp().status());
+  for (uint32_t i = 0; i < iters; ++i) {
+    TF_RETURN_IF_ERROR(record(rec));
+    rec.barrier();  // each iteration sees the previous one's writes, like a real graph
+  }
+  TF_RETURN_IF_ERROR(rec.timestamp().status());
+  TF_RETURN_IF_ERROR(rec.submitAndWait());
+  TF_ASSIGN_OR_RETURN(auto ts, rec.timestampsNs());
+  if (ts.size() != 2) return Status(Code::kInternal, "expected two timestamps");
+  return (ts[1] - ts[0]) / iters;
+}
+
+Result<vk::Buffer> filled(vk::Device& dev, uint64_t floats, float lo, float hi, uint32_t seed) {
+  TF_ASSIGN_OR_RETURN(vk::Buffer b, dev.createBuffer(std::max<uint64_t>(floats, 1) * 4));
+  std::vector<float> v(floats);
+  uint32_t s = seed * 2654435761u + 1;
+  for (float& x : v) {
+    s = s * 1664525u + 1013904223u;
+    x = lo + (hi - lo) * float(s >> 8) / float(1u << 24);
+  }
+  TF_RETURN_IF_ERROR(dev.upload(b.view(), v.data(), v.size() * 4));
+  return b;
+}
+
+Result<std::vector<OpRow>> benchOps(vk::Device& dev, uint32_t iters, double scale, double* copy_gbps) {
+  std::vector<OpRow> rows;
+  // Elementwise length: a multiple of 4096 (rows of the broadcast mul and the row ops).
+  const uint64_t n = std::max<uint64_t>(static_cast<uint64_t>(1024 * scale), 1) * 4096;
+  TF_ASSIGN_OR_RETURN(vk::Buffer a, filled(dev, n, -2, 2, 1));
+  TF_ASSIGN_OR_RETURN(vk::Buffer b, filled(dev, n, -2, 2, 2));
+  TF_ASSIGN_OR_RETURN(vk::Buffer c, filled(dev, n, 0, 0, 3));
+
+  TF_ASSIGN_OR_RETURN(double copy_ns, timeOp(dev, iters, [&](vk::Recorder& r) { return r.copy(a.view(), c.view()); }));
+  *copy_gbps = 2.0 * n * 4 / copy_ns;
+  const std::string flat = std::to_string(n);
+  auto add_row = [&](std::string op, std::string shape, double ns, double bytes) {
+    rows.push_back({std::move(op), std::move(shape), ns / 1000.0, bytes});
+  };
+  double ns;
+  TF_ASSIGN_OR_RETURN(ns, timeOp(dev, iters, [&](vk::Recorder& r) { return ops::recordAdd(r, a.view(), b.view(), c.view(), n); }));
+  add_row("add", flat, ns, 12.0 * n);
+  TF_ASSIGN_OR_RETURN(ns, timeOp(dev, iters, [&](vk::Recorder& r) { return ops::recordMul(r, a.view(), b.view(), c.view(), n, 4096); }));
+  add_row("mul (broadcast 4096)", flat, ns, 8.0 * n);
+  TF_ASSIGN_OR_RETURN(ns, timeOp(dev, iters, [&](vk::Recorder& r) { return ops::recordSiluMul(r, a.view(), b.view(), c.view(), n); }));
+  add_row("silu_mul", flat, ns, 12.0 * n);
+
+  const uint32_t cols = 4096, nrows = static_cast<uint32_t>(std::max<uint64_t>(n / cols, 1));
+  const std::string mat = std::to_string(nrows) + "x" + std::to_string(cols);
+  TF_ASSIGN_OR_RETURN(ns, timeOp(dev, iters, [&](vk::Recorder& r) { return ops::recordRmsNorm(r, a.view(), b.view(), c.view(), nrows, cols, 1e-5f); }));
+  add_row("rms_norm", mat, ns, 8.0 * nrows * cols);
+  TF_ASSIGN_OR_RETURN(ns, timeOp(dev, iters, [&](vk::Recorder& r) { return ops::recordSoftmax(r, a.view(), c.view(), nrows, cols); }));
+  add_row("softmax", mat, ns, 8.0 * nrows * cols);
+  TF_ASSIGN_OR_RETURN(ns, timeOp(dev, iters, [&](vk::Recorder& r) { return ops::recordArgmax(r, a.view(), c.view(), nrows, cols); }));
+  add_row("argmax", mat, ns, 4.0 * nrows * cols);
+  const uint32_t vocab = static_cast<uint32_t>(std::min<uint64_t>(n, 152064));
+  TF_ASSIGN_OR_RETURN(ns, timeOp(dev, std::max(1u, iters / 4), [&](vk::Recorder& r) {
+                        return ops::recordTopK(r, a.view(), b.view(), c.view(), 1, vocab, 40);
+                      }));
+  add_row("top_k (k=40)", std::string("1x").append(std::to_string(vocab)), ns, 4.0 * vocab);
+
+  // Decode-shaped rope / attention: 32 heads (8 kv) of 128, 2048 cached positions.
+  const uint32_t heads = 32, kv_heads = 8, dim = 128, ctx = 2048;
+  TF_ASSIGN_OR_RETURN(vk::Buffer pos, dev.createBuffer(64 * 4));
+  std::vector<uint32_t> positions(64, ctx - 1);
+  TF_RETURN_IF_ERROR(dev.upload(pos.view(), positions.data(), positions.size() * 4));
+  ops::RopeConfig rope_cfg{ops::RopeLayout::kHalves, dim, 1000000.f, 1.f};
+  TF_ASSIGN_OR_RETURN(ns, timeOp(dev, iters, [&](vk::Recorder& r) {
+                        return ops::recordRope(r, a.view(), pos.view(), {}, 64, heads, dim, rope_cfg);
+                      }));
+  add_row("rope (neox)", "64x32x128", ns, 8.0 * 64 * heads * dim);
+  for (ops::KvType kv : {ops::KvType::kF16, ops::KvType::kF32}) {
+    const double elem = kv == ops::KvType::kF16 ? 2 : 4;
+    ops::AttentionShape shape{1, heads, kv_heads, dim, ctx - 1, 0.f, kv, 0};
+    const uint64_t cache_bytes = uint64_t{ctx} * kv_heads * dim * static_cast<uint64_t>(elem);
+    TF_ASSIGN_OR_RETURN(vk::Buffer kc, dev.createBuffer(cache_bytes));
+    TF_ASSIGN_OR_RETURN(vk::Buffer vc, dev.createBuffer(cache_bytes));
+    TF_RETURN_IF_ERROR(dev.upload(kc.view(), std::vector<uint8_t>(cache_bytes, 0x11).data(), cache_bytes));
+    TF_RETURN_IF_ERROR(dev.upload(vc.view(), std::vector<uint8_t>(cache_bytes, 0x11).data(), cache_bytes));
+    TF_ASSIGN_OR_RETURN(vk::Buffer scratch, dev.createBuffer(ops::attentionScratchBytes(shape)));
+    TF_ASSIGN_OR_RETURN(ns, timeOp(dev, iters, [&](vk::Recorder& r) {
+                          return ops::recordAttention(r, a.view(), kc.view(), vc.view(), scratch.view(), c.view(), shape);
+                        }));
+    add_row(std::string("attention decode ") + (kv == ops::KvType::kF16 ? "f16" : "f32"), "32/8x128 @2048", ns,
+            2.0 * cache_bytes);
+  }
+  return rows;
+}
+
+int runBenchOps(std::span<const std::string> argv) {
+  Args args(argv);
+  if (args.flag("--help", "-h")) {
+    std::printf("usage: tokenfab-cli bench-ops [--device INDEX|NAME] [--iters N] [--scale S] [--matmul] [--json]\n"
+                "  GB/s of every op next to the measured buffer-copy bandwidth (GPU timestamps).\n"
+                "  --scale multiplies the tensor sizes (default 1: 4Mi elements); --matmul adds the\n"
+                "  quantized matvec/matmul rows of bench-matmul.\n");
+    return kExitOk;
+  }
+  const bool json = args.flag("--json");
+  const bool matmul = args.flag("--matmul");
+  const auto device_arg = args.value("--device");
+  const auto iters_arg = args.value("--iters");
+  const auto scale_arg = args.value("--scale");
+  if (!args.unknownOptions().empty()) return usageError("bench-ops: unknown option " + args.unknownOptions()[0]);
+  uint32_t iters = 10;
+  double scale = 1.0;
+  try {
+    if (iters_arg) iters = static_cast<uint32_t>(std::stoul(*iters_arg));
+    if (scale_arg) scale = std::stod(*scale_arg);
+  } catch (...) {
+    return usageError("bench-ops: --iters and --scale take numbers");
+  }
+  if (iters == 0 || iters > 1000 || !(scale > 0.0) || scale > 64) return usageError("bench-ops: --iters 1..1000, --scale (0, 64]");
+
+  vk::DeviceOptions options;
+  if (device_arg) {
+    if (device_arg->find_first_not_of("0123456789") == std::string::npos && !device_arg->empty() && device_arg->size() < 9)
+      options.index = static_cast<uint32_t>(std::stoul(*device_arg));
+    else
+      options.name_contains = *device_arg;
+  }
+  auto dev = vk::Device::create(options);
+  if (!dev.isOk()) return failure(dev.status().toString());
+  vk::Device& device = **dev;
+  if (!device.report().timestamps) return failure("bench-ops: " + device.report().name + " has no timestamp queries");
+  double copy_gbps = 0;
+  auto rows = benchOps(device, iters, scale, &copy_gbps);
+  if (!rows.isOk()) return failure(rows.status().toString());
+
+  if (json) {
+    nlohmann::json out;
+    out["device"] = device.report().name;
+    out["copy_gbps"] = copy_gbps;
+    out["ops"] = nlohmann::json::array();
+    for (const OpRow& r : *rows)
+      out["ops"].push_back({{"op", r.op}, {"shape", r.shape}, {"us", r.us}, {"gbps", r.bytes / (r.us * 1000.0)},
+                            {"fraction_of_copy", r.bytes / (r.us * 1000.0) / copy_gbps}});
+    if (matmul) {
+      auto mm = benchMatMul(device, MatMulBenchOptions{});
+      if (!mm.isOk()) return failure(mm.status().toString());
+      out["matmul"] = nlohmann::json::array();
+      for (const MatMulBenchRow& r : *mm)
+        out["matmul"].push_back({{"type", std::string(gguf::typeName(r.type))}, {"op", r.op}, {"batch", r.batch},
+                                 {"us", r.us_per_op}, {"gbps", r.weight_gbps}, {"gflops", r.gflops}});
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+    return kExitOk;
+  }
+  std::printf("device: %s\ncopy bandwidth (vkCmdCopyBuffer, read+write): %.2f GB/s\n\n", device.report().name.c_str(),
+              copy_gbps);
+  std::printf("%-24s %-16s %12s %10s %9s\n", "op", "shape", "us/op", "GB/s", "of copy");
+  for (const OpRow& r : *rows) {
+    const double gbps = r.bytes / (r.us * 1000.0);
+    std::printf("%-24s %-16s %12.1f %10.2f %8.0f%%\n", r.op.c_str(), r.shape.c_str(), r.us, gbps, 100.0 * gbps / copy_gbps);
+  }
+  if (matmul) {
+    auto mm = benchMatMul(device, MatMulBenchOptions{});
+    if (!mm.isOk()) return failure(mm.status().toString());
+    std::printf("\n%s", formatMatMulBench(*mm).c_str());
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+TF_CLI_COMMAND("bench-ops", "GB/s of every GPU op vs measured copy bandwidth [--matmul]", runBenchOps);
+
+}  // namespace tokenfab::cli
