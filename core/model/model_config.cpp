@@ -276,6 +276,23 @@ Result<ModelConfig> ModelConfig::fromGguf(const GgufFile& file) {
 
   TF_RETURN_IF_ERROR(readHyperParams(file, c).withContext(c.arch));
   TF_RETURN_IF_ERROR(readTensorMap(file, *arch, c).withContext(c.arch));
+
+  auto count = [&](const WeightRef& ref) {
+    if (!ref.present()) return;
+    const gguf::TensorInfo& info = file.tensors()[ref.index];
+    c.n_params += info.n_elements;
+    c.weight_bytes += info.n_bytes;
+  };
+  const ModelWeights& w = c.weights;
+  for (const WeightRef* ref : {&w.token_embd, &w.output_norm, &w.rope_freqs}) count(*ref);
+  if (!c.tied_output) count(w.output);
+  for (const LayerWeights& lw : w.layers) {
+    for (const WeightRef* ref : {&lw.attn_norm, &lw.attn_q, &lw.attn_k, &lw.attn_v, &lw.attn_q_bias, &lw.attn_k_bias,
+                                 &lw.attn_v_bias, &lw.attn_output, &lw.ffn_norm, &lw.ffn_gate, &lw.ffn_up,
+                                 &lw.ffn_down}) {
+      count(*ref);
+    }
+  }
   return c;
 }
 

@@ -106,6 +106,33 @@ TEST_P(SharedModelConfig, MatchesManifest) {
     }
   }
   EXPECT_FALSE(c.summary().empty());
+
+  // Every tensor of these files is a weight the forward pass reads.
+  uint64_t n_elements = 0, n_bytes = 0;
+  for (const gguf::TensorInfo& info : file->tensors()) {
+    n_elements += info.n_elements;
+    n_bytes += info.n_bytes;
+  }
+  EXPECT_EQ(c.n_params, n_elements);
+  EXPECT_EQ(c.weight_bytes, n_bytes);
+}
+
+// Parameter counts stated in MANIFEST.md.
+TEST(ModelConfigShared, ParameterCountsMatchManifest) {
+  const std::pair<const char*, uint64_t> kCounts[] = {{"models/stories260K.gguf", 292800},
+                                                      {"models/llama-2-tiny-random.gguf", 513048}};
+  for (const auto& [relpath, params] : kCounts) {
+    TF_SHARED_FILE(path, relpath);
+    Result<gguf::GgufFile> file = gguf::GgufFile::open(path);
+    ASSERT_TRUE(file.isOk()) << file.status().toString();
+    Result<ModelConfig> c = ModelConfig::fromGguf(*file);
+    ASSERT_TRUE(c.isOk()) << c.status().toString();
+    EXPECT_EQ(c->n_params, params) << relpath;
+  }
+  TF_SHARED_FILE(stories, "models/stories260K.gguf");
+  Result<gguf::GgufFile> file = gguf::GgufFile::open(stories);
+  ASSERT_TRUE(file.isOk());
+  EXPECT_EQ(ModelConfig::fromGguf(*file)->weight_bytes, 292800u * 4u);  // all F32
 }
 
 INSTANTIATE_TEST_SUITE_P(Shared, SharedModelConfig, ::testing::ValuesIn(kShared),

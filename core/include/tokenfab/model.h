@@ -96,6 +96,11 @@ struct ModelConfig {
   double rope_attn_factor = 1.0;        // rope.scaling.attn_factor (YaRN)
   bool tied_output = false;             // no output.weight: the output reuses token_embd
 
+  // Of the tensors in `weights` (token_embd once when tied): what one decoded token reads, for
+  // the bandwidth bound tokens/s <= bandwidth / weight_bytes.
+  uint64_t n_params = 0;
+  uint64_t weight_bytes = 0;
+
   ModelWeights weights;
 
   // Reads and checks every hyper-parameter and every tensor shape. Errors:
