@@ -100,6 +100,19 @@ TEST(StreamDecoder, SpmByteTokensAssembleAndLeadingSpaceGoesAfterBos) {
   EXPECT_EQ(tokenizer->piece(*tokenizer->findToken("<0x0A>")), "<0x0A>");
 }
 
+TEST(StreamDecoder, ContinuingTextKeepsTheSpace) {
+  TF_SHARED_FILE(model, "models/vocab/ggml-vocab-llama-spm.gguf");
+  auto tokenizer = load(model);
+  ASSERT_TRUE(tokenizer.isOk());
+  const int32_t hello = *tokenizer->findToken("\xE2\x96\x81Hello");
+  StreamDecoder fresh(*tokenizer);
+  EXPECT_EQ(fresh.push(hello), "Hello");
+  EXPECT_EQ(fresh.push(hello), " Hello");
+  StreamDecoder continuing(*tokenizer);
+  continuing.continueText();
+  EXPECT_EQ(continuing.push(hello), " Hello");
+}
+
 TEST(StreamDecoder, InvalidBytesBecomeReplacementCharacters) {
   TF_SHARED_FILE(model, "models/vocab/ggml-vocab-llama-spm.gguf");
   auto tokenizer = load(model);

@@ -120,6 +120,9 @@ class StreamDecoder {
   std::string push(int32_t id);
   std::string flush();  // pending incomplete bytes -> U+FFFD; resets to the start state
   void reset();
+  // The next token continues earlier text (generation after a prompt): SPM's leading space is
+  // kept instead of being stripped as at the start of a sequence.
+  void continueText() { m_at_start = false; }
 
  private:
   const Tokenizer* m_tokenizer;
