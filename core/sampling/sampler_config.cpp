@@ -1,5 +1,7 @@
 // SamplerConfig: stage names, the order string, range checks; and the RNG.
 #include <array>
+#include <chrono>
+#include <random>
 #include <cmath>
 #include <string>
 
@@ -120,6 +122,17 @@ Status validateSamplerConfig(const SamplerConfig& c) {
   if (!std::isfinite(c.mirostat_eta) || c.mirostat_eta <= 0.0) return badSetting("mirostat-eta must be > 0");
   if (c.trace_top_n < 1 || c.trace_top_n > 4096) return badSetting("top-n (trace) must be in [1, 4096]");
   return Status::ok();
+}
+
+uint64_t resolveSamplerSeed(uint64_t seed) {
+  if (seed != SamplerConfig::kRandomSeed) return seed;
+  uint64_t fresh = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  try {
+    std::random_device device;
+    fresh ^= (static_cast<uint64_t>(device()) << 32) ^ device();
+  } catch (...) {  // no entropy source: the clock alone will do for a seed
+  }
+  return fresh == SamplerConfig::kRandomSeed ? fresh + 1 : fresh;
 }
 
 // ---- RNG -------------------------------------------------------------------------------------

@@ -47,5 +47,11 @@ TEST(Rng, SeedGoesThroughSplitMix64AndUniformUsesTop53Bits) {
   }
 }
 
+TEST(Rng, ResolveSeedKeepsGivenSeedsAndReplacesTheRandomMarker) {
+  EXPECT_EQ(resolveSamplerSeed(5), 5u);
+  EXPECT_EQ(resolveSamplerSeed(0), 0u);
+  EXPECT_NE(resolveSamplerSeed(SamplerConfig::kRandomSeed), SamplerConfig::kRandomSeed);
+}
+
 }  // namespace
 }  // namespace tokenfab

@@ -84,6 +84,10 @@ std::vector<StageKind> activeSamplerStages(const SamplerConfig& config);
 // Range checks shared by the CLI, the GUI and the trace reader.
 Status validateSamplerConfig(const SamplerConfig& config);
 
+// SamplerConfig::kRandomSeed -> a fresh seed from the OS (record it in the trace); any other
+// value is returned as is.
+uint64_t resolveSamplerSeed(uint64_t seed);
+
 // xoshiro256** (Blackman & Vigna 2018) seeded through splitmix64: identical streams everywhere.
 class Rng {
  public:
