@@ -11,21 +11,29 @@ using detail::fitsBinding;
 using detail::needBytes;
 
 Status recordRmsNorm(vk::Recorder& rec, const vk::BufferView& x, const vk::BufferView& weight,
-                     const vk::BufferView& dst, uint32_t n_rows, uint32_t n_cols, float eps) {
+                     const vk::BufferView& dst, uint32_t n_rows, uint32_t n_cols, float eps,
+                     uint64_t max_binding_bytes) {
   vk::Device& dev = *rec.device();
   if (n_rows == 0) return Status::ok();
   if (n_cols == 0) return Status(Code::kInvalidArgument, "rms_norm: zero columns");
   if (!(eps >= 0.0f)) return Status(Code::kInvalidArgument, "rms_norm: eps must be >= 0");
-  const uint64_t bytes = uint64_t{n_rows} * n_cols * 4;
-  TF_RETURN_IF_ERROR(needBytes("rms_norm", "x", x, bytes));
-  TF_RETURN_IF_ERROR(needBytes("rms_norm", "weight", weight, uint64_t{n_cols} * 4));
-  TF_RETURN_IF_ERROR(needBytes("rms_norm", "dst", dst, bytes));
-  TF_RETURN_IF_ERROR(fitsBinding("rms_norm", "x", dev, bytes));
+  const uint64_t row_bytes = uint64_t{n_cols} * 4;
+  TF_RETURN_IF_ERROR(needBytes("rms_norm", "x", x, n_rows * row_bytes));
+  TF_RETURN_IF_ERROR(needBytes("rms_norm", "weight", weight, row_bytes));
+  TF_RETURN_IF_ERROR(needBytes("rms_norm", "dst", dst, n_rows * row_bytes));
+  TF_RETURN_IF_ERROR(fitsBinding("rms_norm", "weight", dev, row_bytes));
+  TF_ASSIGN_OR_RETURN(auto ranges, detail::rowRanges(dev, n_rows, {row_bytes}, max_binding_bytes));
   const uint32_t wg = detail::rowWorkgroup(dev);
   const char* shader = detail::useSubgroups(dev) ? "rms_norm_sg" : "rms_norm";
   TF_ASSIGN_OR_RETURN(const vk::Pipeline* pipe, dev.pipeline({shader, 3, sizeof(abi::RmsNormParams), {wg}}));
-  abi::RmsNormParams p{n_cols, n_rows, eps};
-  return rec.dispatch(*pipe, {x.sub(0, bytes), weight.sub(0, uint64_t{n_cols} * 4), dst.sub(0, bytes)}, p, n_rows);
+  for (const detail::RowRange& r : ranges) {
+    abi::RmsNormParams p{n_cols, static_cast<uint32_t>(r.count), eps};
+    TF_RETURN_IF_ERROR(rec.dispatch(*pipe,
+                                    {x.sub(r.first * row_bytes, r.count * row_bytes), weight.sub(0, row_bytes),
+                                     dst.sub(r.first * row_bytes, r.count * row_bytes)},
+                                    p, static_cast<uint32_t>(r.count)));
+  }
+  return Status::ok();
 }
 
 Status recordRope(vk::Recorder& rec, const vk::BufferView& x, const vk::BufferView& positions,

@@ -48,6 +48,29 @@ Result<FlatGrid> flatGrid(const vk::Device& device, uint64_t n, uint32_t wg) {
   return g;
 }
 
+Result<std::vector<RowRange>> rowRanges(const vk::Device& device, uint64_t rows, std::initializer_list<uint64_t> row_bytes,
+                                        uint64_t max_binding_bytes) {
+  uint64_t limit = device.report().max_storage_buffer_range;
+  if (max_binding_bytes) limit = std::min(limit, max_binding_bytes);
+  const uint64_t align = std::max<uint64_t>(device.report().min_storage_buffer_offset_alignment, 1);
+  uint64_t widest = 1, step = 1;
+  for (uint64_t rb : row_bytes) {
+    widest = std::max(widest, rb);
+    while ((step * rb) % align != 0) ++step;  // align is a small power of two: terminates fast
+  }
+  std::vector<RowRange> out;
+  if (rows * widest <= limit) {
+    out.push_back({0, rows});
+    return out;
+  }
+  const uint64_t per = limit / widest / step * step;
+  if (per == 0)
+    return Status(Code::kLimitExceeded, "a row of " + std::to_string(widest) + " bytes does not fit one binding of " +
+                                            std::to_string(limit) + " bytes");
+  for (uint64_t r = 0; r < rows; r += per) out.push_back({r, std::min(per, rows - r)});
+  return out;
+}
+
 bool useSubgroups(const vk::Device& device) {
   return device.features().subgroup_arithmetic && device.report().subgroup_size > 0 &&
          device.report().subgroup_size <= rowWorkgroup(device);

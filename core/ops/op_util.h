@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "tokenfab/vk.h"
 
@@ -23,6 +25,15 @@ struct FlatGrid {
   uint32_t groups_y = 1;
 };
 Result<FlatGrid> flatGrid(const vk::Device& device, uint64_t n, uint32_t wg);
+// Row ranges [first, first + count) such that `count` rows of each listed row size fit one
+// binding (maxStorageBufferRange, or max_binding_bytes when non-zero and smaller) and every
+// range starts at a byte offset aligned to minStorageBufferOffsetAlignment for every size.
+struct RowRange {
+  uint64_t first = 0;
+  uint64_t count = 0;
+};
+Result<std::vector<RowRange>> rowRanges(const vk::Device& device, uint64_t rows, std::initializer_list<uint64_t> row_bytes,
+                                        uint64_t max_binding_bytes);
 // Whether the device uses the subgroup-arithmetic shader variants.
 bool useSubgroups(const vk::Device& device);
 

@@ -88,6 +88,39 @@ TEST_F(OpsRows, ArgmaxAndTopK) {
   }
 }
 
+// More rows than one binding holds (limit lowered to 9 rows) run in aligned row pieces.
+TEST_F(OpsRows, RowOpsSplitIntoPieces) {
+  const uint64_t seed = 77;
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  TestRng rng(seed);
+  const uint32_t rows = 23, cols = 37, k = 5;
+  const uint64_t limit = 9ull * cols * 4;
+  const std::vector<float> x = logits(rng, size_t{rows} * cols, false), w = rng.floats(cols);
+  vk::Buffer bx = upload(device(), x), bw = upload(device(), w);
+  TF_ASSERT_OK_AND_ASSIGN(GuardedBuffer norm, GuardedBuffer::create(device(), x.size() * 4));
+  TF_ASSERT_OK_AND_ASSIGN(GuardedBuffer sm, GuardedBuffer::create(device(), x.size() * 4));
+  TF_ASSERT_OK_AND_ASSIGN(GuardedBuffer am, GuardedBuffer::create(device(), rows * 4));
+  TF_ASSERT_OK_AND_ASSIGN(GuardedBuffer idx, GuardedBuffer::create(device(), rows * k * 4));
+  TF_ASSERT_OK_AND_ASSIGN(GuardedBuffer val, GuardedBuffer::create(device(), rows * k * 4));
+  TF_ASSERT_OK_AND_ASSIGN(vk::Recorder rec, device().newRecorder());
+  TF_ASSERT_OK(ops::recordRmsNorm(rec, bx.view(), bw.view(), norm.view(), rows, cols, 1e-5f, limit));
+  TF_ASSERT_OK(ops::recordSoftmax(rec, bx.view(), sm.view(), rows, cols, limit));
+  TF_ASSERT_OK(ops::recordArgmax(rec, bx.view(), am.view(), rows, cols, limit));
+  TF_ASSERT_OK(ops::recordTopK(rec, bx.view(), idx.view(), val.view(), rows, cols, k, limit));
+  EXPECT_GE(rec.dispatchCount(), 12u) << "each op should run in 3 pieces";
+  TF_ASSERT_OK(rec.submitAndWait());
+  std::vector<float> got_norm, got_sm;
+  std::vector<uint32_t> got_am, got_idx;
+  ASSERT_TRUE(norm.read(got_norm));
+  ASSERT_TRUE(sm.read(got_sm));
+  ASSERT_TRUE(am.read(got_am));
+  ASSERT_TRUE(idx.read(got_idx));
+  EXPECT_TRUE(expectClose(got_norm, ref::rmsNorm(x, w, rows, cols, 1e-5), 1e-5));
+  EXPECT_TRUE(expectClose(got_sm, ref::softmax(x, rows, cols), kSoftmaxBound, 1.0));
+  EXPECT_EQ(got_am, ref::argmax(x, rows, cols));
+  EXPECT_EQ(got_idx, ref::topK(x, rows, cols, k));
+}
+
 TEST_F(OpsRows, RejectsBadK) {
   TF_ASSERT_OK_AND_ASSIGN(vk::Buffer buf, device().createBuffer(4096));
   TF_ASSERT_OK_AND_ASSIGN(vk::Recorder rec, device().newRecorder());

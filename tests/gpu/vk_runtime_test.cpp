@@ -55,6 +55,45 @@ TEST_F(VkRuntime, ChooseHonoursIndexNameAndType) {
   EXPECT_EQ(vk::Device::choose({}, vk::DeviceOptions{}).status().code(), Code::kVkNoDevice);
 }
 
+TEST_F(VkRuntime, EnvironmentPicksTheDevice) {
+  std::vector<vk::DeviceReport> devs(2);
+  devs[0].index = 0, devs[0].name = "llvmpipe", devs[0].type = "cpu";
+  devs[1].index = 1, devs[1].name = "Radeon RX", devs[1].type = "discrete";
+  const char* old = std::getenv("TOKENFAB_DEVICE");
+  const std::string saved = old ? old : "";
+  setenv("TOKENFAB_DEVICE", "0", 1);
+  EXPECT_EQ(*vk::Device::choose(devs, vk::DeviceOptions{}), 0u);
+  setenv("TOKENFAB_DEVICE", "LLVM", 1);
+  EXPECT_EQ(*vk::Device::choose(devs, vk::DeviceOptions{}), 0u);
+  setenv("TOKENFAB_DEVICE", "9", 1);
+  EXPECT_EQ(vk::Device::choose(devs, vk::DeviceOptions{}).status().code(), Code::kVkNoDevice);
+  if (old) setenv("TOKENFAB_DEVICE", saved.c_str(), 1);
+  else unsetenv("TOKENFAB_DEVICE");
+}
+
+TEST(VkStatus, ResultsMapToCodes) {
+  EXPECT_TRUE(vk::vkStatus(VK_SUCCESS, "vkX").isOk());
+  EXPECT_EQ(vk::vkStatus(VK_ERROR_DEVICE_LOST, "vkQueueSubmit").code(), Code::kVkDeviceLost);
+  EXPECT_EQ(vk::vkStatus(VK_ERROR_OUT_OF_DEVICE_MEMORY, "vkAllocateMemory").code(), Code::kVkOutOfDeviceMemory);
+  EXPECT_EQ(vk::vkStatus(VK_ERROR_OUT_OF_HOST_MEMORY, "vkAllocateMemory").code(), Code::kVkOutOfDeviceMemory);
+  EXPECT_EQ(vk::vkStatus(VK_ERROR_INITIALIZATION_FAILED, "vkCreateDevice").code(), Code::kVkError);
+  EXPECT_NE(vk::vkStatus(VK_ERROR_DEVICE_LOST, "vkQueueSubmit").message().find("vkQueueSubmit"), std::string::npos);
+}
+
+// The validation capture works: a deliberately invalid call is reported (then cleared so the
+// fixture does not fail this test).
+TEST_F(VkRuntime, ValidationMessagesAreCaptured) {
+  ASSERT_TRUE(device().validationEnabled());
+  VkBufferCreateInfo bci{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+  bci.size = 0;  // VUID-VkBufferCreateInfo-size-00912
+  bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
+  VkBuffer buffer = VK_NULL_HANDLE;
+  const VkResult r = vkCreateBuffer(device().handle(), &bci, nullptr, &buffer);
+  if (r == VK_SUCCESS && buffer != VK_NULL_HANDLE) vkDestroyBuffer(device().handle(), buffer, nullptr);
+  EXPECT_GT(device().validationMessageCount(), 0u);
+  device().clearValidationMessages();
+}
+
 TEST_F(VkRuntime, UploadDownloadRoundTripAcrossStagingChunks) {
   // 40 MiB: more than one staging chunk, at an odd element count.
   const size_t n = (40u << 20) / 4 + 7;

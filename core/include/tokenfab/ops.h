@@ -25,9 +25,11 @@ Status recordMul(vk::Recorder& rec, const vk::BufferView& a, const vk::BufferVie
 Status recordSiluMul(vk::Recorder& rec, const vk::BufferView& gate, const vk::BufferView& up,
                      const vk::BufferView& dst, uint64_t n, uint64_t max_binding_bytes = 0);
 
-// dst (n_rows, n_cols) = x / sqrt(mean(x^2) + eps) * weight (n_cols).
+// dst (n_rows, n_cols) = x / sqrt(mean(x^2) + eps) * weight (n_cols). Row ops (this one,
+// softmax, argmax, top-k) bind more rows than fit one binding in row pieces.
 Status recordRmsNorm(vk::Recorder& rec, const vk::BufferView& x, const vk::BufferView& weight,
-                     const vk::BufferView& dst, uint32_t n_rows, uint32_t n_cols, float eps);
+                     const vk::BufferView& dst, uint32_t n_rows, uint32_t n_cols, float eps,
+                     uint64_t max_binding_bytes = 0);
 
 enum class RopeLayout {
   kAdjacent,  // pairs (2i, 2i+1): llama ("normal" rope)
@@ -74,12 +76,12 @@ Status recordAttention(vk::Recorder& rec, const vk::BufferView& q, const vk::Buf
 // Row-wise over x (n_rows, n_cols). Ranking for argmax/top-k: larger first, ties by lower
 // index, NaN after every number. softmax: a row with NaN or +Inf (or all -Inf) becomes NaN.
 Status recordSoftmax(vk::Recorder& rec, const vk::BufferView& x, const vk::BufferView& dst, uint32_t n_rows,
-                     uint32_t n_cols);
+                     uint32_t n_cols, uint64_t max_binding_bytes = 0);
 // dst (n_rows) uint32.
 Status recordArgmax(vk::Recorder& rec, const vk::BufferView& x, const vk::BufferView& dst, uint32_t n_rows,
-                    uint32_t n_cols);
+                    uint32_t n_cols, uint64_t max_binding_bytes = 0);
 // idx (n_rows, k) uint32, val (n_rows, k) f32, best first; 1 <= k <= min(n_cols, 1024).
 Status recordTopK(vk::Recorder& rec, const vk::BufferView& x, const vk::BufferView& idx, const vk::BufferView& val,
-                  uint32_t n_rows, uint32_t n_cols, uint32_t k);
+                  uint32_t n_rows, uint32_t n_cols, uint32_t k, uint64_t max_binding_bytes = 0);
 
 }  // namespace tokenfab::ops
