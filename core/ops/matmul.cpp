@@ -74,14 +74,15 @@ Result<const TypeInfo*> checkMatrix(const char* op, const QuantMatrix& w) {
   return info;
 }
 
+uint64_t bindingLimit(const vk::Device& device, uint64_t max_binding_bytes);
+
 // The weight rows split into bindings no larger than the limit. Each piece is widened to whole
 // 32-bit words; the widening stays inside the matrix view (its size is rounded up to 4).
 Result<std::vector<vk::BufferPiece>> weightPieces(const vk::Device& device, const QuantMatrix& w,
                                                   uint64_t max_binding_bytes) {
   const uint64_t row_bytes = quantRowBytes(w.type, w.cols);
   const auto& report = device.report();
-  uint64_t limit = report.max_storage_buffer_range;
-  if (max_binding_bytes != 0) limit = std::min(limit, max_binding_bytes);
+  const uint64_t limit = bindingLimit(device, max_binding_bytes);
   if (limit < 8) return Status(Code::kLimitExceeded, "weight binding limit too small");
   TF_ASSIGN_OR_RETURN(auto pieces, vk::splitRows(w.view, row_bytes, w.rows, limit - 4,
                                                  std::max<uint64_t>(report.min_storage_buffer_offset_alignment, 4)));
@@ -115,6 +116,63 @@ Status checkActivations(const char* op, const QuantMatrix& w, const vk::BufferVi
     return Status(Code::kLimitExceeded, std::string(op) + ": more than 2^32 elements");
   }
   return Status::ok();
+}
+
+uint64_t bindingLimit(const vk::Device& device, uint64_t max_binding_bytes) {
+  uint64_t limit = device.report().max_storage_buffer_range;
+  if (max_binding_bytes != 0) limit = std::min(limit, max_binding_bytes);
+  return limit;
+}
+
+// A run of activation rows [first, first + count) bound as its own x and y windows. A window
+// starts at the aligned offset at or below its first element; the remainder goes into the push
+// constants (x_offset / y_offset, in elements).
+struct BatchChunk {
+  vk::BufferView x, y;
+  uint32_t first = 0, count = 0, x_offset = 0, y_offset = 0;
+};
+
+vk::BufferView alignedWindow(const vk::BufferView& v, uint64_t byte_begin, uint64_t bytes, uint64_t align,
+                             uint32_t* elem_offset) {
+  const uint64_t begin = v.offset + byte_begin;
+  const uint64_t start = begin / align * align;  // >= v.offset: v.offset is aligned
+  *elem_offset = static_cast<uint32_t>((begin - start) / 4);
+  return vk::BufferView{v.buffer, start, begin - start + bytes};
+}
+
+// Activations and outputs that fit one binding are bound whole; larger ones (long prefill
+// batches times a large vocabulary) are split into runs of activation rows.
+Result<std::vector<BatchChunk>> batchChunks(const vk::Device& device, const QuantMatrix& w,
+                                            const vk::BufferView& x, const vk::BufferView& y, uint32_t batch,
+                                            uint32_t x_stride, uint32_t y_stride, uint64_t max_binding_bytes) {
+  const uint64_t limit = bindingLimit(device, max_binding_bytes);
+  const uint64_t x_need = (uint64_t(batch - 1) * x_stride + w.cols) * 4;
+  const uint64_t y_need = (uint64_t(batch - 1) * y_stride + w.rows) * 4;
+  std::vector<BatchChunk> chunks;
+  if (x_need <= limit && y_need <= limit) {
+    chunks.push_back({x.sub(0, x_need), y.sub(0, y_need), 0, batch, 0, 0});
+    return chunks;
+  }
+  const uint64_t align = std::max<uint64_t>(4, device.report().min_storage_buffer_offset_alignment);
+  // Rows per chunk: the most whose windows (plus the alignment slack) fit the limit.
+  const auto fit = [&](uint64_t stride, uint64_t row) -> uint64_t {
+    if (row * 4 + align > limit) return 0;
+    return (limit - align - row * 4) / (stride * 4) + 1;
+  };
+  const uint64_t per_chunk = std::min(fit(x_stride, w.cols), fit(y_stride, w.rows));
+  if (per_chunk == 0) {
+    return Status(Code::kLimitExceeded, "one activation or output row exceeds the binding limit " +
+                                            std::to_string(limit));
+  }
+  for (uint64_t first = 0; first < batch; first += per_chunk) {
+    BatchChunk c;
+    c.first = static_cast<uint32_t>(first);
+    c.count = static_cast<uint32_t>(std::min<uint64_t>(per_chunk, batch - first));
+    c.x = alignedWindow(x, first * x_stride * 4, (uint64_t(c.count - 1) * x_stride + w.cols) * 4, align, &c.x_offset);
+    c.y = alignedWindow(y, first * y_stride * 4, (uint64_t(c.count - 1) * y_stride + w.rows) * 4, align, &c.y_offset);
+    chunks.push_back(c);
+  }
+  return chunks;
 }
 
 uint32_t powerOfTwoAtMost(uint32_t n) {
@@ -162,23 +220,28 @@ Status recordMatVec(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferVie
   TF_ASSIGN_OR_RETURN(const vk::Pipeline* pipe, device->pipeline(desc));
 
   TF_ASSIGN_OR_RETURN(auto pieces, weightPieces(*device, w, layout.max_binding_bytes));
+  TF_ASSIGN_OR_RETURN(auto chunks, batchChunks(*device, w, x, y, batch, x_stride, y_stride, layout.max_binding_bytes));
   for (const auto& piece : pieces) {
-    abi::MatMulParams p{};
-    p.rows = static_cast<uint32_t>(piece.rows);
-    p.cols = w.cols;
-    p.batch = batch;
-    p.row_bytes = static_cast<uint32_t>(quantRowBytes(w.type, w.cols));
-    p.x_stride = x_stride;
-    p.y_stride = y_stride;
-    p.row_offset = static_cast<uint32_t>(piece.first_row);
-    const uint64_t groups = (piece.rows + TF_MATVEC_ROWS - 1) / TF_MATVEC_ROWS;
-    const uint32_t gx = static_cast<uint32_t>(std::min<uint64_t>(groups, report.max_workgroup_count[0]));
-    const uint64_t gy = (groups + gx - 1) / gx;
-    if (gy > report.max_workgroup_count[1]) {
-      return Status(Code::kLimitExceeded, "recordMatVec: too many weight rows for one dispatch grid");
+    for (const auto& chunk : chunks) {
+      abi::MatMulParams p{};
+      p.rows = static_cast<uint32_t>(piece.rows);
+      p.cols = w.cols;
+      p.batch = chunk.count;
+      p.row_bytes = static_cast<uint32_t>(quantRowBytes(w.type, w.cols));
+      p.x_offset = chunk.x_offset;
+      p.x_stride = x_stride;
+      p.y_offset = chunk.y_offset;
+      p.y_stride = y_stride;
+      p.row_offset = static_cast<uint32_t>(piece.first_row);
+      const uint64_t groups = (piece.rows + TF_MATVEC_ROWS - 1) / TF_MATVEC_ROWS;
+      const uint32_t gx = static_cast<uint32_t>(std::min<uint64_t>(groups, report.max_workgroup_count[0]));
+      const uint64_t gy = (groups + gx - 1) / gx;
+      if (gy > report.max_workgroup_count[1]) {
+        return Status(Code::kLimitExceeded, "recordMatVec: too many weight rows for one dispatch grid");
+      }
+      p.groups_x = gx;
+      TF_RETURN_IF_ERROR(rec.dispatch(*pipe, {piece.view, chunk.x, chunk.y}, p, gx, static_cast<uint32_t>(gy), chunk.count));
     }
-    p.groups_x = gx;
-    TF_RETURN_IF_ERROR(rec.dispatch(*pipe, {piece.view, x, y}, p, gx, static_cast<uint32_t>(gy), batch));
   }
   return Status::ok();
 }
@@ -210,27 +273,29 @@ Status recordMatMul(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferVie
   desc.spec = {threads_r * threads_n, threads_r, threads_n, tile_k};
   TF_ASSIGN_OR_RETURN(const vk::Pipeline* pipe, device->pipeline(desc));
 
-  const uint64_t gy = (uint64_t(batch) + tile_n - 1) / tile_n;
-  if (gy > report.max_workgroup_count[1]) {
-    return Status(Code::kLimitExceeded, "recordMatMul: batch too large for one dispatch grid");
-  }
   TF_ASSIGN_OR_RETURN(auto pieces, weightPieces(*device, w, layout.max_binding_bytes));
+  TF_ASSIGN_OR_RETURN(auto chunks, batchChunks(*device, w, x, y, batch, x_stride, y_stride, layout.max_binding_bytes));
   for (const auto& piece : pieces) {
-    abi::MatMulParams p{};
-    p.rows = static_cast<uint32_t>(piece.rows);
-    p.cols = w.cols;
-    p.batch = batch;
-    p.row_bytes = static_cast<uint32_t>(quantRowBytes(w.type, w.cols));
-    p.x_stride = x_stride;
-    p.y_stride = y_stride;
-    p.row_offset = static_cast<uint32_t>(piece.first_row);
-    const uint64_t gx = (piece.rows + tile_r - 1) / tile_r;
-    if (gx > report.max_workgroup_count[0]) {
-      return Status(Code::kLimitExceeded, "recordMatMul: too many weight rows for one dispatch grid");
+    for (const auto& chunk : chunks) {
+      abi::MatMulParams p{};
+      p.rows = static_cast<uint32_t>(piece.rows);
+      p.cols = w.cols;
+      p.batch = chunk.count;
+      p.row_bytes = static_cast<uint32_t>(quantRowBytes(w.type, w.cols));
+      p.x_offset = chunk.x_offset;
+      p.x_stride = x_stride;
+      p.y_offset = chunk.y_offset;
+      p.y_stride = y_stride;
+      p.row_offset = static_cast<uint32_t>(piece.first_row);
+      const uint64_t gx = (piece.rows + tile_r - 1) / tile_r;
+      const uint64_t gy = (uint64_t(chunk.count) + tile_n - 1) / tile_n;
+      if (gx > report.max_workgroup_count[0] || gy > report.max_workgroup_count[1]) {
+        return Status(Code::kLimitExceeded, "recordMatMul: weight rows or batch too large for one dispatch grid");
+      }
+      p.groups_x = static_cast<uint32_t>(gx);
+      TF_RETURN_IF_ERROR(rec.dispatch(*pipe, {piece.view, chunk.x, chunk.y}, p, static_cast<uint32_t>(gx),
+                                      static_cast<uint32_t>(gy)));
     }
-    p.groups_x = static_cast<uint32_t>(gx);
-    TF_RETURN_IF_ERROR(rec.dispatch(*pipe, {piece.view, x, y}, p, static_cast<uint32_t>(gx),
-                                    static_cast<uint32_t>(gy)));
   }
   return Status::ok();
 }

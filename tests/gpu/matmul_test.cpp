@@ -191,6 +191,26 @@ TEST_P(MatMulTypes, RowPieces) {
   checkProduct(type, Op::kMatMul, s, seed, limit);
 }
 
+// Activations and outputs larger than the binding limit: bound in runs of batch rows whose
+// windows start at aligned offsets below the first element (plus weight row pieces).
+TEST_P(MatMulTypes, BatchChunks) {
+  const TensorType type = GetParam();
+  const uint64_t seed = 6000 + static_cast<uint64_t>(type);
+  TestRng rng(seed);
+  const uint32_t cols = randomCols(type, rng);
+  const uint64_t rows = 40 + rng.below(30);
+  // The limit must still hold an aligned run of weight rows; the batch is made long enough that
+  // x (batch x cols) needs at least two bindings.
+  uint64_t per_piece = 0;
+  const uint64_t limit = std::max<uint64_t>(std::min<uint64_t>(5 * cols * 4, 9 * rows * 4) + 300,
+                                            piecesLimit(type, cols, &per_piece));
+  const uint32_t batch = static_cast<uint32_t>(2 * limit / (uint64_t(cols) * 4) + 3);
+  const Shape s{rows, cols, batch};
+  ASSERT_GT(uint64_t(batch) * cols * 4, limit);
+  checkProduct(type, Op::kMatVec, s, seed, limit);
+  checkProduct(type, Op::kMatMul, s, seed, limit);
+}
+
 // GPU decode equals the CPU decode bit for bit (get_rows), ids out of range give zeros.
 TEST_P(MatMulTypes, GetRowsBitExact) {
   const TensorType type = GetParam();

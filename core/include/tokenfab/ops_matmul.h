@@ -35,8 +35,9 @@ uint64_t quantMatrixBytes(gguf::TensorType type, uint64_t rows, uint64_t cols);
 struct MatMulLayout {
   uint32_t x_stride = 0;
   uint32_t y_stride = 0;
-  // Largest weight binding in bytes; 0 = the device's maxStorageBufferRange. Tests set it lower
-  // to exercise the row-piece path on devices whose limit is large.
+  // Largest binding in bytes; 0 = the device's maxStorageBufferRange. Weights beyond it are bound
+  // in row pieces, activations/outputs beyond it in runs of batch rows. Tests set it lower to
+  // exercise those paths on devices whose limit is large.
   uint64_t max_binding_bytes = 0;
 };
 
