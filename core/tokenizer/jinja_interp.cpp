@@ -525,7 +525,11 @@ Value Interpreter::evalBinary(const Expr& e) {
   if (op == "+") {
     if (a.isString() && b.isString()) {
       checkStringSize(a.str().size() + b.str().size());
-      return Value::string(a.str() + b.str());
+      if (a.isMarkup() == b.isMarkup()) return a.isMarkup() ? Value::markup(a.str() + b.str()) : Value::string(a.str() + b.str());
+      // Markup + str escapes the plain side (jinja2's Markup.__add__ / __radd__).
+      std::string joined = a.isMarkup() ? a.str() + htmlEscape(b.str()) : htmlEscape(a.str()) + b.str();
+      checkStringSize(joined.size());
+      return Value::markup(std::move(joined));
     }
     if (a.isList() && b.isList()) {
       checkStringSize((a.items().size() + b.items().size()) * sizeof(Value));

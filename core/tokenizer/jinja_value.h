@@ -65,6 +65,9 @@ class Value {
   static Value integer(int64_t i);
   static Value number(double f);
   static Value string(std::string s);
+  // A string marked safe (|safe, |escape): `+` HTML-escapes a plain string joined to it, as
+  // Jinja2's Markup does even with autoescape off.
+  static Value markup(std::string s);
   static Value list(ValueList items = {});
   static Value dict(ValueDict d = {});
   static Value callable(std::string name, std::function<Value(Interpreter&, CallArgs&)> fn);
@@ -78,6 +81,7 @@ class Value {
   bool isFloat() const { return m_kind == Kind::kFloat; }
   bool isNumber() const { return m_kind == Kind::kInt || m_kind == Kind::kFloat || m_kind == Kind::kBool; }
   bool isString() const { return m_kind == Kind::kString; }
+  bool isMarkup() const { return m_kind == Kind::kString && m_markup; }
   bool isList() const { return m_kind == Kind::kList; }
   bool isDict() const { return m_kind == Kind::kDict; }
   bool isCallable() const { return m_kind == Kind::kCallable; }
@@ -96,6 +100,7 @@ class Value {
  private:
   Kind m_kind = Kind::kUndefined;
   bool m_bool = false;
+  bool m_markup = false;
   int64_t m_int = 0;
   double m_float = 0.0;
   std::string m_string;
@@ -110,6 +115,8 @@ std::string toPythonStr(const Value& v);
 std::string toPythonRepr(const Value& v);
 // Python float repr ("1.0", "0.1", "1e+16").
 std::string formatFloat(double d);
+// Jinja2's escape(): & < > " ' as HTML entities.
+std::string htmlEscape(const std::string& s);
 // json.dumps(v, ensure_ascii=False, indent=indent, separators=default for that indent);
 // indent < 0 means None. Undefined and callables are errors (not JSON serialisable).
 std::string toJson(const Value& v, int indent, bool sort_keys = false);

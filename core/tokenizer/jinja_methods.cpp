@@ -1,0 +1,154 @@
+// str / dict methods (`s.strip()`, `d.items()`) and the global functions of the Jinja subset.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <set>
+
+#include "tokenizer/jinja_interp.h"
+#include "tokenizer/jinja_text.h"
+
+namespace tokenfab::jinja {
+
+bool hasMethod(const Value& object, const std::string& name) {
+  static const std::set<std::string> kStringMethods = {
+      "strip", "lstrip", "rstrip", "split", "title", "capitalize", "upper", "lower", "replace", "startswith",
+      "endswith", "format", "join", "find", "count", "isdigit", "isalpha", "isspace", "islower", "isupper"};
+  static const std::set<std::string> kDictMethods = {"items", "keys", "values", "get"};
+  if (object.isString()) return kStringMethods.count(name) > 0;
+  if (object.isDict() && !object.entries().is_namespace) return kDictMethods.count(name) > 0;
+  return false;
+}
+
+Value callMethod(Interpreter& interp, const Value& object, const std::string& name, CallArgs& args) {
+  if (object.isDict()) {
+    const ValueDict& d = object.entries();
+    ValueList out;
+    if (name == "get") {
+      const Value* key = param(args, 0, "key");
+      if (!key) runtimeError("get() expects a key");
+      const Value* v = key->isString() ? d.find(key->str()) : nullptr;
+      return v ? *v : paramOr(args, 1, "default", Value::none());
+    }
+    for (const auto& [k, v] : d.entries) {
+      if (name == "items") out.push_back(Value::list({Value::string(k), v}));
+      else if (name == "keys") out.push_back(Value::string(k));
+      else out.push_back(v);
+    }
+    return Value::list(std::move(out));
+  }
+  const std::string& s = object.str();
+  if (name == "strip") return Value::string(strip(s, paramOr(args, 0, "chars", Value::none()), 3));
+  if (name == "lstrip") return Value::string(strip(s, paramOr(args, 0, "chars", Value::none()), 1));
+  if (name == "rstrip") return Value::string(strip(s, paramOr(args, 0, "chars", Value::none()), 2));
+  if (name == "split") {
+    Value maxsplit = paramOr(args, 1, "maxsplit", Value::integer(-1));
+    return split(s, paramOr(args, 0, "sep", Value::none()), needInt(maxsplit, "split"));
+  }
+  if (name == "title") return Value::string(pythonTitle(s));
+  if (name == "capitalize") return Value::string(capitalize(s));
+  if (name == "upper") return Value::string(mapCase(s, upperCp));
+  if (name == "lower") return Value::string(mapCase(s, lowerCp));
+  if (name == "replace") {
+    Value count = paramOr(args, 2, "count", Value::integer(-1));
+    return Value::string(replace(interp, s, needString(paramOr(args, 0, "", Value::undefined()), "replace"),
+                                 needString(paramOr(args, 1, "", Value::undefined()), "replace"),
+                                 needInt(count, "replace")));
+  }
+  if (name == "startswith" || name == "endswith") {
+    const Value* affix = param(args, 0, "");
+    if (!affix) runtimeError(name + "() takes at least 1 argument");
+    return Value::boolean(startsOrEnds(s, *affix, name == "startswith"));
+  }
+  if (name == "format") {
+    std::string out = pythonFormat(s, args);
+    interp.checkStringSize(out.size());
+    return Value::string(std::move(out));
+  }
+  if (name == "join") {
+    std::string out;
+    std::vector<Value> items = iterate(paramOr(args, 0, "", Value::list()));
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (i > 0) out += s;
+      out += needString(items[i], "join");
+      interp.checkStringSize(out.size());
+    }
+    return Value::string(std::move(out));
+  }
+  if (name == "find" || name == "count") {
+    const std::string sub = needString(paramOr(args, 0, "", Value::undefined()), name.c_str());
+    if (name == "find") {
+      size_t hit = s.find(sub);
+      if (hit == std::string::npos) return Value::integer(-1);
+      return Value::integer(static_cast<int64_t>(decodeUtf8(s.substr(0, hit)).size()));
+    }
+    if (sub.empty()) return Value::integer(static_cast<int64_t>(decodeUtf8(s).size()) + 1);
+    int64_t n = 0;
+    for (size_t pos = s.find(sub); pos != std::string::npos; pos = s.find(sub, pos + sub.size())) ++n;
+    return Value::integer(n);
+  }
+  std::vector<char32_t> cps = decodeUtf8(s);
+  if (cps.empty()) return Value::boolean(false);
+  auto all = [&](auto pred) { return Value::boolean(std::all_of(cps.begin(), cps.end(), pred)); };
+  if (name == "isdigit") return all([](char32_t c) { return c >= '0' && c <= '9'; });
+  if (name == "isalpha") return all([](char32_t c) { return isLetter(c); });
+  if (name == "isspace") return all([](char32_t c) { return isPythonSpace(c); });
+  if (name == "islower") return Value::boolean(mapCase(s, lowerCp) == s && mapCase(s, upperCp) != s);
+  if (name == "isupper") return Value::boolean(mapCase(s, upperCp) == s && mapCase(s, lowerCp) != s);
+  runtimeError("'str' object has no attribute '" + name + "'");
+}
+
+void addGlobals(ValueDict& globals) {
+  globals.set("range", Value::callable("range", [](Interpreter& interp, CallArgs& args) {
+    if (args.args.empty() || args.args.size() > 3) runtimeError("range expected 1 to 3 arguments");
+    int64_t start = 0, stop = 0, step = 1;
+    if (args.args.size() == 1) {
+      stop = needInt(args.args[0], "range");
+    } else {
+      start = needInt(args.args[0], "range");
+      stop = needInt(args.args[1], "range");
+      if (args.args.size() == 3) step = needInt(args.args[2], "range");
+    }
+    if (step == 0) runtimeError("range() arg 3 must not be zero");
+    double count = std::ceil((static_cast<double>(stop) - static_cast<double>(start)) / static_cast<double>(step));
+    if (count > static_cast<double>(interp.limits().max_loop_iterations))
+      fail(Code::kTemplateLimit, "range() of " + formatFloat(count) + " items exceeds the loop limit");
+    ValueList out;
+    for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) out.push_back(Value::integer(i));
+    return Value::list(std::move(out));
+  }));
+  globals.set("namespace", Value::callable("namespace", [](Interpreter&, CallArgs& args) {
+    ValueDict ns;
+    ns.is_namespace = true;
+    for (const Value& a : args.args) {
+      if (!a.isDict()) runtimeError("namespace() positional arguments must be mappings");
+      for (const auto& [k, v] : a.entries().entries) ns.set(k, v);
+    }
+    for (const auto& [k, v] : args.kwargs) ns.set(k, v);
+    return Value::dict(std::move(ns));
+  }));
+  globals.set("dict", Value::callable("dict", [](Interpreter&, CallArgs& args) {
+    ValueDict d;
+    for (const Value& a : args.args) {
+      if (!a.isDict()) runtimeError("dict() positional arguments must be mappings");
+      for (const auto& [k, v] : a.entries().entries) d.set(k, v);
+    }
+    for (const auto& [k, v] : args.kwargs) d.set(k, v);
+    return Value::dict(std::move(d));
+  }));
+  globals.set("raise_exception", Value::callable("raise_exception", [](Interpreter&, CallArgs& args) -> Value {
+    fail(Code::kTemplateRaised, args.args.empty() ? std::string("raise_exception() called") : toPythonStr(args.args[0]));
+  }));
+  globals.set("strftime_now", Value::callable("strftime_now", [](Interpreter& interp, CallArgs& args) {
+    const std::string fmt = needString(paramOr(args, 0, "format", Value::undefined()), "strftime_now");
+    if (fmt.size() > 256) runtimeError("strftime_now format too long");
+    std::time_t t = std::chrono::system_clock::to_time_t(interp.now());
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[4096];
+    size_t n = std::strftime(buf, sizeof(buf), fmt.c_str(), &tm);
+    return Value::string(std::string(buf, n));
+  }));
+}
+
+}  // namespace tokenfab::jinja
