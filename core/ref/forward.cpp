@@ -96,16 +96,17 @@ Result<RefModel> RefModel::load(const gguf::GgufFile& file) {
     return Status(Code::kUnsupported, "the CPU reference does not implement YaRN rope scaling");
   }
   const model::ModelWeights& w = c.weights;
-  TF_ASSIGN_OR_RETURN(m.m_token_embd, loadWeight(file, w.token_embd));
-  TF_ASSIGN_OR_RETURN(m.m_output_norm, loadWeight(file, w.output_norm));
+  auto weights = std::make_shared<Weights>();
+  TF_ASSIGN_OR_RETURN(weights->token_embd, loadWeight(file, w.token_embd));
+  TF_ASSIGN_OR_RETURN(weights->output_norm, loadWeight(file, w.output_norm));
   if (!c.tied_output) {
-    TF_ASSIGN_OR_RETURN(m.m_output, loadWeight(file, w.output));
+    TF_ASSIGN_OR_RETURN(weights->output, loadWeight(file, w.output));
   }
   TF_ASSIGN_OR_RETURN(std::vector<float> rope_freqs, loadWeight(file, w.rope_freqs));
 
   // theta_i = pos * freq_scale * base^(-2i / n_rot) / rope_freqs[i]
-  m.m_inv_freq.resize(static_cast<size_t>(c.n_rot / 2));
-  for (size_t i = 0; i < m.m_inv_freq.size(); ++i) {
+  weights->inv_freq.resize(static_cast<size_t>(c.n_rot / 2));
+  for (size_t i = 0; i < weights->inv_freq.size(); ++i) {
     double f = c.ropeFreqScale() * std::pow(c.rope_freq_base, -2.0 * static_cast<double>(i) / c.n_rot);
     if (!rope_freqs.empty()) {
       if (!(rope_freqs[i] > 0.0f) || !std::isfinite(rope_freqs[i])) {
@@ -113,13 +114,13 @@ Result<RefModel> RefModel::load(const gguf::GgufFile& file) {
       }
       f /= static_cast<double>(rope_freqs[i]);
     }
-    m.m_inv_freq[i] = f;
+    weights->inv_freq[i] = f;
   }
 
-  m.m_layers.resize(static_cast<size_t>(c.n_layer));
-  for (size_t l = 0; l < m.m_layers.size(); ++l) {
+  weights->layers.resize(static_cast<size_t>(c.n_layer));
+  for (size_t l = 0; l < weights->layers.size(); ++l) {
     const model::LayerWeights& lw = w.layers[l];
-    Layer& layer = m.m_layers[l];
+    Layer& layer = weights->layers[l];
     TF_ASSIGN_OR_RETURN(layer.attn_norm, loadWeight(file, lw.attn_norm));
     TF_ASSIGN_OR_RETURN(layer.wq, loadWeight(file, lw.attn_q));
     TF_ASSIGN_OR_RETURN(layer.wk, loadWeight(file, lw.attn_k));
@@ -133,8 +134,9 @@ Result<RefModel> RefModel::load(const gguf::GgufFile& file) {
     TF_ASSIGN_OR_RETURN(layer.w_up, loadWeight(file, lw.ffn_up));
     TF_ASSIGN_OR_RETURN(layer.w_down, loadWeight(file, lw.ffn_down));
   }
-  m.m_key_cache.resize(m.m_layers.size());
-  m.m_value_cache.resize(m.m_layers.size());
+  m.m_key_cache.resize(weights->layers.size());
+  m.m_value_cache.resize(weights->layers.size());
+  m.m_weights = std::move(weights);
   return m;
 }
 
@@ -184,12 +186,13 @@ Result<std::vector<double>> RefModel::forwardF64(int32_t token, int pos, Forward
   std::vector<double> x(n_embd);     // (n_embd) the residual stream
   std::vector<double> xb(n_embd);    // (n_embd) normalised input of a sub-block
   std::vector<double> proj(n_embd);  // (n_embd) output of attention / FFN before the residual add
-  const float* embd_row = m_token_embd.data() + static_cast<size_t>(token) * n_embd;
+  const Weights& weights = *m_weights;
+  const float* embd_row = weights.token_embd.data() + static_cast<size_t>(token) * n_embd;
   for (size_t i = 0; i < n_embd; ++i) x[i] = embd_row[i];
   record("inp_embd", x);
 
   for (int l = 0; l < c.n_layer; ++l) {
-    const Layer& w = m_layers[static_cast<size_t>(l)];
+    const Layer& w = weights.layers[static_cast<size_t>(l)];
     const int n_head_kv = c.nHeadKv(l);
     const size_t k_dim = static_cast<size_t>(c.kDim(l));
     const size_t v_dim = static_cast<size_t>(c.vDim(l));
@@ -213,8 +216,8 @@ Result<std::vector<double>> RefModel::forwardF64(int32_t token, int pos, Forward
       record(b + "k", k);
       record(b + "v", v);
     }
-    rope(q, c.n_head, c.head_dim, c.n_rot, c.rope_layout, m_inv_freq, pos);
-    rope(k, n_head_kv, c.head_dim, c.n_rot, c.rope_layout, m_inv_freq, pos);
+    rope(q, c.n_head, c.head_dim, c.n_rot, c.rope_layout, weights.inv_freq, pos);
+    rope(k, n_head_kv, c.head_dim, c.n_rot, c.rope_layout, weights.inv_freq, pos);
     if (trace != nullptr) {
       record(b + "q_rope", q);
       record(b + "k_rope", k);
@@ -275,10 +278,10 @@ Result<std::vector<double>> RefModel::forwardF64(int32_t token, int pos, Forward
     }
   }
 
-  rmsNorm(xb, x, m_output_norm, c.rms_eps);
+  rmsNorm(xb, x, weights.output_norm, c.rms_eps);
   record("result_norm", xb);
   std::vector<double> logits(static_cast<size_t>(c.n_vocab));  // (n_vocab)
-  matVec(logits, c.tied_output ? m_token_embd : m_output, xb);
+  matVec(logits, c.tied_output ? weights.token_embd : weights.output, xb);
   m_n_past = pos + 1;
   return logits;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,8 @@ struct ForwardTrace {
   const Entry* find(const std::string& name) const;
 };
 
+// Copies share the immutable weights and copy only the KV cache: a copy is a cheap fork of the
+// conversation (sessions, branches).
 class RefModel {
  public:
   // Reads the config and dequantizes every weight (the GgufFile is not needed afterwards).
@@ -61,12 +64,18 @@ class RefModel {
     std::vector<float> w_down;       // (n_embd, n_ff)
   };
 
+  RefModel() = default;  // only load() makes one: a RefModel always has weights
+
+  struct Weights {
+    std::vector<float> token_embd;   // (n_vocab, n_embd)
+    std::vector<float> output_norm;  // (n_embd)
+    std::vector<float> output;       // (n_vocab, n_embd); empty when tied to token_embd
+    std::vector<double> inv_freq;    // (n_rot / 2) rope angle per position for each pair
+    std::vector<Layer> layers;       // (n_layer)
+  };
+
   model::ModelConfig m_config;
-  std::vector<float> m_token_embd;   // (n_vocab, n_embd)
-  std::vector<float> m_output_norm;  // (n_embd)
-  std::vector<float> m_output;       // (n_vocab, n_embd); empty when tied to m_token_embd
-  std::vector<double> m_inv_freq;    // (n_rot / 2) rope angle per position for each pair
-  std::vector<Layer> m_layers;       // (n_layer)
+  std::shared_ptr<const Weights> m_weights;
 
   // KV cache, grown as positions arrive: per layer (n_past, n_head_kv * head_dim[_v]) f64.
   std::vector<std::vector<double>> m_key_cache;

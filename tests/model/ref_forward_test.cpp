@@ -82,8 +82,9 @@ TEST_P(TeacherForced, MatchesExactAndLlamaCpp) {
     ASSERT_EQ(ce.fedTokens(), cl.fedTokens()) << "the two references disagree on the tokens of case " << ci;
     const std::vector<int32_t> fed = ce.fedTokens();
     for (size_t pos = 0; pos < fed.size(); ++pos) {
-      const std::string where = "case " + std::to_string(ci) + " ('" + ce.prompt.substr(0, 20) + "') pos " +
-                                std::to_string(pos);
+      std::string prompt_start = ce.prompt.substr(0, 20);
+      std::replace_if(prompt_start.begin(), prompt_start.end(), [](char ch) { return ch == '\n'; }, ' ');
+      const std::string where = "case " + std::to_string(ci) + " ('" + prompt_start + "') pos " + std::to_string(pos);
       Result<std::vector<double>> logits = m.forwardF64(fed[pos], static_cast<int>(pos));
       ASSERT_TRUE(logits.isOk()) << where << ": " << logits.status().toString();
       ASSERT_TRUE(std::all_of(logits->begin(), logits->end(), [](double v) { return std::isfinite(v); })) << where;
@@ -325,6 +326,28 @@ void checkTraceInvariants(const std::string& arch) {
 TEST(RefForwardTiny, TraceShowsRopeAndAttentionInvariants) {
   checkTraceInvariants("llama");
   checkTraceInvariants("qwen2");
+}
+
+// A copy shares the weights but not the KV cache: feeding one never changes the other.
+TEST(RefForwardTiny, CopiesForkTheConversation) {
+  test::TinyModel spec;
+  spec.seed = 13;
+  Result<RefModel> m = loadTiny(spec);
+  ASSERT_TRUE(m.isOk()) << m.status().toString();
+  Result<RefModel> fresh = loadTiny(spec);
+  ASSERT_TRUE(fresh.isOk());
+  const int32_t tokens[] = {4, 2, 7, 7};
+  std::vector<std::vector<double>> want;
+  for (int pos = 0; pos < 4; ++pos) want.push_back(*fresh->forwardF64(tokens[pos], pos));
+  ASSERT_TRUE(m->forwardF64(tokens[0], 0).isOk());
+  ASSERT_TRUE(m->forwardF64(tokens[1], 1).isOk());
+  RefModel fork = *m;
+  ASSERT_TRUE(fork.forwardF64(9, 2).isOk());
+  ASSERT_TRUE(fork.forwardF64(0, 3).isOk());
+  EXPECT_EQ(fork.nPast(), 4);
+  EXPECT_EQ(m->nPast(), 2);
+  EXPECT_EQ(*m->forwardF64(tokens[2], 2), want[2]);
+  EXPECT_EQ(*m->forwardF64(tokens[3], 3), want[3]);
 }
 
 TEST(RefForwardTiny, BadInputIsAnError) {
