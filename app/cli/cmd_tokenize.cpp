@@ -23,10 +23,18 @@ std::string visible(const std::string& piece) {
   std::string out;
   for (char c : piece) {
     switch (c) {
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\\': out += "\\\\"; break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
           char buf[8];
@@ -51,7 +59,8 @@ int runTokenize(std::span<const std::string> raw_args) {
   const bool ids_flag = args.flag("--ids");
   const bool no_bos = args.flag("--no-bos");
   const bool parse_special = args.flag("--parse-special");
-  if (const auto unknown = args.unknownOptions(); !unknown.empty()) return usageError("unknown option " + unknown[0]);
+  if (const auto unknown = args.unknownOptions(); !unknown.empty())
+    return usageError("unknown option " + unknown[0]);
   if (!model) return usageError(std::string("tokenize needs -m MODEL\n") + kUsage);
   if (pieces && ids_flag) return usageError("--ids and --pieces exclude each other");
   std::string text;

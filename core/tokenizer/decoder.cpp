@@ -41,16 +41,20 @@ std::string tokenBytesImpl(const Tokenizer::Impl& v, int32_t id, bool render_spe
       if (render_special) out = text;
       return out;
     case TokenType::kUnknown:
-      if (render_special) out = text;
-      else out = "\xE2\x96\x85";  // U+2585, llama.cpp's stand-in for an unknown token
+      if (render_special)
+        out = text;
+      else
+        out = "\xE2\x96\x85";  // U+2585, llama.cpp's stand-in for an unknown token
       return out;
     case TokenType::kUserDefined:
       return text;
     case TokenType::kByte:
       if (v.kind == VocabKind::kSpm) {
         const int b = parseByteToken(text);
-        if (b >= 0) out.push_back(static_cast<char>(b));
-        else out = text;
+        if (b >= 0)
+          out.push_back(static_cast<char>(b));
+        else
+          out = text;
         return out;
       }
       break;
@@ -62,8 +66,10 @@ std::string tokenBytesImpl(const Tokenizer::Impl& v, int32_t id, bool render_spe
       const size_t before = pos;
       const uint32_t cp = tok::decodeUtf8(text, pos);
       const int b = tok::codepointToByte(cp);
-      if (b >= 0) out.push_back(static_cast<char>(b));
-      else out.append(text, before, pos - before);  // not a mapped byte: keep the character
+      if (b >= 0)
+        out.push_back(static_cast<char>(b));
+      else
+        out.append(text, before, pos - before);  // not a mapped byte: keep the character
     }
     return out;
   }

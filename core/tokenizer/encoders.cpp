@@ -30,12 +30,15 @@ Status Tokenizer::Impl::encodeSpm(std::string_view raw, bool add_prefix, std::ve
   text.reserve(raw.size() * 3 + 3);
   if (add_prefix) text.append(kSpmSpace);
   for (char c : raw) {
-    if (c == ' ') text.append(kSpmSpace);
-    else text.push_back(c);
+    if (c == ' ')
+      text.append(kSpmSpace);
+    else
+      text.push_back(c);
   }
   std::vector<Symbol> symbols;
   for (size_t offs = 0; offs < text.size();) {
-    const size_t len = std::min(text.size() - offs, tok::utf8SequenceLength(static_cast<uint8_t>(text[offs])));
+    const size_t len =
+        std::min(text.size() - offs, tok::utf8SequenceLength(static_cast<uint8_t>(text[offs])));
     const int index = static_cast<int>(symbols.size());
     symbols.push_back({index - 1, offs + len == text.size() ? -1 : index + 1, offs, len, -1});
     offs += len;
@@ -92,7 +95,8 @@ Status Tokenizer::Impl::encodeSpm(std::string_view raw, bool add_prefix, std::ve
         char hex[8];
         std::snprintf(hex, sizeof hex, "0x%02X", byte);
         return {Code::kInvalidArgument,
-                std::string("byte ") + hex + " has no token in this vocabulary (no <0x..> byte token and no <unk>)"};
+                std::string("byte ") + hex +
+                    " has no token in this vocabulary (no <0x..> byte token and no <unk>)"};
       }
     }
   }
@@ -146,7 +150,8 @@ void Tokenizer::Impl::encodeBpe(std::string_view text, std::vector<int32_t>& out
       if (left < 0 || right < 0) return;
       const int32_t l = symbols[left].id, r = symbols[right].id;
       if (l < 0 || r < 0) return;
-      const auto it = merges.find((static_cast<uint64_t>(static_cast<uint32_t>(l)) << 32) | static_cast<uint32_t>(r));
+      const auto it =
+          merges.find((static_cast<uint64_t>(static_cast<uint32_t>(l)) << 32) | static_cast<uint32_t>(r));
       if (it == merges.end()) return;
       queue.push({it->second.rank, left, right, l, r});
     };
@@ -158,8 +163,10 @@ void Tokenizer::Impl::encodeBpe(std::string_view text, std::vector<int32_t>& out
       Symbol& left = symbols[b.left];
       Symbol& right = symbols[b.right];
       if (left.n == 0 || right.n == 0 || left.id != b.left_id || right.id != b.right_id) continue;  // stale
-      left.id = merges.at((static_cast<uint64_t>(static_cast<uint32_t>(b.left_id)) << 32) |
-                          static_cast<uint32_t>(b.right_id)).result;
+      left.id = merges
+                    .at((static_cast<uint64_t>(static_cast<uint32_t>(b.left_id)) << 32) |
+                        static_cast<uint32_t>(b.right_id))
+                    .result;
       left.n += right.n;
       right.n = 0;
       left.next = right.next;
@@ -186,8 +193,9 @@ void Tokenizer::Impl::encodeBpe(std::string_view text, std::vector<int32_t>& out
 namespace {
 
 bool isChineseChar(uint32_t cp) {
-  return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x20000 && cp <= 0x2A6DF) ||
-         (cp >= 0x2A700 && cp <= 0x2B73F) || (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B920 && cp <= 0x2CEAF) ||
+  return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+         (cp >= 0x20000 && cp <= 0x2A6DF) || (cp >= 0x2A700 && cp <= 0x2B73F) ||
+         (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B920 && cp <= 0x2CEAF) ||
          (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
 }
 

@@ -12,7 +12,8 @@ Status wrongType(std::string_view key, std::string_view want) {
   return {Code::kTokenizerBadVocab, std::string(key) + " must be " + std::string(want)};
 }
 
-Result<std::vector<std::string>> stringArray(const gguf::GgufFile& file, std::string_view key, bool required) {
+Result<std::vector<std::string>> stringArray(const gguf::GgufFile& file, std::string_view key,
+                                             bool required) {
   std::vector<std::string> out;
   const gguf::Value* value = file.find(key);
   if (value == nullptr) {
@@ -53,7 +54,8 @@ Status optionalBool(const gguf::GgufFile& file, std::string_view key, std::optio
 Result<Tokenizer> Tokenizer::fromGguf(const gguf::GgufFile& file) {
   VocabData data;
   const gguf::Value* model = file.find("tokenizer.ggml.model");
-  if (model == nullptr) return Status(Code::kTokenizerBadVocab, "tokenizer.ggml.model is missing (no vocabulary)");
+  if (model == nullptr)
+    return Status(Code::kTokenizerBadVocab, "tokenizer.ggml.model is missing (no vocabulary)");
   if (model->asString() == nullptr) return wrongType("tokenizer.ggml.model", "a string");
   data.model = *model->asString();
   if (const gguf::Value* pre = file.find("tokenizer.ggml.pre")) {

@@ -30,7 +30,7 @@ constexpr int kInfinite = std::numeric_limits<int>::max();
 struct PreRegex::Node {
   enum class Kind { kClass, kGroup, kLookahead, kNegLookahead, kEnd };
   Kind kind = Kind::kClass;
-  std::vector<CharSet> sets;                   // kClass: all must match (an intersection)
+  std::vector<CharSet> sets;                    // kClass: all must match (an intersection)
   std::vector<std::vector<Node>> alternatives;  // group / lookahead bodies
   int min = 1, max = 1;
 };
@@ -52,7 +52,8 @@ class Parser {
 
  private:
   Status error(std::string_view what) const {
-    return {Code::kInvalidArgument, "pre-tokenizer regex: " + std::string(what) + " at " + std::to_string(m_i)};
+    return {Code::kInvalidArgument,
+            "pre-tokenizer regex: " + std::string(what) + " at " + std::to_string(m_i)};
   }
   bool atEnd() const { return m_i >= m_p.size(); }
   uint32_t peek(size_t k = 0) const { return m_i + k < m_p.size() ? m_p[m_i + k] : 0; }
@@ -79,10 +80,14 @@ class Parser {
     if (c == '(') {
       Node::Kind kind = Node::Kind::kGroup;
       if (peek() == '?') {
-        if (peek(1) == ':') kind = Node::Kind::kGroup;
-        else if (peek(1) == '=') kind = Node::Kind::kLookahead;
-        else if (peek(1) == '!') kind = Node::Kind::kNegLookahead;
-        else return error("unsupported group syntax");
+        if (peek(1) == ':')
+          kind = Node::Kind::kGroup;
+        else if (peek(1) == '=')
+          kind = Node::Kind::kLookahead;
+        else if (peek(1) == '!')
+          kind = Node::Kind::kNegLookahead;
+        else
+          return error("unsupported group syntax");
         m_i += 2;
       }
       TF_ASSIGN_OR_RETURN(Node group, parseAlternatives(kind));
@@ -96,7 +101,8 @@ class Parser {
       n.kind = Node::Kind::kEnd;
       return n;
     }
-    if (c == '^' || c == ')' || c == '*' || c == '+' || c == '?' || c == '{') return error("unexpected character");
+    if (c == '^' || c == ')' || c == '*' || c == '+' || c == '?' || c == '{')
+      return error("unexpected character");
     Node n;
     CharSet set;
     if (c == '.') {
@@ -116,26 +122,45 @@ class Parser {
     if (atEnd()) return error("dangling backslash");
     const uint32_t c = m_p[m_i++];
     switch (c) {
-      case 's': set.flags |= kFlagWhitespace; return Status::ok();
-      case 'S':
-        if (in_class) set.not_flags |= kFlagWhitespace;
-        else { set.negated = true; set.flags |= kFlagWhitespace; }
+      case 's':
+        set.flags |= kFlagWhitespace;
         return Status::ok();
-      case 'd': set.ranges.push_back({'0', '9'}); return Status::ok();
-      case 'r': set.ranges.push_back({'\r', '\r'}); return Status::ok();
-      case 'n': set.ranges.push_back({'\n', '\n'}); return Status::ok();
-      case 't': set.ranges.push_back({'\t', '\t'}); return Status::ok();
-      case 'f': set.ranges.push_back({'\f', '\f'}); return Status::ok();
-      case 'v': set.ranges.push_back({'\v', '\v'}); return Status::ok();
+      case 'S':
+        if (in_class)
+          set.not_flags |= kFlagWhitespace;
+        else {
+          set.negated = true;
+          set.flags |= kFlagWhitespace;
+        }
+        return Status::ok();
+      case 'd':
+        set.ranges.push_back({'0', '9'});
+        return Status::ok();
+      case 'r':
+        set.ranges.push_back({'\r', '\r'});
+        return Status::ok();
+      case 'n':
+        set.ranges.push_back({'\n', '\n'});
+        return Status::ok();
+      case 't':
+        set.ranges.push_back({'\t', '\t'});
+        return Status::ok();
+      case 'f':
+        set.ranges.push_back({'\f', '\f'});
+        return Status::ok();
+      case 'v':
+        set.ranges.push_back({'\v', '\v'});
+        return Status::ok();
       case 'x': {  // \x{HHHH}
         if (peek() != '{') return error("unsupported \\x escape");
         uint32_t cp = 0;
         size_t k = 1;
         for (; k < 8 && peek(k) != '}'; ++k) {
           const uint32_t h = peek(k);
-          const int digit = h >= '0' && h <= '9' ? static_cast<int>(h - '0')
+          const int digit = h >= '0' && h <= '9'   ? static_cast<int>(h - '0')
                             : h >= 'A' && h <= 'F' ? static_cast<int>(h - 'A' + 10)
-                            : h >= 'a' && h <= 'f' ? static_cast<int>(h - 'a' + 10) : -1;
+                            : h >= 'a' && h <= 'f' ? static_cast<int>(h - 'a' + 10)
+                                                   : -1;
           if (digit < 0) return error("bad \\x{...}");
           cp = cp * 16 + static_cast<uint32_t>(digit);
         }
@@ -149,12 +174,23 @@ class Parser {
         const uint32_t cat = peek(1);
         m_i += 3;
         switch (cat) {
-          case 'L': set.flags |= kFlagLetter; break;
-          case 'N': set.flags |= kFlagNumber; break;
-          case 'P': set.flags |= kFlagPunct; break;
-          case 'S': set.flags |= kFlagSymbol; break;
-          case 'M': set.flags |= kFlagMark; break;
-          default: return error("unsupported category");
+          case 'L':
+            set.flags |= kFlagLetter;
+            break;
+          case 'N':
+            set.flags |= kFlagNumber;
+            break;
+          case 'P':
+            set.flags |= kFlagPunct;
+            break;
+          case 'S':
+            set.flags |= kFlagSymbol;
+            break;
+          case 'M':
+            set.flags |= kFlagMark;
+            break;
+          default:
+            return error("unsupported category");
         }
         return Status::ok();
       }
@@ -210,15 +246,25 @@ class Parser {
     if (atEnd()) return Status::ok();
     const uint32_t c = peek();
     int lo = 1, hi = 1;
-    if (c == '?') { lo = 0; hi = 1; ++m_i; }
-    else if (c == '*') { lo = 0; hi = kInfinite; ++m_i; }
-    else if (c == '+') { lo = 1; hi = kInfinite; ++m_i; }
-    else if (c == '{') {
+    if (c == '?') {
+      lo = 0;
+      hi = 1;
+      ++m_i;
+    } else if (c == '*') {
+      lo = 0;
+      hi = kInfinite;
+      ++m_i;
+    } else if (c == '+') {
+      lo = 1;
+      hi = kInfinite;
+      ++m_i;
+    } else if (c == '{') {
       ++m_i;
       auto number = [&](int& out) {
         if (atEnd() || peek() < '0' || peek() > '9') return false;
         out = 0;
-        while (!atEnd() && peek() >= '0' && peek() <= '9' && out < 100000) out = out * 10 + static_cast<int>(m_p[m_i++] - '0');
+        while (!atEnd() && peek() >= '0' && peek() <= '9' && out < 100000)
+          out = out * 10 + static_cast<int>(m_p[m_i++] - '0');
         return true;
       };
       if (!number(lo)) return error("bad {n,m}");
@@ -232,8 +278,10 @@ class Parser {
     } else {
       return Status::ok();
     }
-    if (!atEnd() && (peek() == '?' || peek() == '+')) return error("lazy/possessive quantifiers are not supported");
-    if (atom.kind == Node::Kind::kEnd || atom.kind == Node::Kind::kLookahead || atom.kind == Node::Kind::kNegLookahead) {
+    if (!atEnd() && (peek() == '?' || peek() == '+'))
+      return error("lazy/possessive quantifiers are not supported");
+    if (atom.kind == Node::Kind::kEnd || atom.kind == Node::Kind::kLookahead ||
+        atom.kind == Node::Kind::kNegLookahead) {
       return error("quantifier on an assertion");
     }
     if (atom.min != 1 || atom.max != 1) return error("nested quantifier");
@@ -256,9 +304,9 @@ class Parser {
       if (n.kind == Node::Kind::kClass) {
         ++consumers;
         for (CharSet& s : n.sets) merged.sets.push_back(std::move(s));
-      } else if (n.kind == Node::Kind::kLookahead && n.alternatives.size() == 1 && n.alternatives[0].size() == 1 &&
-                 n.alternatives[0][0].kind == Node::Kind::kClass && n.alternatives[0][0].min == 1 &&
-                 n.alternatives[0][0].max == 1 && consumers == 0) {
+      } else if (n.kind == Node::Kind::kLookahead && n.alternatives.size() == 1 &&
+                 n.alternatives[0].size() == 1 && n.alternatives[0][0].kind == Node::Kind::kClass &&
+                 n.alternatives[0][0].min == 1 && n.alternatives[0][0].max == 1 && consumers == 0) {
         for (CharSet& s : n.alternatives[0][0].sets) merged.sets.push_back(std::move(s));
       } else {
         return group;
@@ -419,7 +467,8 @@ bool PreRegex::find(const uint32_t* cps, const uint8_t* flags, size_t from, size
   return false;
 }
 
-void refineSplit(const PreRegex& regex, const uint32_t* cps, const uint8_t* flags, std::vector<size_t>& lengths) {
+void refineSplit(const PreRegex& regex, const uint32_t* cps, const uint8_t* flags,
+                 std::vector<size_t>& lengths) {
   std::vector<size_t> out;
   out.reserve(lengths.size() * 2);
   size_t start = 0;

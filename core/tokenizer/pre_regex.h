@@ -36,6 +36,7 @@ class PreRegex {
 // Splits [0, n) into pieces: every match of `regex` inside each existing piece becomes its own
 // piece and so does each gap between matches (llama.cpp's unicode_regex_split semantics).
 // `lengths` holds the current piece lengths and is replaced.
-void refineSplit(const PreRegex& regex, const uint32_t* cps, const uint8_t* flags, std::vector<size_t>& lengths);
+void refineSplit(const PreRegex& regex, const uint32_t* cps, const uint8_t* flags,
+                 std::vector<size_t>& lengths);
 
 }  // namespace tokenfab::tok

@@ -31,19 +31,23 @@ struct PreSpec {
 
 const std::vector<PreSpec>& preSpecs() {
   static const std::vector<PreSpec> specs = {
-      {"default", {"default", ""},
-       {R"([\p{P}\$\+<=>\^~\|]+)", kGpt2, R"(\p{N}+)", "[0-9][0-9][0-9]"}},
-      {"llama3", {"llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2"},
-       {kLlama3}, true, true},
-      {"deepseek-llm", {"deepseek-llm"},
+      {"default", {"default", ""}, {R"([\p{P}\$\+<=>\^~\|]+)", kGpt2, R"(\p{N}+)", "[0-9][0-9][0-9]"}},
+      {"llama3",
+       {"llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2"},
+       {kLlama3},
+       true,
+       true},
+      {"deepseek-llm",
+       {"deepseek-llm"},
        {R"([\r\n])", kDeepseekLlmLetters, kDeepseekLlmPunct, R"(\s+$)", kCjk, R"(\p{N}+)"}},
-      {"deepseek-coder", {"deepseek-coder"},
-       {R"([\r\n])", R"(\s?\p{L}+)", R"(\s?\p{P}+)", kCjk, R"(\p{N})"}},
+      {"deepseek-coder", {"deepseek-coder"}, {R"([\r\n])", R"(\s?\p{L}+)", R"(\s?\p{P}+)", kCjk, R"(\p{N})"}},
       {"falcon", {"falcon"}, {R"([\p{P}\$\+<=>\^~\|`]+)", kGpt2, "[0-9][0-9][0-9]"}},
-      {"starcoder", {"starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b"},
+      {"starcoder",
+       {"starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b"},
        {R"(\p{N})", kGpt2}},
-      {"gpt-2", {"gpt-2", "mpt", "olmo", "jais", "trillion", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es",
-                 "jina-v2-de", "exaone4", "mellum", "granite-docling"},
+      {"gpt-2",
+       {"gpt-2", "mpt", "olmo", "jais", "trillion", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es",
+        "jina-v2-de", "exaone4", "mellum", "granite-docling"},
        {kGpt2}},
       {"qwen2", {"qwen2", "deepseek-r1-qwen", "stablelm2", "megrez", "hunyuan", "grok-2"}, {kQwen2}},
       {"chatglm4", {"chatglm-bpe", "glm4"}, {kLlama3}},
@@ -65,14 +69,16 @@ Result<PreTokenizer> makePreTokenizer(std::string_view pre) {
       out.add_bos = spec.add_bos;
       for (std::string_view re : spec.regexes) {
         auto compiled = PreRegex::compile(re);
-        if (!compiled) return compiled.status().withContext("pre-tokenizer '" + std::string(spec.canonical) + "'");
+        if (!compiled)
+          return compiled.status().withContext("pre-tokenizer '" + std::string(spec.canonical) + "'");
         out.passes.push_back(std::move(compiled).value());
         out.patterns.emplace_back(re);
       }
       return out;
     }
   }
-  return Status(Code::kTokenizerUnknownPre, "unknown pre-tokenizer (tokenizer.ggml.pre) '" + std::string(pre) + "'");
+  return Status(Code::kTokenizerUnknownPre,
+                "unknown pre-tokenizer (tokenizer.ggml.pre) '" + std::string(pre) + "'");
 }
 
 std::vector<size_t> preTokenize(const PreTokenizer& pre, const std::vector<uint32_t>& cps,

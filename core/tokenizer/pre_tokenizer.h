@@ -12,11 +12,11 @@
 namespace tokenfab::tok {
 
 struct PreTokenizer {
-  std::string name;           // the canonical name ("default", "llama3", "qwen2", ...)
+  std::string name;  // the canonical name ("default", "llama3", "qwen2", ...)
   std::vector<PreRegex> passes;
   std::vector<std::string> patterns;  // the source of each pass
-  bool ignore_merges = false;  // a whole word that is a token is emitted as is
-  bool add_bos = false;        // default for add_bos when the metadata does not say
+  bool ignore_merges = false;         // a whole word that is a token is emitted as is
+  bool add_bos = false;               // default for add_bos when the metadata does not say
 };
 
 // kTokenizerUnknownPre for a name we do not know; "" selects "default".

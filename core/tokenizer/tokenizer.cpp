@@ -12,11 +12,18 @@ namespace {
 Status badVocab(std::string message) { return {Code::kTokenizerBadVocab, std::move(message)}; }
 
 // Texts llama.cpp treats as end-of-turn / end-of-generation markers.
-constexpr std::string_view kEotTexts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
-                                          "<EOT>", "_<EOT>", "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"};
-constexpr std::string_view kEogTexts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>",
-                                          "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>",
-                                          "<|end_of_text|>", "<end_of_utterance>"};
+constexpr std::string_view kEotTexts[] = {"<|eot_id|>",
+                                          "<|im_end|>",
+                                          "<|end|>",
+                                          "<end_of_turn>",
+                                          "<|endoftext|>",
+                                          "<EOT>",
+                                          "_<EOT>",
+                                          "<\xEF\xBD\x9C"
+                                          "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"};
+constexpr std::string_view kEogTexts[] = {
+    "<|eot_id|>",    "<|im_end|>", "<|end|>", "<|return|>", "<|call|>",        "<end_of_turn>",
+    "<|endoftext|>", "<|eom_id|>", "<EOT>",   "_<EOT>",     "<|end_of_text|>", "<end_of_utterance>"};
 
 Status setSpecial(const char* key, const std::optional<int64_t>& value, int32_t n_tokens, int32_t& id) {
   if (!value) {
@@ -28,8 +35,8 @@ Status setSpecial(const char* key, const std::optional<int64_t>& value, int32_t 
     return Status::ok();
   }
   if (*value < 0 || *value >= n_tokens) {
-    return badVocab("tokenizer.ggml." + std::string(key) + " = " + std::to_string(*value) + " is outside the vocabulary (" +
-                    std::to_string(n_tokens) + " tokens)");
+    return badVocab("tokenizer.ggml." + std::string(key) + " = " + std::to_string(*value) +
+                    " is outside the vocabulary (" + std::to_string(n_tokens) + " tokens)");
   }
   id = static_cast<int32_t>(*value);
   return Status::ok();
@@ -63,16 +70,16 @@ Result<Tokenizer> Tokenizer::fromVocab(VocabData data) {
     v.bos = 101, v.unk = 100, v.sep = 102, v.pad = 0;
     v.add_bos = true, v.add_sep = true;
   } else {
-    return Status(Code::kTokenizerUnknownModel, "unknown tokenizer model (tokenizer.ggml.model) '" + data.model +
-                                                    "'; supported: llama, gpt2, bert");
+    return Status(Code::kTokenizerUnknownModel, "unknown tokenizer model (tokenizer.ggml.model) '" +
+                                                    data.model + "'; supported: llama, gpt2, bert");
   }
 
   if (data.tokens.empty()) return badVocab("empty vocabulary (tokenizer.ggml.tokens has no entries)");
   if (data.tokens.size() > static_cast<size_t>(INT32_MAX)) return badVocab("vocabulary too large");
   const auto n_tokens = static_cast<int32_t>(data.tokens.size());
   if (!data.scores.empty() && data.scores.size() != data.tokens.size()) {
-    return badVocab("tokenizer.ggml.scores has " + std::to_string(data.scores.size()) + " entries but there are " +
-                    std::to_string(data.tokens.size()) + " tokens");
+    return badVocab("tokenizer.ggml.scores has " + std::to_string(data.scores.size()) +
+                    " entries but there are " + std::to_string(data.tokens.size()) + " tokens");
   }
   if (!data.token_types.empty() && data.token_types.size() != data.tokens.size()) {
     return badVocab("tokenizer.ggml.token_type has " + std::to_string(data.token_types.size()) +
@@ -114,23 +121,27 @@ Result<Tokenizer> Tokenizer::fromVocab(VocabData data) {
     if (!pre) return pre.status();
     v.pre = std::move(pre).value();
     v.add_bos = v.pre.add_bos;
-    if (data.merges.empty()) return badVocab("BPE vocabulary without merges (tokenizer.ggml.merges missing or empty)");
+    if (data.merges.empty())
+      return badVocab("BPE vocabulary without merges (tokenizer.ggml.merges missing or empty)");
     v.merges.reserve(data.merges.size());
     for (size_t rank = 0; rank < data.merges.size(); ++rank) {
       const std::string& m = data.merges[rank];
       const size_t space = m.size() > 1 ? m.find(' ', 1) : std::string::npos;
       if (space == std::string::npos) {
-        return badVocab("merge " + std::to_string(rank) + " '" + m + "' is not two tokens separated by a space");
+        return badVocab("merge " + std::to_string(rank) + " '" + m +
+                        "' is not two tokens separated by a space");
       }
       const std::string_view left = std::string_view(m).substr(0, space);
       const std::string_view right = std::string_view(m).substr(space + 1);
       const auto l = v.find(left), r = v.find(right);
       if (!l || !r) {
-        return badVocab("merge " + std::to_string(rank) + " '" + m + "' refers to a token that is not in the vocabulary");
+        return badVocab("merge " + std::to_string(rank) + " '" + m +
+                        "' refers to a token that is not in the vocabulary");
       }
       const auto result = v.find(std::string(left) + std::string(right));
       if (!result) continue;  // can never fire: its result would not be a token
-      const uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(*l)) << 32) | static_cast<uint32_t>(*r);
+      const uint64_t key =
+          (static_cast<uint64_t>(static_cast<uint32_t>(*l)) << 32) | static_cast<uint32_t>(*r);
       v.merges.emplace(key, Impl::Merge{static_cast<int32_t>(rank), *result});  // first (lowest) rank wins
     }
   }
@@ -174,7 +185,8 @@ Result<Tokenizer> Tokenizer::fromVocab(VocabData data) {
 
   for (int32_t i = 0; i < n_tokens; ++i) {
     const TokenType t = v.types[i];
-    if (t == TokenType::kControl || t == TokenType::kUserDefined || t == TokenType::kUnknown) v.specials.push_back(i);
+    if (t == TokenType::kControl || t == TokenType::kUserDefined || t == TokenType::kUnknown)
+      v.specials.push_back(i);
   }
   std::stable_sort(v.specials.begin(), v.specials.end(),
                    [&](int32_t a, int32_t b) { return v.tokens[a].size() > v.tokens[b].size(); });
@@ -261,7 +273,9 @@ int32_t Tokenizer::sep() const { return m_impl->sep; }
 bool Tokenizer::addsBos() const { return m_impl->add_bos; }
 bool Tokenizer::addsEos() const { return m_impl->add_eos; }
 bool Tokenizer::addsSpacePrefix() const { return m_impl->add_space_prefix; }
-bool Tokenizer::isEog(int32_t id) const { return std::binary_search(m_impl->eog.begin(), m_impl->eog.end(), id); }
+bool Tokenizer::isEog(int32_t id) const {
+  return std::binary_search(m_impl->eog.begin(), m_impl->eog.end(), id);
+}
 const std::vector<int32_t>& Tokenizer::eogIds() const { return m_impl->eog; }
 
 }  // namespace tokenfab

@@ -27,7 +27,13 @@ VocabData tinyBpe() {
 VocabData tinySpm() {
   VocabData v;
   v.model = "llama";
-  v.tokens = {"<unk>", "<s>", "</s>", "\xE2\x96\x81", "a", "\xE2\x96\x81" "a"};
+  v.tokens = {"<unk>",
+              "<s>",
+              "</s>",
+              "\xE2\x96\x81",
+              "a",
+              "\xE2\x96\x81"
+              "a"};
   v.scores = {0, 0, 0, -1, -2, -0.5f};
   v.token_types = {2, 3, 3, 1, 1, 1};
   return v;

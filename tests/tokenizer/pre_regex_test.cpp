@@ -1,12 +1,13 @@
 // The pre-tokenizer regex engine. Oracle 1: std::regex on ASCII text, where \p{L} \p{N} \p{P}
 // are exactly the ASCII ranges (llama.cpp itself runs these patterns through std::regex this
 // way). Oracle 2: splits worked out by hand for non-ASCII text.
+#include "tokenizer/pre_regex.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
 #include <regex>
 
-#include "tokenizer/pre_regex.h"
 #include "tokenizer/pre_tokenizer.h"
 #include "tokenizer/unicode_util.h"
 
@@ -15,8 +16,10 @@ namespace {
 
 // \p{X} -> its ASCII members, bracketed when outside a class.
 std::string asciiPattern(const std::string& pattern) {
-  const std::pair<const char*, const char*> kCats[] = {
-      {"\\p{L}", "A-Za-z"}, {"\\p{N}", "0-9"}, {"\\p{P}", "!-#%-*,-/:-;?-@\\[-\\]_\\{\\}"}, {"\\p{S}", "\\$\\+<->\\^`\\|~"}};
+  const std::pair<const char*, const char*> kCats[] = {{"\\p{L}", "A-Za-z"},
+                                                       {"\\p{N}", "0-9"},
+                                                       {"\\p{P}", "!-#%-*,-/:-;?-@\\[-\\]_\\{\\}"},
+                                                       {"\\p{S}", "\\$\\+<->\\^`\\|~"}};
   std::string out;
   bool inside = false;
   for (size_t i = 0; i < pattern.size(); ++i) {
@@ -43,7 +46,8 @@ std::string asciiPattern(const std::string& pattern) {
 }
 
 // llama.cpp's std::regex split: matches and the gaps between them, inside each piece.
-std::vector<size_t> stdSplit(const std::string& text, const std::regex& re, const std::vector<size_t>& lengths) {
+std::vector<size_t> stdSplit(const std::string& text, const std::regex& re,
+                             const std::vector<size_t>& lengths) {
   std::vector<size_t> out;
   size_t start = 0;
   for (size_t len : lengths) {
@@ -110,15 +114,16 @@ TEST(PreRegex, AgreesWithStdRegexOnRandomAscii) {
       std::vector<size_t> theirs;
       if (!text.empty()) theirs.push_back(text.size());
       for (const std::regex& re : std_passes) theirs = stdSplit(text, re, theirs);
-      ASSERT_EQ(words(text, ours), words(text, theirs)) << "pre " << name << ", seed " << seed << ", trial " << trial
-                                                        << ", text '" << text << "'";
+      ASSERT_EQ(words(text, ours), words(text, theirs))
+          << "pre " << name << ", seed " << seed << ", trial " << trial << ", text '" << text << "'";
     }
   }
 }
 
 TEST(PreRegex, Gpt2HandSplits) {
   using V = std::vector<std::string>;
-  EXPECT_EQ(split("gpt-2", "Hello  world\n\n it's 123"), (V{"Hello", " ", " world", "\n\n", " it", "'s", " 123"}));
+  EXPECT_EQ(split("gpt-2", "Hello  world\n\n it's 123"),
+            (V{"Hello", " ", " world", "\n\n", " it", "'s", " 123"}));
   EXPECT_EQ(split("gpt-2", "ünïcödé 🙂🙂 — x"), (V{"ünïcödé", " 🙂🙂", " —", " x"}));
   // NBSP is \s but " ?" takes only U+0020: the second NBSP is matched by nothing (a gap).
   EXPECT_EQ(split("gpt-2", "a\u00A0\u00A0b"), (V{"a", "\u00A0", "\u00A0", "b"}));

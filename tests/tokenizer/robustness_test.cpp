@@ -26,9 +26,10 @@ std::string randomUnicode(std::mt19937& rng, size_t n_chars) {
   // (first, last) code point ranges: ASCII, Latin-1, combining marks, Greek, Cyrillic, Arabic,
   // Devanagari, odd spaces, CJK, Hangul, fullwidth, emoji, ZWJ, astral letters.
   static const std::pair<uint32_t, uint32_t> kRanges[] = {
-      {0x20, 0x7E}, {0x20, 0x7E}, {0x09, 0x0D}, {0xA0, 0xFF}, {0x300, 0x36F}, {0x370, 0x3FF}, {0x400, 0x4FF},
-      {0x600, 0x6FF}, {0x900, 0x97F}, {0x2000, 0x206F}, {0x3000, 0x3003}, {0x4E00, 0x4FFF}, {0xAC00, 0xACFF},
-      {0xFF01, 0xFF5E}, {0x1F300, 0x1F64F}, {0x200D, 0x200D}, {0x10400, 0x1044F}, {0x85, 0x85}};
+      {0x20, 0x7E},     {0x20, 0x7E},       {0x09, 0x0D},     {0xA0, 0xFF},     {0x300, 0x36F},
+      {0x370, 0x3FF},   {0x400, 0x4FF},     {0x600, 0x6FF},   {0x900, 0x97F},   {0x2000, 0x206F},
+      {0x3000, 0x3003}, {0x4E00, 0x4FFF},   {0xAC00, 0xACFF}, {0xFF01, 0xFF5E}, {0x1F300, 0x1F64F},
+      {0x200D, 0x200D}, {0x10400, 0x1044F}, {0x85, 0x85}};
   std::string out;
   for (size_t i = 0; i < n_chars; ++i) {
     const auto& [lo, hi] = kRanges[rng() % std::size(kRanges)];
@@ -81,8 +82,9 @@ TEST_P(Robustness, RandomBytesAndRandomUnicode) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Vocabs, Robustness,
-                         ::testing::Values("llama-spm", "phi-3", "baichuan", "gpt-2", "gpt-neox", "mpt", "falcon",
-                                           "deepseek-coder", "deepseek-llm", "refact", "starcoder", "bert-bge"),
+                         ::testing::Values("llama-spm", "phi-3", "baichuan", "gpt-2", "gpt-neox", "mpt",
+                                           "falcon", "deepseek-coder", "deepseek-llm", "refact", "starcoder",
+                                           "bert-bge"),
                          [](const ::testing::TestParamInfo<const char*>& param_info) {
                            std::string name = param_info.param;
                            for (char& ch : name) {

@@ -45,10 +45,14 @@ TEST_P(StreamProperty, RandomIdsStreamToValidUtf8EqualToDecode) {
     std::vector<int32_t> ids(rng() % 24);
     for (int32_t& id : ids) {
       const uint32_t r = rng() % 10;
-      if (r < 4 && !byte_ids.empty()) id = byte_ids[rng() % byte_ids.size()];
-      else if (r == 4) id = tokenizer->bos();
-      else if (r == 5) id = static_cast<int32_t>(rng() % 4) - 2;  // includes invalid ids -2, -1
-      else id = static_cast<int32_t>(rng() % static_cast<uint32_t>(n_vocab));
+      if (r < 4 && !byte_ids.empty())
+        id = byte_ids[rng() % byte_ids.size()];
+      else if (r == 4)
+        id = tokenizer->bos();
+      else if (r == 5)
+        id = static_cast<int32_t>(rng() % 4) - 2;  // includes invalid ids -2, -1
+      else
+        id = static_cast<int32_t>(rng() % static_cast<uint32_t>(n_vocab));
     }
     for (bool render_special : {false, true}) {
       StreamDecoder decoder(*tokenizer, render_special);
@@ -66,7 +70,8 @@ TEST_P(StreamProperty, RandomIdsStreamToValidUtf8EqualToDecode) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Vocabs, StreamProperty, ::testing::Values("gpt-2", "llama-spm", "bert-bge", "deepseek-llm"),
+INSTANTIATE_TEST_SUITE_P(Vocabs, StreamProperty,
+                         ::testing::Values("gpt-2", "llama-spm", "bert-bge", "deepseek-llm"),
                          [](const ::testing::TestParamInfo<const char*>& param_info) {
                            std::string name = param_info.param;
                            for (char& ch : name) {
@@ -122,7 +127,9 @@ TEST(StreamDecoder, InvalidBytesBecomeReplacementCharacters) {
   StreamDecoder decoder(*tokenizer);
   EXPECT_EQ(decoder.push(f0), "");
   EXPECT_EQ(decoder.push(x9f), "");
-  EXPECT_EQ(decoder.push(a), "\xEF\xBF\xBD\xEF\xBF\xBD" "a");  // F0 9F then 'a': two U+FFFD
+  EXPECT_EQ(decoder.push(a),
+            "\xEF\xBF\xBD\xEF\xBF\xBD"
+            "a");  // F0 9F then 'a': two U+FFFD
   EXPECT_EQ(decoder.push(ff), "\xEF\xBF\xBD");
   EXPECT_EQ(decoder.push(f0), "");
   EXPECT_EQ(decoder.flush(), "\xEF\xBF\xBD");  // an unfinished character at the end
@@ -142,8 +149,8 @@ TEST(SpecialTokens, ParsedOnlyWhenAskedAndEogFromMetadata) {
   EXPECT_EQ((*parsed)[1], eot);
   EXPECT_TRUE(tokenizer->isEog(eot));
   EXPECT_FALSE(tokenizer->isEog((*parsed)[0]));
-  EXPECT_EQ(tokenizer->decode(*parsed), "ab");                         // control tokens hidden
-  EXPECT_EQ(tokenizer->decode(*parsed, true), "a<|endoftext|>b");      // or rendered
+  EXPECT_EQ(tokenizer->decode(*parsed), "ab");                     // control tokens hidden
+  EXPECT_EQ(tokenizer->decode(*parsed, true), "a<|endoftext|>b");  // or rendered
   EXPECT_FALSE(tokenizer->addsBos());
 }
 

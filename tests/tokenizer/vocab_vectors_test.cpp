@@ -77,7 +77,8 @@ void checkVocab(const std::string& name) {
   for (size_t i = 0; i < inputs.size(); ++i) {
     auto ids = tokenizer->encode(inputs[i], options);
     ASSERT_TRUE(ids.isOk()) << ids.status().toString();
-    EXPECT_EQ(*ids, expected[i]) << "case " << i << " text '" << inputs[i] << "'\n got:      " << showIds(*ids)
+    EXPECT_EQ(*ids, expected[i]) << "case " << i << " text '" << inputs[i]
+                                 << "'\n got:      " << showIds(*ids)
                                  << "\n expected: " << showIds(expected[i]);
     if (*ids != expected[i]) ++failures;
     if (tokenizer->kind() != VocabKind::kWpm) {
@@ -137,10 +138,13 @@ namespace {
 TEST(VocabVectors, PathologicalInputsStayFast) {
   std::string emoji_run;
   for (int i = 0; i < 25000; ++i) emoji_run += "\xF0\x9F\x99\x82";
-  const std::vector<std::string> texts = {
-      "a" + std::string(100000, ' ') + "\xF0\x9F\x99\x82", "a" + std::string(100000, ' ') + "1",
-      std::string(50000, ' ') + "\n" + std::string(50000, ' '), std::string(100000, 'a'), std::string(100000, '7'),
-      std::string(100000, '!'), emoji_run};
+  const std::vector<std::string> texts = {"a" + std::string(100000, ' ') + "\xF0\x9F\x99\x82",
+                                          "a" + std::string(100000, ' ') + "1",
+                                          std::string(50000, ' ') + "\n" + std::string(50000, ' '),
+                                          std::string(100000, 'a'),
+                                          std::string(100000, '7'),
+                                          std::string(100000, '!'),
+                                          emoji_run};
   for (const char* name : {"deepseek-llm", "deepseek-coder", "gpt-2", "falcon", "llama-spm", "bert-bge"}) {
     TF_SHARED_FILE(model, std::string("models/vocab/ggml-vocab-") + name + ".gguf");
     Tokenizer tokenizer = loadTokenizer(model);

@@ -39,19 +39,25 @@ namespace tokenfab {
 
 // GGUF token types (tokenizer.ggml.token_type), ids as llama.cpp writes them.
 enum class TokenType : int32_t {
-  kUndefined = 0, kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6,
+  kUndefined = 0,
+  kNormal = 1,
+  kUnknown = 2,
+  kControl = 3,
+  kUserDefined = 4,
+  kUnused = 5,
+  kByte = 6,
 };
 
 enum class VocabKind { kSpm, kBpe, kWpm };
 
 // Everything a tokenizer needs, exactly as stored under `tokenizer.ggml.*`.
 struct VocabData {
-  std::string model;                // tokenizer.ggml.model: "llama", "gpt2", "bert"
-  std::string pre;                  // tokenizer.ggml.pre (BPE only), may be empty
-  std::vector<std::string> tokens;  // tokenizer.ggml.tokens
-  std::vector<float> scores;        // empty, or one per token
-  std::vector<int32_t> token_types; // empty, or one per token (TokenType values)
-  std::vector<std::string> merges;  // BPE: "left right", rank = index
+  std::string model;                 // tokenizer.ggml.model: "llama", "gpt2", "bert"
+  std::string pre;                   // tokenizer.ggml.pre (BPE only), may be empty
+  std::vector<std::string> tokens;   // tokenizer.ggml.tokens
+  std::vector<float> scores;         // empty, or one per token
+  std::vector<int32_t> token_types;  // empty, or one per token (TokenType values)
+  std::vector<std::string> merges;   // BPE: "left right", rank = index
   std::optional<int64_t> bos_id, eos_id, unk_id, sep_id, pad_id, eot_id, eom_id;
   std::optional<bool> add_bos, add_eos, add_space_prefix;
 };
