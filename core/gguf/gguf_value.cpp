@@ -12,7 +12,7 @@ namespace {
 
 // ggml's type table (ggml.c type_traits): elements per block and bytes per block.
 // Ids missing here were removed from ggml (Q4_2, Q4_3, Q4_0_4_4, Q4_0_4_8, Q4_0_8_8, IQ4_NL_4_4...).
-constexpr std::array<TypeTraits, 32> kTypeTable = {{
+constexpr std::array<TypeTraits, 34> kTypeTable = {{
     {TensorType::kF32, "F32", 1, 4},
     {TensorType::kF16, "F16", 1, 2},
     {TensorType::kQ4_0, "Q4_0", 32, 18},
@@ -45,9 +45,11 @@ constexpr std::array<TypeTraits, 32> kTypeTable = {{
     {TensorType::kTQ1_0, "TQ1_0", 256, 54},
     {TensorType::kTQ2_0, "TQ2_0", 256, 66},
     {TensorType::kMXFP4, "MXFP4", 32, 17},
+    {TensorType::kNVFP4, "NVFP4", 64, 36},
+    {TensorType::kQ1_0, "Q1_0", 128, 18},
 }};
 
-constexpr uint32_t kMaxTypeId = 40;
+constexpr uint32_t kMaxTypeId = 42;
 
 constexpr std::array<const TypeTraits*, kMaxTypeId> buildIndex() {
   std::array<const TypeTraits*, kMaxTypeId> index{};

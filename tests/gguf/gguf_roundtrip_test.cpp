@@ -205,7 +205,7 @@ TEST(GgufTypes, TableMatchesGgmlBlockLayouts) {
       {23, "IQ4_XS", 256, 2 + 2 + 4 + 128}, {24, "I8", 1, 1}, {25, "I16", 1, 2}, {26, "I32", 1, 4},
       {27, "I64", 1, 8},         {28, "F64", 1, 8},          {29, "IQ1_M", 256, 32 + 16 + 8},
       {30, "BF16", 1, 2},        {34, "TQ1_0", 256, 48 + 4 + 2}, {35, "TQ2_0", 256, 64 + 2},
-      {39, "MXFP4", 32, 1 + 16},
+      {39, "MXFP4", 32, 1 + 16}, {40, "NVFP4", 64, 4 + 32}, {41, "Q1_0", 128, 2 + 16},
   };
   size_t known = 0;
   for (uint32_t id = 0; id < 64; ++id) known += typeTraits(id) != nullptr;
@@ -218,7 +218,7 @@ TEST(GgufTypes, TableMatchesGgmlBlockLayouts) {
     EXPECT_EQ(t->block_size, e.block) << e.name;
     EXPECT_EQ(t->type_size, e.bytes) << e.name;
   }
-  for (uint32_t removed : {4u, 5u, 31u, 32u, 33u, 36u, 37u, 38u, 40u, 1000u}) EXPECT_EQ(typeTraits(removed), nullptr) << removed;
+  for (uint32_t removed : {4u, 5u, 31u, 32u, 33u, 36u, 37u, 38u, 42u, 1000u}) EXPECT_EQ(typeTraits(removed), nullptr) << removed;
   EXPECT_EQ(typeName(TensorType::kQ6_K), "Q6_K");
   EXPECT_EQ(typeName(static_cast<TensorType>(4)), "?");
 }
