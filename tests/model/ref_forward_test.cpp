@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 
 #include "reference_data.h"
 #include "ref/forward.h"
@@ -173,6 +174,37 @@ TEST(Stories260K, GreedyMatchesLlama2c) {
     std::printf("[ measured ] %s: %zu tokens identical, smallest top-2 margin %.4g\n", cases[ci].title.c_str(),
                 ids.size(), min_margin);
   }
+}
+
+// Every GGUF in shared/models: a model runs (finite logits at position 0), anything else is
+// kModelNotAModel. Nothing else is acceptable for these real files.
+TEST(SharedModels, EveryGgufRunsOrIsNotAModel) {
+  TF_SHARED_FILE(models_dir, "models");
+  std::vector<std::filesystem::path> paths;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(models_dir)) {
+    if (entry.path().extension() == ".gguf") paths.push_back(entry.path());
+  }
+  std::sort(paths.begin(), paths.end());
+  ASSERT_GE(paths.size(), 10u);
+  int models = 0, others = 0;
+  for (const std::filesystem::path& path : paths) {
+    SCOPED_TRACE(path.string());
+    Result<gguf::GgufFile> file = gguf::GgufFile::open(path);
+    ASSERT_TRUE(file.isOk()) << file.status().toString();
+    Result<RefModel> m = RefModel::load(*file);
+    if (!m.isOk()) {
+      EXPECT_EQ(m.status().code(), Code::kModelNotAModel) << m.status().toString();
+      ++others;
+      continue;
+    }
+    ++models;
+    Result<std::vector<double>> logits = m->forwardF64(1, 0);
+    ASSERT_TRUE(logits.isOk()) << logits.status().toString();
+    EXPECT_EQ(logits->size(), static_cast<size_t>(m->config().n_vocab));
+    EXPECT_TRUE(std::all_of(logits->begin(), logits->end(), [](double v) { return std::isfinite(v); }));
+  }
+  std::printf("[ measured ] %d models ran, %d files rejected as not a model\n", models, others);
+  EXPECT_EQ(models, 9);  // stories260K, llama-2-tiny-random and the 7 model fixtures
 }
 
 // --- tiny synthetic models: hand-computed cases and API behaviour ----------------------------
