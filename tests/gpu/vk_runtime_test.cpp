@@ -126,6 +126,27 @@ TEST_F(VkRuntime, FillDispatchWritesExactlyItsRange) {
   }
 }
 
+// Many dispatches in one recording: the descriptor-pool fallback (TOKENFAB_DISABLE_OPTIONAL=1)
+// must grow past one pool; barriers order the writes so the last value wins.
+TEST_F(VkRuntime, ManyDispatchesInOneRecording) {
+  const uint32_t n = 1000, wg = 64;
+  TF_ASSERT_OK_AND_ASSIGN(GuardedBuffer out, GuardedBuffer::create(device(), n * 4));
+  TF_ASSERT_OK_AND_ASSIGN(const vk::Pipeline* pipe, device().pipeline({"fill_f32", 1, sizeof(abi::FillParams), {wg}}));
+  TF_ASSERT_OK_AND_ASSIGN(vk::Recorder rec, device().newRecorder());
+  for (int round = 0; round < 2; ++round) {
+    for (uint32_t i = 0; i < 600; ++i) {
+      abi::FillParams p{n - i, i, float(i)};  // element j ends up max(j) over i <= j: j itself
+      TF_ASSERT_OK(rec.dispatch(*pipe, {out.view()}, p, (n - i + wg - 1) / wg));
+      rec.barrier();  // the next fill overwrites this one's tail
+    }
+    TF_ASSERT_OK(rec.submitAndWait());
+    std::vector<float> got;
+    ASSERT_TRUE(out.read(got));
+    for (uint32_t j = 0; j < n; ++j) ASSERT_EQ(got[j], float(std::min(j, 599u))) << "j=" << j << " round " << round;
+    TF_ASSERT_OK(rec.reset());  // the recorder is reusable
+  }
+}
+
 TEST_F(VkRuntime, PipelinesAreCached) {
   TF_ASSERT_OK_AND_ASSIGN(const vk::Pipeline* a, device().pipeline({"fill_f32", 1, sizeof(abi::FillParams), {64}}));
   TF_ASSERT_OK_AND_ASSIGN(const vk::Pipeline* b, device().pipeline({"fill_f32", 1, sizeof(abi::FillParams), {64}}));
