@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "ref/dequant.h"
 
@@ -36,12 +37,11 @@ Result<std::vector<float>> loadWeight(const gguf::GgufFile& file, const WeightRe
   return out;
 }
 
-// out (rows) = w (rows, cols) . x (cols), float64 accumulation. Four partial sums keep the
-// dependency chain short; the order is fixed, so results are deterministic.
-void matVec(std::vector<double>& out, const std::vector<float>& w, const std::vector<double>& x) {
-  const size_t cols = x.size();
-  for (size_t r = 0; r < out.size(); ++r) {
-    const float* row = w.data() + r * cols;
+// Rows [begin, end) of out (rows) = w (rows, cols) . x (cols), float64 accumulation. Four partial
+// sums keep the dependency chain short; the order within a row is fixed.
+void matVecRows(double* out, const float* w, const double* x, size_t cols, size_t begin, size_t end) {
+  for (size_t r = begin; r < end; ++r) {
+    const float* row = w + r * cols;
     double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
     size_t c = 0;
     for (; c + 4 <= cols; c += 4) {
@@ -53,6 +53,31 @@ void matVec(std::vector<double>& out, const std::vector<float>& w, const std::ve
     for (; c < cols; ++c) s0 += static_cast<double>(row[c]) * x[c];
     out[r] = (s0 + s1) + (s2 + s3);
   }
+}
+
+// Big matrices (the output projection, real models' FFN) are split by rows over threads, as
+// llama2.c does with OpenMP. Each row is computed by one thread in the same order, so the result
+// does not depend on the thread count.
+constexpr size_t kParallelMacs = size_t{1} << 21;
+constexpr unsigned kMaxThreads = 16;
+
+void matVec(std::vector<double>& out, const std::vector<float>& w, const std::vector<double>& x) {
+  const size_t rows = out.size(), cols = x.size();
+  const unsigned hw = std::min(std::max(std::thread::hardware_concurrency(), 1u), kMaxThreads);
+  const size_t n_threads = rows * cols < kParallelMacs ? 1 : std::min<size_t>(hw, rows);
+  if (n_threads <= 1) {
+    matVecRows(out.data(), w.data(), x.data(), cols, 0, rows);
+    return;
+  }
+  std::vector<std::thread> threads;
+  threads.reserve(n_threads - 1);
+  const size_t chunk = (rows + n_threads - 1) / n_threads;
+  for (size_t t = 1; t < n_threads; ++t) {
+    const size_t begin = std::min(rows, t * chunk), end = std::min(rows, begin + chunk);
+    threads.emplace_back(matVecRows, out.data(), w.data(), x.data(), cols, begin, end);
+  }
+  matVecRows(out.data(), w.data(), x.data(), cols, 0, std::min(rows, chunk));
+  for (std::thread& th : threads) th.join();
 }
 
 void addBias(std::vector<double>& x, const std::vector<float>& bias) {
