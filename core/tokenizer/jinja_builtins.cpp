@@ -180,10 +180,20 @@ Value applyFilter(Interpreter& interp, const std::string& name, const Value& v, 
   if (name == "e" || name == "escape") return v.isMarkup() ? v : Value::markup(htmlEscape(toPythonStr(v)));
   if (name == "wordcount") return Value::integer(lengthOf(split(toPythonStr(v), Value::none(), -1)));
   if (name == "tojson") {
+    // HF: tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)
+    JsonStyle style;
     Value ind = paramOr(args, 0, "indent", Value::none());
-    int indent_width = ind.isNone() ? -1 : static_cast<int>(std::clamp<int64_t>(needInt(ind, "tojson indent"), 0, 64));
-    bool sort_keys = paramOr(args, 99, "sort_keys", Value::boolean(false)).truthy();
-    std::string json = toJson(v, indent_width, sort_keys);
+    if (!ind.isNone()) style.indent = static_cast<int>(std::clamp<int64_t>(needInt(ind, "tojson indent"), 0, 64));
+    style.ensure_ascii = paramOr(args, 99, "ensure_ascii", Value::boolean(false)).truthy();
+    style.sort_keys = paramOr(args, 99, "sort_keys", Value::boolean(false)).truthy();
+    Value seps = paramOr(args, 99, "separators", Value::none());
+    if (!seps.isNone()) {
+      if (!seps.isList() || seps.items().size() != 2 || !seps.items()[0].isString() || !seps.items()[1].isString())
+        runtimeError("tojson separators must be a pair of strings");
+      style.item_separator = seps.items()[0].str();
+      style.key_separator = seps.items()[1].str();
+    }
+    std::string json = toJson(v, style);
     interp.checkStringSize(json.size());
     return Value::string(std::move(json));
   }

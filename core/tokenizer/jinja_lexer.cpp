@@ -45,6 +45,8 @@ class Lexer {
       m_pos = tag + 2 + ((sign == '-' || sign == '+') ? 1 : 0);
       if (type == '#') {
         lexComment(tag);
+      } else if (type == '%' && lexRaw(tag)) {
+        // {% raw %}...{% endraw %} became one text token
       } else {
         lexTag(type == '{' ? TokenKind::kVarBegin : TokenKind::kBlockBegin, tag);
       }
@@ -88,6 +90,55 @@ class Lexer {
     char sign = (end > m_pos && (m_src[end - 1] == '-' || m_src[end - 1] == '+')) ? m_src[end - 1] : '\0';
     m_pos = end + 2;
     afterClose(sign, true);
+  }
+
+  // At the inside of "{%": if the tag is "raw", emits its body verbatim as text and returns true.
+  bool lexRaw(size_t start) {
+    size_t p = m_pos;
+    while (p < m_src.size() && isSpace(m_src[p])) ++p;
+    if (m_src.substr(p, 3) != "raw" || (p + 3 < m_src.size() && isNameChar(m_src[p + 3]))) return false;
+    p += 3;
+    while (p < m_src.size() && isSpace(m_src[p])) ++p;
+    char open_sign = (p < m_src.size() && (m_src[p] == '-' || m_src[p] == '+')) ? m_src[p] : '\0';
+    if (open_sign) ++p;
+    if (m_src.substr(p, 2) != "%}") return false;
+    size_t body_begin = p + 2;
+    if (open_sign == '-')
+      while (body_begin < m_src.size() && isSpace(m_src[body_begin])) ++body_begin;
+    // find "{%[-+]? endraw [-+]?%}"
+    size_t search = body_begin;
+    while (true) {
+      size_t tag = m_src.find("{%", search);
+      if (tag == std::string_view::npos) error(start, "unexpected end of template: missing '{% endraw %}'");
+      size_t q = tag + 2;
+      char close_sign = (q < m_src.size() && (m_src[q] == '-' || m_src[q] == '+')) ? m_src[q] : '\0';
+      if (close_sign) ++q;
+      while (q < m_src.size() && isSpace(m_src[q])) ++q;
+      if (m_src.substr(q, 6) != "endraw") {
+        search = tag + 2;
+        continue;
+      }
+      q += 6;
+      while (q < m_src.size() && isSpace(m_src[q])) ++q;
+      char end_sign = (q < m_src.size() && (m_src[q] == '-' || m_src[q] == '+')) ? m_src[q] : '\0';
+      if (end_sign) ++q;
+      if (m_src.substr(q, 2) != "%}") {
+        search = tag + 2;
+        continue;
+      }
+      std::string body(m_src.substr(body_begin, tag - body_begin));
+      if (close_sign == '-') {
+        while (!body.empty() && isSpace(body.back())) body.pop_back();
+      } else if (close_sign != '+' && m_options.lstrip_blocks) {
+        size_t line_begin = body.rfind('\n');
+        line_begin = line_begin == std::string::npos ? 0 : line_begin + 1;
+        if (line_begin > 0 && body.find_first_not_of(" \t", line_begin) == std::string::npos) body.resize(line_begin);
+      }
+      emitText(std::move(body), body_begin);
+      m_pos = q + 2;
+      afterClose(end_sign, true);
+      return true;
+    }
   }
 
   void lexTag(TokenKind begin, size_t start) {
@@ -263,6 +314,21 @@ std::string describeOffset(std::string_view source, size_t offset) {
     }
   }
   return "line " + std::to_string(line) + ", column " + std::to_string(column);
+}
+
+std::string normalizeSource(std::string_view source) {
+  std::string out;
+  out.reserve(source.size());
+  for (size_t i = 0; i < source.size(); ++i) {
+    if (source[i] == '\r') {
+      out += '\n';
+      if (i + 1 < source.size() && source[i + 1] == '\n') ++i;
+    } else {
+      out += source[i];
+    }
+  }
+  if (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
 }
 
 Result<std::vector<Token>> lexTemplate(std::string_view source, const LexOptions& options) {

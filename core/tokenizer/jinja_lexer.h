@@ -41,6 +41,10 @@ struct LexOptions {
   bool lstrip_variables = false;
 };
 
+// Jinja2's preparation of a source: "\r\n" and "\r" become "\n", and one trailing newline is
+// dropped (keep_trailing_newline=False). lexTemplate expects normalized text.
+std::string normalizeSource(std::string_view source);
+
 Result<std::vector<Token>> lexTemplate(std::string_view source, const LexOptions& options = {});
 
 // "line 3, column 7" for a byte offset (1-based, columns counted in bytes).

@@ -625,14 +625,15 @@ class Parser {
 
 Result<std::shared_ptr<const Template>> parseTemplate(std::string_view source, const Limits& limits,
                                                       const LexOptions& lex_options) {
-  TF_ASSIGN_OR_RETURN(std::vector<Token> tokens, lexTemplate(source, lex_options));
+  std::string normalized = normalizeSource(source);
+  TF_ASSIGN_OR_RETURN(std::vector<Token> tokens, lexTemplate(normalized, lex_options));
   try {
     auto tmpl = std::make_shared<Template>();
-    tmpl->source = std::string(source);
+    tmpl->source = normalized;
     tmpl->body = Parser(std::move(tokens), limits).parseAll();
     return std::shared_ptr<const Template>(std::move(tmpl));
   } catch (const JinjaError& e) {
-    return Status(e.code, describeOffset(source, e.offset) + ": " + e.message, e.offset);
+    return Status(e.code, describeOffset(normalized, e.offset) + ": " + e.message, e.offset);
   }
 }
 

@@ -302,9 +302,15 @@ void reprInto(std::string& out, const Value& v, int depth) {
   }
 }
 
-void jsonString(std::string& out, const std::string& s) {
+void jsonString(std::string& out, const std::string& s, bool ensure_ascii) {
   out += '"';
-  for (unsigned char c : s) {
+  auto hex4 = [&](unsigned v) {
+    char buf[16];
+    std::snprintf(buf, sizeof(buf), "\\u%04x", v);
+    out += buf;
+  };
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -315,9 +321,22 @@ void jsonString(std::string& out, const std::string& s) {
       case '\f': out += "\\f"; break;
       default:
         if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
+          hex4(c);
+        } else if (c >= 0x80 && ensure_ascii) {
+          size_t len = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 1;
+          std::vector<char32_t> cps = decodeUtf8(std::string_view(s).substr(i, len));
+          char32_t cp = cps.empty() ? 0xfffd : cps[0];
+          if (cps.size() != 1) {  // invalid sequence: one replacement character per byte
+            len = 1;
+            cp = 0xfffd;
+          }
+          if (cp >= 0x10000) {  // UTF-16 surrogate pair, as Python writes it
+            hex4(0xd800 + ((cp - 0x10000) >> 10));
+            hex4(0xdc00 + ((cp - 0x10000) & 0x3ff));
+          } else {
+            hex4(cp);
+          }
+          i += len - 1;
         } else {
           out += static_cast<char>(c);
         }
@@ -326,13 +345,14 @@ void jsonString(std::string& out, const std::string& s) {
   out += '"';
 }
 
-void jsonInto(std::string& out, const Value& v, int indent, bool sort_keys, int depth) {
+void jsonInto(std::string& out, const Value& v, const JsonStyle& style, int depth) {
   if (depth > 200) runtimeError("value nested too deeply for tojson");
+  const int indent = style.indent;
   auto newline = [&](int level) {
     out += '\n';
     out.append(static_cast<size_t>(indent * level), ' ');
   };
-  const char* item_sep = indent >= 0 ? "," : ", ";
+  const std::string item_sep = style.item_separator ? *style.item_separator : indent >= 0 ? "," : ", ";
   switch (v.kind()) {
     case Value::Kind::kNone:
       out += "null";
@@ -351,7 +371,7 @@ void jsonInto(std::string& out, const Value& v, int indent, bool sort_keys, int 
       return;
     }
     case Value::Kind::kString:
-      jsonString(out, v.str());
+      jsonString(out, v.str(), style.ensure_ascii);
       return;
     case Value::Kind::kList: {
       const ValueList& items = v.items();
@@ -363,7 +383,7 @@ void jsonInto(std::string& out, const Value& v, int indent, bool sort_keys, int 
       for (size_t i = 0; i < items.size(); ++i) {
         if (i > 0) out += item_sep;
         if (indent >= 0) newline(depth + 1);
-        jsonInto(out, items[i], indent, sort_keys, depth + 1);
+        jsonInto(out, items[i], style, depth + 1);
       }
       if (indent >= 0) newline(depth);
       out += ']';
@@ -372,7 +392,7 @@ void jsonInto(std::string& out, const Value& v, int indent, bool sort_keys, int 
     case Value::Kind::kDict: {
       std::vector<const std::pair<std::string, Value>*> entries;
       for (const auto& e : v.entries().entries) entries.push_back(&e);
-      if (sort_keys)
+      if (style.sort_keys)
         std::stable_sort(entries.begin(), entries.end(),
                          [](auto* a, auto* b) { return a->first < b->first; });
       if (entries.empty()) {
@@ -383,9 +403,9 @@ void jsonInto(std::string& out, const Value& v, int indent, bool sort_keys, int 
       for (size_t i = 0; i < entries.size(); ++i) {
         if (i > 0) out += item_sep;
         if (indent >= 0) newline(depth + 1);
-        jsonString(out, entries[i]->first);
-        out += ": ";
-        jsonInto(out, entries[i]->second, indent, sort_keys, depth + 1);
+        jsonString(out, entries[i]->first, style.ensure_ascii);
+        out += style.key_separator;
+        jsonInto(out, entries[i]->second, style, depth + 1);
       }
       if (indent >= 0) newline(depth);
       out += '}';
@@ -424,9 +444,9 @@ std::string toPythonRepr(const Value& v) {
   return out;
 }
 
-std::string toJson(const Value& v, int indent, bool sort_keys) {
+std::string toJson(const Value& v, const JsonStyle& style) {
   std::string out;
-  jsonInto(out, v, indent, sort_keys, 0);
+  jsonInto(out, v, style, 0);
   return out;
 }
 

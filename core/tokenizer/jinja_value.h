@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -117,9 +118,16 @@ std::string toPythonRepr(const Value& v);
 std::string formatFloat(double d);
 // Jinja2's escape(): & < > " ' as HTML entities.
 std::string htmlEscape(const std::string& s);
-// json.dumps(v, ensure_ascii=False, indent=indent, separators=default for that indent);
-// indent < 0 means None. Undefined and callables are errors (not JSON serialisable).
-std::string toJson(const Value& v, int indent, bool sort_keys = false);
+// json.dumps(v, ensure_ascii, indent, separators, sort_keys) as HF's tojson filter calls it.
+struct JsonStyle {
+  int indent = -1;             // < 0: None (one line)
+  std::optional<std::string> item_separator;  // default: ", " on one line, "," indented
+  std::string key_separator = ": ";
+  bool sort_keys = false;
+  bool ensure_ascii = false;   // \uXXXX for every non-ASCII code point
+};
+// Undefined and callables are errors (not JSON serialisable).
+std::string toJson(const Value& v, const JsonStyle& style = {});
 // Python ==, <.
 bool valuesEqual(const Value& a, const Value& b);
 bool valueLess(const Value& a, const Value& b);  // error for unorderable types
