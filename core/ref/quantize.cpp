@@ -130,9 +130,9 @@ int nearestInt(float f) {
 
 // Asymmetric fit of n values to levels 0..nmax with scale and min (x ~ scale * l - min): a grid
 // of candidate inverse scales, each refined by weighted least squares, keeping the best by
-// weighted squared error. Returns the scale; *neg_min receives -min (>= 0).
+// weighted squared (or, with use_mad, absolute) error. Returns the scale; *neg_min receives -min (>= 0).
 float fitScaleMin(int n, int nmax, const float* x, const float* w, uint8_t* levels,
-                  float* neg_min, float rmin, float rdelta, int nstep) {
+                  float* neg_min, float rmin, float rdelta, int nstep, bool use_mad = false) {
   float min = x[0], max = x[0];
   float sum_w = w[0];
   float sum_x = sum_w * x[0];
@@ -155,7 +155,7 @@ float fitScaleMin(int n, int nmax, const float* x, const float* w, uint8_t* leve
     const int l = std::clamp(nearestInt(iscale * (x[i] - min)), 0, nmax);
     levels[i] = static_cast<uint8_t>(l);
     const float diff = scale * levels[i] + min - x[i];
-    best_error += w[i] * (diff * diff);
+    best_error += w[i] * (use_mad ? std::fabs(diff) : diff * diff);
   }
   uint8_t trial[32];
   for (int step = 0; step <= nstep; ++step) {
@@ -179,7 +179,7 @@ float fitScaleMin(int n, int nmax, const float* x, const float* w, uint8_t* leve
       float error = 0;
       for (int i = 0; i < n; ++i) {
         const float diff = this_scale * trial[i] + this_min - x[i];
-        error += w[i] * (diff * diff);
+        error += w[i] * (use_mad ? std::fabs(diff) : diff * diff);
       }
       if (error < best_error) {
         std::memcpy(levels, trial, n);
@@ -256,6 +256,159 @@ void superBlockK(const float* x, int nmax, float rmin, float rdelta, int nstep, 
       levels[32 * j + i] = static_cast<uint8_t>(std::clamp(nearestInt((x[32 * j + i] + dm) / d), 0, nmax));
     }
   }
+}
+
+// Packs 256 two-bit levels as Q2_K/Q3_K store them: byte l of each 32-byte group holds
+// elements l, l + 32, l + 64, l + 96 of its 128-element half.
+void pack2Bit(const uint8_t* levels, uint8_t* qs) {
+  for (int j = 0; j < kQKK; j += 128) {
+    for (int l = 0; l < 32; ++l) {
+      qs[j / 4 + l] = static_cast<uint8_t>(levels[j + l] | (levels[j + l + 32] << 2) |
+                                           (levels[j + l + 64] << 4) | (levels[j + l + 96] << 6));
+    }
+  }
+}
+
+// block_q2_K {u8 scales[16]; u8 qs[64]; f16 d; f16 dmin}: 16 sub-blocks of 16, 4-bit scale and
+// min each, fitted with |x| weights and absolute error.
+void blockQ2_K(const float* x, uint8_t* b) {
+  uint8_t levels[kQKK];
+  float scales[16], mins[16], weights[16];
+  float max_scale = 0, max_min = 0;
+  for (int j = 0; j < 16; ++j) {
+    for (int l = 0; l < 16; ++l) weights[l] = std::fabs(x[16 * j + l]);
+    scales[j] = fitScaleMin(16, 3, x + 16 * j, weights, levels + 16 * j, &mins[j], -0.5f, 0.1f, 15, true);
+    if (scales[j] > max_scale) max_scale = scales[j];
+    if (mins[j] > max_min) max_min = mins[j];
+  }
+  uint8_t* sc = b;
+  std::memset(sc, 0, 16);
+  uint16_t d16 = 0, dmin16 = 0;
+  if (max_scale > 0) {
+    const float iscale = 15.0f / max_scale;
+    for (int j = 0; j < 16; ++j) sc[j] = static_cast<uint8_t>(nearestInt(iscale * scales[j]));
+    d16 = floatToFp16(max_scale / 15.0f);
+  }
+  if (max_min > 0) {
+    const float iscale = 15.0f / max_min;
+    for (int j = 0; j < 16; ++j) sc[j] |= static_cast<uint8_t>(nearestInt(iscale * mins[j]) << 4);
+    dmin16 = floatToFp16(max_min / 15.0f);
+  }
+  storeU16(b + 80, d16);
+  storeU16(b + 82, dmin16);
+  for (int j = 0; j < 16; ++j) {
+    const float d = fp16ToFloat(d16) * (sc[j] & 0xF);
+    if (d == 0.0f) continue;
+    const float dm = fp16ToFloat(dmin16) * (sc[j] >> 4);
+    for (int i = 0; i < 16; ++i) {
+      levels[16 * j + i] = static_cast<uint8_t>(std::clamp(nearestInt((x[16 * j + i] + dm) / d), 0, 3));
+    }
+  }
+  pack2Bit(levels, b + 16);
+}
+
+// Symmetric 16-value fit to levels -nmax..nmax-1 weighted by x^2, refined one element at a time
+// while the least-squares score improves (up to 5 passes). Levels stored offset by nmax.
+float fitSymmetricRefined(int n, int nmax, const float* x, int8_t* levels) {
+  float max = 0, amax = 0;
+  for (int i = 0; i < n; ++i) {
+    const float ax = std::fabs(x[i]);
+    if (ax > amax) {
+      amax = ax;
+      max = x[i];
+    }
+  }
+  if (amax < kGroupMaxEps) {
+    for (int i = 0; i < n; ++i) levels[i] = 0;
+    return 0.0f;
+  }
+  const float iscale = -nmax / max;
+  float sumlx = 0, suml2 = 0;
+  for (int i = 0; i < n; ++i) {
+    const int l = std::clamp(nearestInt(iscale * x[i]), -nmax, nmax - 1);
+    levels[i] = static_cast<int8_t>(l);
+    const float w = x[i] * x[i];
+    sumlx += w * x[i] * l;
+    suml2 += w * l * l;
+  }
+  for (int pass = 0; pass < 5; ++pass) {
+    int changed = 0;
+    for (int i = 0; i < n; ++i) {
+      const float w = x[i] * x[i];
+      float slx = sumlx - w * x[i] * levels[i];
+      if (slx > 0) {
+        float sl2 = suml2 - w * levels[i] * levels[i];
+        const int new_l = std::clamp(nearestInt(x[i] * sl2 / slx), -nmax, nmax - 1);
+        if (new_l != levels[i]) {
+          slx += w * x[i] * new_l;
+          sl2 += w * new_l * new_l;
+          if (sl2 > 0 && slx * slx * suml2 > sumlx * sumlx * sl2) {
+            levels[i] = static_cast<int8_t>(new_l);
+            sumlx = slx;
+            suml2 = sl2;
+            ++changed;
+          }
+        }
+      }
+    }
+    if (changed == 0) break;
+  }
+  for (int i = 0; i < n; ++i) levels[i] = static_cast<int8_t>(levels[i] + nmax);
+  return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
+}
+
+// block_q3_K {u8 hmask[32]; u8 qs[64]; u8 scales[12]; f16 d}: 16 signed 6-bit scales, 3-bit
+// quants (low 2 bits in qs, the third in hmask).
+void blockQ3_K(const float* x, uint8_t* b) {
+  int8_t levels[kQKK];
+  float scales[16];
+  float max_scale = 0, amax = 0;
+  for (int j = 0; j < 16; ++j) {
+    scales[j] = fitSymmetricRefined(16, 4, x + 16 * j, levels + 16 * j);
+    if (std::fabs(scales[j]) > amax) {
+      amax = std::fabs(scales[j]);
+      max_scale = scales[j];
+    }
+  }
+  uint8_t* packed = b + 96;
+  std::memset(packed, 0, 12);
+  uint16_t d16 = 0;
+  if (max_scale != 0.0f) {
+    const float iscale = -32.0f / max_scale;
+    for (int j = 0; j < 16; ++j) {
+      const int l = std::clamp(static_cast<int>(static_cast<int8_t>(nearestInt(iscale * scales[j]))), -32, 31) + 32;
+      if (j < 8) {
+        packed[j] = static_cast<uint8_t>(l & 0xF);
+      } else {
+        packed[j - 8] |= static_cast<uint8_t>((l & 0xF) << 4);
+      }
+      packed[j % 4 + 8] |= static_cast<uint8_t>((l >> 4) << (2 * (j / 4)));
+    }
+    d16 = floatToFp16(1 / iscale);
+  }
+  storeU16(b + 108, d16);
+  for (int j = 0; j < 16; ++j) {
+    const int low = j < 8 ? (packed[j] & 0xF) : (packed[j - 8] >> 4);
+    const int sc = (low | (((packed[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) - 32;
+    const float d = fp16ToFloat(d16) * sc;
+    if (d == 0.0f) continue;
+    for (int i = 0; i < 16; ++i) {
+      levels[16 * j + i] = static_cast<int8_t>(std::clamp(nearestInt(x[16 * j + i] / d), -4, 3) + 4);
+    }
+  }
+  // The third bit of element j goes to hmask[j % 32], bit j / 32.
+  uint8_t* hmask = b;
+  std::memset(hmask, 0, 32);
+  uint8_t low2[kQKK];
+  for (int j = 0; j < kQKK; ++j) {
+    int l = levels[j];
+    if (l > 3) {
+      hmask[j % 32] |= static_cast<uint8_t>(1u << (j / 32));
+      l -= 4;
+    }
+    low2[j] = static_cast<uint8_t>(l);
+  }
+  pack2Bit(low2, b + 32);
 }
 
 // block_q4_K {f16 d; f16 dmin; u8 scales[12]; u8 qs[128]}
@@ -402,6 +555,8 @@ BlockFn encoder(TensorType type) {
     case TensorType::kQ4_1: return blockQ4_1;
     case TensorType::kQ5_0: return blockQ5_0;
     case TensorType::kQ5_1: return blockQ5_1;
+    case TensorType::kQ2_K: return blockQ2_K;
+    case TensorType::kQ3_K: return blockQ3_K;
     case TensorType::kQ4_K: return blockQ4_K;
     case TensorType::kQ5_K: return blockQ5_K;
     case TensorType::kQ6_K: return blockQ6_K;

@@ -37,7 +37,8 @@ TEST(Quantize, MatchesGgmlOnQuantZoo) {
       {TensorType::kF16, "f16.weight"},   {TensorType::kBF16, "bf16.weight"},
       {TensorType::kQ8_0, "q8_0.weight"}, {TensorType::kQ4_0, "q4_0.weight"},
       {TensorType::kQ4_1, "q4_1.weight"}, {TensorType::kQ5_0, "q5_0.weight"},
-      {TensorType::kQ5_1, "q5_1.weight"}, {TensorType::kQ4_K, "q4_K.weight"},
+      {TensorType::kQ5_1, "q5_1.weight"}, {TensorType::kQ2_K, "q2_K.weight"},
+      {TensorType::kQ3_K, "q3_K.weight"}, {TensorType::kQ4_K, "q4_K.weight"},
       {TensorType::kQ5_K, "q5_K.weight"}, {TensorType::kQ6_K, "q6_K.weight"},
   };
   for (const auto& [type, name] : cases) {
@@ -109,7 +110,8 @@ TEST(Quantize, RoundTripWithinBound) {
 // K-quants on edge blocks: all zeros decode to zeros, constant and single-spike blocks stay
 // finite and close (the zoo test above checks the bytes against ggml on random data).
 TEST(Quantize, KQuantEdgeBlocks) {
-  for (TensorType type : {TensorType::kQ4_K, TensorType::kQ5_K, TensorType::kQ6_K}) {
+  for (TensorType type : {TensorType::kQ2_K, TensorType::kQ3_K, TensorType::kQ4_K, TensorType::kQ5_K,
+                          TensorType::kQ6_K}) {
     SCOPED_TRACE(std::string(gguf::typeName(type)));
     std::vector<float> x(3 * 256, 0.0f);
     for (size_t i = 256; i < 512; ++i) x[i] = -1.5f;
