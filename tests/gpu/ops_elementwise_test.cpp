@@ -82,6 +82,32 @@ TEST_F(OpsElementwise, SplitPathMatchesUnsplit) {
   EXPECT_TRUE(expectClose(got, ref::mul(a, b_bc), kBinaryBound));
 }
 
+// The residual stream adds in place (dst aliases a); rms_norm and silu_mul may also run in place.
+TEST_F(OpsElementwise, InPlace) {
+  const uint64_t seed = 9;
+  SCOPED_TRACE("seed=" + std::to_string(seed));
+  TestRng rng(seed);
+  const uint32_t rows = 3, cols = 999;
+  const std::vector<float> a = rng.floats(size_t{rows} * cols), b = rng.floats(size_t{rows} * cols), w = rng.floats(cols);
+  vk::Buffer ba = upload(device(), a), bb = upload(device(), b), bw = upload(device(), w);
+  TF_ASSERT_OK_AND_ASSIGN(vk::Recorder rec, device().newRecorder());
+  TF_ASSERT_OK(ops::recordAdd(rec, ba.view(), bb.view(), ba.view(), a.size()));
+  rec.barrier();  // rms_norm reads the sum
+  TF_ASSERT_OK(ops::recordRmsNorm(rec, ba.view(), bw.view(), ba.view(), rows, cols, 1e-5f));
+  rec.barrier();  // silu_mul reads the normalised rows
+  TF_ASSERT_OK(ops::recordSiluMul(rec, ba.view(), bb.view(), ba.view(), a.size()));
+  TF_ASSERT_OK(rec.submitAndWait());
+  std::vector<float> got(a.size());
+  TF_ASSERT_OK(device().download(ba.view(), got.data(), got.size() * 4));
+  // Reference chain in float64, each stage's input rounded to f32 as the GPU stores it.
+  std::vector<float> stage(a.size());
+  const auto sum = ref::add(a, b);
+  for (size_t i = 0; i < sum.size(); ++i) stage[i] = float(sum[i]);
+  const auto normed = ref::rmsNorm(stage, w, rows, cols, 1e-5);
+  for (size_t i = 0; i < normed.size(); ++i) stage[i] = float(normed[i]);
+  EXPECT_TRUE(expectClose(got, ref::siluMul(stage, b), kSiluBound));
+}
+
 TEST_F(OpsElementwise, SiluMul) {
   for (uint64_t seed = 1; seed <= 4; ++seed) {
     SCOPED_TRACE("seed=" + std::to_string(seed));
