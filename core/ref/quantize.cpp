@@ -25,12 +25,20 @@ void storeU32(uint8_t* p, uint32_t v) {
   for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
 }
 
+// 1/d as ggml computes it, except that a scale so small its inverse overflows (a block of
+// subnormals) quantizes to zeros instead of converting inf/NaN to an integer (undefined).
+float inverseOrZero(float d) {
+  if (d == 0.0f) return 0.0f;
+  const float id = 1.0f / d;
+  return std::isfinite(id) ? id : 0.0f;
+}
+
 // Q8_0: d = max|x| / 127, q = round(x / d) (round half away from zero, as roundf).
 void blockQ8_0(const float* x, uint8_t* b) {
   float amax = 0.0f;
   for (uint32_t j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[j]));
   const float d = amax / 127.0f;
-  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  const float id = inverseOrZero(d);
   storeU16(b, floatToFp16(d));
   for (uint32_t j = 0; j < kQK; ++j) {
     b[2 + j] = static_cast<uint8_t>(static_cast<int8_t>(std::roundf(x[j] * id)));
@@ -52,7 +60,7 @@ float signedAbsMax(const float* x) {
 // Q4_0: d = max / -8 so the extreme maps to -8; q = min(15, trunc(x / d + 8.5)).
 void blockQ4_0(const float* x, uint8_t* b) {
   const float d = signedAbsMax(x) / -8.0f;
-  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  const float id = inverseOrZero(d);
   storeU16(b, floatToFp16(d));
   for (uint32_t j = 0; j < kQK / 2; ++j) {
     const int x0 = std::min(15, static_cast<int>(static_cast<int8_t>(x[j] * id + 8.5f)));
@@ -69,7 +77,7 @@ void blockQ4_1(const float* x, uint8_t* b) {
     max = std::max(max, x[j]);
   }
   const float d = (max - min) / 15.0f;
-  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  const float id = inverseOrZero(d);
   storeU16(b, floatToFp16(d));
   storeU16(b + 2, floatToFp16(min));
   for (uint32_t j = 0; j < kQK / 2; ++j) {
@@ -83,7 +91,7 @@ void blockQ4_1(const float* x, uint8_t* b) {
 // Q5_0: d = max / -16; q = min(31, trunc(x / d + 16.5)); bit 4 of each quant goes to qh.
 void blockQ5_0(const float* x, uint8_t* b) {
   const float d = signedAbsMax(x) / -16.0f;
-  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  const float id = inverseOrZero(d);
   storeU16(b, floatToFp16(d));
   uint32_t qh = 0;
   for (uint32_t j = 0; j < kQK / 2; ++j) {
@@ -104,7 +112,7 @@ void blockQ5_1(const float* x, uint8_t* b) {
     max = std::max(max, x[j]);
   }
   const float d = (max - min) / 31.0f;
-  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  const float id = inverseOrZero(d);
   storeU16(b, floatToFp16(d));
   storeU16(b + 2, floatToFp16(min));
   uint32_t qh = 0;
@@ -187,6 +195,15 @@ Result<std::vector<uint8_t>> quantize(gguf::TensorType type, std::span<const flo
     return Status(Code::kUnsupported, "quantize: tensor type " +
                                           std::to_string(static_cast<uint32_t>(type)) +
                                           " is not supported");
+  }
+  if (layout->block_size > 1) {
+    // Quantized blocks cannot hold inf/NaN (and ggml's rounding of them is undefined).
+    for (size_t i = 0; i < src.size(); ++i) {
+      if (!std::isfinite(src[i])) {
+        return Status(Code::kInvalidArgument,
+                      "quantize: element " + std::to_string(i) + " is not finite (" + std::to_string(src[i]) + ")");
+      }
+    }
   }
   if (src.size() % layout->block_size != 0) {
     return Status(Code::kInvalidArgument,

@@ -192,6 +192,24 @@ TEST(Quantize, BadInput) {
   EXPECT_EQ(ref::quantize(TensorType::kIQ2_XXS, x).status().code(), Code::kUnsupported);
   EXPECT_FALSE(ref::canQuantize(TensorType::kQ8_1));
   EXPECT_TRUE(ref::canQuantize(TensorType::kQ8_0));
+  std::vector<float> bad(64, 1.0f);
+  bad[40] = NAN;
+  EXPECT_EQ(ref::quantize(TensorType::kQ4_K, std::vector<float>(256, INFINITY)).status().code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(ref::quantize(TensorType::kQ8_0, bad).status().code(), Code::kInvalidArgument);
+  EXPECT_TRUE(ref::quantize(TensorType::kF16, bad).isOk());  // float types carry NaN as is
+  // Subnormal blocks: the scale's inverse overflows; the result is zeros, never NaN.
+  for (TensorType type : {TensorType::kQ8_0, TensorType::kQ4_0, TensorType::kQ4_1, TensorType::kQ5_0,
+                          TensorType::kQ5_1, TensorType::kQ2_K, TensorType::kQ3_K, TensorType::kQ4_K,
+                          TensorType::kQ5_K, TensorType::kQ6_K}) {
+    std::vector<float> tiny(256);
+    for (size_t i = 0; i < tiny.size(); ++i) tiny[i] = std::ldexp(float(i % 7) - 3.0f, -140);
+    auto q = ref::quantize(type, tiny);
+    ASSERT_TRUE(q.isOk()) << gguf::typeName(type);
+    std::vector<float> y(tiny.size());
+    ASSERT_TRUE(ref::dequantize(type, *q, y).isOk());
+    for (float v : y) ASSERT_TRUE(std::isfinite(v) && std::fabs(v) < 1e-30f) << gguf::typeName(type) << " " << v;
+  }
   auto empty = ref::quantize(TensorType::kQ4_0, std::span<const float>{});
   ASSERT_TRUE(empty.isOk());
   EXPECT_TRUE(empty->empty());
