@@ -143,7 +143,10 @@ class Session {
   virtual Result<std::span<const float>> decode(std::span<const int32_t> tokens) = 0;
   // Logits of every position of the last decode() call (n_tokens x n_vocab), for scoring.
   virtual Result<std::vector<float>> decodeAll(std::span<const int32_t> tokens) = 0;
-  // Forgets positions >= pos (0 <= pos <= position()); later decodes recompute from there.
+  // Forgets positions >= pos (0 <= pos <= position()). Cached positions < pos are kept as they
+  // were, so re-feeding the same tokens reproduces the same logits exactly. The next decode() or
+  // generate() must feed at least one token (to regenerate after token t, rewind to t's
+  // position and pass t as the prompt).
   virtual Status rewind(int32_t pos) = 0;
 
   // Feeds `prompt` (may be empty when the session already holds tokens and logits), then samples

@@ -1,0 +1,301 @@
+#include "model/gpu_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "ref/dequant.h"
+
+namespace tokenfab::model {
+namespace {
+
+constexpr uint64_t kUploadPiece = 16ull << 20;  // progress granularity of weight uploads
+constexpr uint64_t kMiB = 1ull << 20;
+
+uint64_t roundUp4(uint64_t n) { return (n + 3) & ~uint64_t{3}; }
+
+std::string mib(uint64_t bytes) { return std::to_string((bytes + kMiB - 1) / kMiB) + " MiB"; }
+
+}  // namespace
+
+Status GpuModel::upload(const gguf::GgufFile& file, const ProgressFn& progress) {
+  vk::Device& dev = *m_device;
+  uint64_t total = 0;
+  for (const gguf::TensorInfo& t : file.tensors()) total += t.n_bytes;
+  uint64_t done = 0;
+  auto report = [&](uint64_t bytes) -> Status {
+    done += bytes;
+    if (progress && !progress({"uploading weights", done, total}))
+      return Status(Code::kCancelled, "loading cancelled");
+    return Status::ok();
+  };
+
+  // A matrix stays in its GGUF block layout; the shaders decode it.
+  auto matrix = [&](const WeightRef& w, ops::QuantMatrix& out) -> Status {
+    const gguf::TensorInfo& info = file.tensors()[w.index];
+    if (!ops::matMulSupports(info.type))
+      return Status(Code::kUnsupported, "tensor " + info.name + " has type " + std::string(gguf::typeName(info.type)) +
+                                            ", which the GPU path cannot run");
+    const uint64_t bytes = ops::quantMatrixBytes(info.type, w.rows, w.cols);
+    TF_ASSIGN_OR_RETURN(vk::Buffer buf, dev.createBuffer(bytes));
+    std::span<const uint8_t> data = file.tensorData(info);
+    for (uint64_t off = 0; off < data.size(); off += kUploadPiece) {
+      const uint64_t len = std::min<uint64_t>(kUploadPiece, data.size() - off);
+      if (len % 4 == 0) {
+        TF_RETURN_IF_ERROR(dev.upload(buf.view(off, len), data.data() + off, len));
+      } else {  // the tail of a tensor whose size is not a whole number of words
+        std::vector<uint8_t> padded(roundUp4(len), 0);
+        std::memcpy(padded.data(), data.data() + off, len);
+        TF_RETURN_IF_ERROR(dev.upload(buf.view(off, padded.size()), padded.data(), padded.size()));
+      }
+      TF_RETURN_IF_ERROR(report(len));
+    }
+    out = {info.type, buf.view(), w.rows, static_cast<uint32_t>(w.cols)};
+    m_weight_bytes += data.size();
+    m_weight_buffers.push_back(std::move(buf));
+    return Status::ok();
+  };
+  // Norm weights, biases and rope factors are small: decoded to f32 on the CPU.
+  auto vector = [&](const WeightRef& w, vk::Buffer& out) -> Status {
+    if (!w.present()) return Status::ok();
+    const gguf::TensorInfo& info = file.tensors()[w.index];
+    std::vector<float> values(info.n_elements);
+    TF_RETURN_IF_ERROR(ref::dequantize(info.type, file.tensorData(info), values).withContext(info.name));
+    TF_ASSIGN_OR_RETURN(out, dev.createBuffer(values.size() * sizeof(float)));
+    TF_RETURN_IF_ERROR(dev.upload(out.view(), values.data(), values.size() * sizeof(float)));
+    m_weight_bytes += info.n_bytes;
+    return report(info.n_bytes);
+  };
+
+  const ModelWeights& w = m_config.weights;
+  TF_RETURN_IF_ERROR(matrix(w.token_embd, m_token_embd));
+  if (m_config.tied_output) {
+    m_output = m_token_embd;
+  } else {
+    TF_RETURN_IF_ERROR(matrix(w.output, m_output));
+  }
+  TF_RETURN_IF_ERROR(vector(w.output_norm, m_output_norm));
+  TF_RETURN_IF_ERROR(vector(w.rope_freqs, m_rope_freqs));
+  m_layers.resize(w.layers.size());
+  for (size_t l = 0; l < w.layers.size(); ++l) {
+    const LayerWeights& lw = w.layers[l];
+    GpuLayer& g = m_layers[l];
+    TF_RETURN_IF_ERROR(vector(lw.attn_norm, g.attn_norm));
+    TF_RETURN_IF_ERROR(vector(lw.ffn_norm, g.ffn_norm));
+    TF_RETURN_IF_ERROR(vector(lw.attn_q_bias, g.bq));
+    TF_RETURN_IF_ERROR(vector(lw.attn_k_bias, g.bk));
+    TF_RETURN_IF_ERROR(vector(lw.attn_v_bias, g.bv));
+    TF_RETURN_IF_ERROR(matrix(lw.attn_q, g.wq));
+    TF_RETURN_IF_ERROR(matrix(lw.attn_k, g.wk));
+    TF_RETURN_IF_ERROR(matrix(lw.attn_v, g.wv));
+    TF_RETURN_IF_ERROR(matrix(lw.attn_output, g.wo));
+    TF_RETURN_IF_ERROR(matrix(lw.ffn_gate, g.w_gate));
+    TF_RETURN_IF_ERROR(matrix(lw.ffn_up, g.w_up));
+    TF_RETURN_IF_ERROR(matrix(lw.ffn_down, g.w_down));
+  }
+
+  // One decode step reads every layer matrix once, one embedding row, and the output matrix.
+  auto bytes = [](const ops::QuantMatrix& m) { return ops::quantRowBytes(m.type, m.cols) * m.rows; };
+  m_bytes_per_token = bytes(m_output) + ops::quantRowBytes(m_token_embd.type, m_token_embd.cols);
+  for (const GpuLayer& g : m_layers)
+    m_bytes_per_token += bytes(g.wq) + bytes(g.wk) + bytes(g.wv) + bytes(g.wo) + bytes(g.w_gate) + bytes(g.w_up) +
+                         bytes(g.w_down);
+  return Status::ok();
+}
+
+Result<std::unique_ptr<GpuModel>> GpuModel::load(const gguf::GgufFile& file, ModelConfig config,
+                                                 std::unique_ptr<vk::Device> device, bool kv_f16,
+                                                 const ProgressFn& progress) {
+  if (config.head_dim_v != config.head_dim)
+    return Status(Code::kUnsupported, "models whose value head size differs from the key head size are not supported yet");
+  if (config.head_dim % 2 != 0 || config.head_dim > 256)
+    return Status(Code::kUnsupported, "head size " + std::to_string(config.head_dim) + " is not supported (even, <= 256)");
+  if (config.rope_scaling == RopeScaling::kYarn)
+    return Status(Code::kUnsupported, "YaRN rope scaling is not supported yet");
+
+  // Check the weights fit before touching the device memory.
+  uint64_t need = 0;
+  for (const gguf::TensorInfo& t : file.tensors()) need += roundUp4(t.n_bytes);
+  uint64_t heap = 0;
+  for (const vk::MemoryHeapInfo& h : device->report().heaps)
+    if (h.device_local) heap = std::max(heap, h.size);
+  if (heap > 0 && need > heap)
+    return Status(Code::kVkOutOfDeviceMemory, "the model needs " + mib(need) + " of weights, the device-local heap of " +
+                                                  device->report().name + " has " + mib(heap));
+
+  std::unique_ptr<GpuModel> model(new GpuModel());
+  model->m_config = std::move(config);
+  model->m_device = std::move(device);
+  model->m_kv_f16 = kv_f16;
+  TF_RETURN_IF_ERROR(model->upload(file, progress));
+  return model;
+}
+
+uint64_t GpuModel::stateBytes(int32_t n_ctx, int32_t n_batch, int32_t n_logit_rows) const {
+  const ModelConfig& c = m_config;
+  const uint64_t kv_elem = m_kv_f16 ? 2 : 4;
+  uint64_t bytes = 0;
+  for (int l = 0; l < c.n_layer; ++l) bytes += uint64_t(n_ctx) * (c.kDim(l) + c.vDim(l)) * kv_elem;
+  int32_t max_kv = 0, max_ff = 0;
+  for (int l = 0; l < c.n_layer; ++l) {
+    max_kv = std::max(max_kv, c.kDim(l));
+    max_ff = std::max(max_ff, c.nFf(l));
+  }
+  const uint64_t b = uint64_t(n_batch);
+  bytes += b * 4 * (3ull * c.n_embd + 2ull * c.qDim() + 2ull * max_kv + 2ull * max_ff + 2);
+  ops::AttentionShape shape{static_cast<uint32_t>(n_batch), uint32_t(c.n_head), 1, uint32_t(c.head_dim),
+                            uint32_t(std::max(0, n_ctx - n_batch))};
+  bytes += ops::attentionScratchBytes(shape);
+  bytes += uint64_t(n_logit_rows) * c.n_vocab * 4;
+  return bytes;
+}
+
+Result<GpuState> GpuModel::newState(int32_t n_ctx, int32_t n_batch, int32_t n_logit_rows) {
+  const ModelConfig& c = m_config;
+  vk::Device& dev = *m_device;
+  const uint64_t need = stateBytes(n_ctx, n_batch, n_logit_rows);
+  uint64_t heap = 0;
+  for (const vk::MemoryHeapInfo& h : dev.report().heaps)
+    if (h.device_local) heap = std::max(heap, h.size);
+  const uint64_t used = dev.allocatedBytes();
+  if (heap > 0 && need + used > heap)
+    return Status(Code::kModelContextTooLarge,
+                  "a context of " + std::to_string(n_ctx) + " tokens needs " + mib(need) + " of device memory; " +
+                      dev.report().name + " has " + mib(heap > used ? heap - used : 0) + " free");
+
+  GpuState s;
+  s.n_ctx = n_ctx;
+  s.n_batch = n_batch;
+  s.n_logit_rows = n_logit_rows;
+  const uint64_t kv_elem = m_kv_f16 ? 2 : 4;
+  int32_t max_kv = 0, max_ff = 0;
+  for (int l = 0; l < c.n_layer; ++l) {
+    TF_ASSIGN_OR_RETURN(vk::Buffer kc, dev.createBuffer(roundUp4(uint64_t(n_ctx) * c.kDim(l) * kv_elem)));
+    TF_ASSIGN_OR_RETURN(vk::Buffer vc, dev.createBuffer(roundUp4(uint64_t(n_ctx) * c.vDim(l) * kv_elem)));
+    s.k_cache.push_back(std::move(kc));
+    s.v_cache.push_back(std::move(vc));
+    max_kv = std::max(max_kv, c.kDim(l));
+    max_ff = std::max(max_ff, c.nFf(l));
+  }
+  const uint64_t b = uint64_t(n_batch) * 4;
+  using Kind = vk::Device::MemoryKind;
+  TF_ASSIGN_OR_RETURN(s.ids, dev.createBuffer(b, Kind::kHostVisible));
+  TF_ASSIGN_OR_RETURN(s.pos, dev.createBuffer(b, Kind::kHostVisible));
+  TF_ASSIGN_OR_RETURN(s.x, dev.createBuffer(b * c.n_embd));
+  TF_ASSIGN_OR_RETURN(s.xn, dev.createBuffer(b * c.n_embd));
+  TF_ASSIGN_OR_RETURN(s.proj, dev.createBuffer(b * c.n_embd));
+  TF_ASSIGN_OR_RETURN(s.q, dev.createBuffer(b * c.qDim()));
+  TF_ASSIGN_OR_RETURN(s.attn, dev.createBuffer(b * c.qDim()));
+  TF_ASSIGN_OR_RETURN(s.k, dev.createBuffer(b * max_kv));
+  TF_ASSIGN_OR_RETURN(s.v, dev.createBuffer(b * max_kv));
+  TF_ASSIGN_OR_RETURN(s.gate, dev.createBuffer(b * max_ff));
+  TF_ASSIGN_OR_RETURN(s.up, dev.createBuffer(b * max_ff));
+  ops::AttentionShape shape{static_cast<uint32_t>(n_batch), uint32_t(c.n_head), 1, uint32_t(c.head_dim),
+                            uint32_t(std::max(0, n_ctx - n_batch))};
+  TF_ASSIGN_OR_RETURN(s.scratch, dev.createBuffer(std::max<uint64_t>(4, ops::attentionScratchBytes(shape))));
+  TF_ASSIGN_OR_RETURN(s.logits, dev.createBuffer(uint64_t(n_logit_rows) * c.n_vocab * 4, Kind::kHostVisible));
+  if (!s.ids.mapped() || !s.pos.mapped() || !s.logits.mapped())
+    return Status(Code::kInternal, "host-visible buffers are not mapped");
+  return s;
+}
+
+// The forward pass, one straight sequence of ops. Every op writes a buffer the next one reads,
+// so a barrier separates them; ops that only read the same input share one.
+Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t pos0, bool all_logits,
+                         std::vector<float>& out, uint32_t* dispatches) {
+  const ModelConfig& c = m_config;
+  const uint32_t n = static_cast<uint32_t>(tokens.size());
+  if (n == 0 || n > uint32_t(s.n_batch)) return Status(Code::kInvalidArgument, "forward: bad chunk size");
+  if (pos0 + int32_t(n) > s.n_ctx) return Status(Code::kModelPromptTooLong, "forward: past the context");
+  if (all_logits && n > uint32_t(s.n_logit_rows)) return Status(Code::kInvalidArgument, "forward: too many logit rows");
+
+  auto* ids = static_cast<uint32_t*>(s.ids.mapped());
+  auto* pos = static_cast<uint32_t*>(s.pos.mapped());
+  for (uint32_t i = 0; i < n; ++i) {
+    ids[i] = static_cast<uint32_t>(tokens[i]);
+    pos[i] = static_cast<uint32_t>(pos0) + i;
+  }
+  const uint64_t e = uint64_t(c.n_embd);
+  auto matmul = [&](vk::Recorder& r, const ops::QuantMatrix& w, const vk::Buffer& x, const vk::Buffer& y,
+                    uint32_t rows) -> Status {
+    return rows == 1 ? ops::recordMatVec(r, w, x.view(), y.view(), 1) : ops::recordMatMul(r, w, x.view(), y.view(), rows);
+  };
+  ops::RopeConfig rope;
+  rope.layout = c.rope_layout == RopeLayout::kNeox ? ops::RopeLayout::kHalves : ops::RopeLayout::kAdjacent;
+  rope.n_rot = uint32_t(c.n_rot);
+  rope.freq_base = float(c.rope_freq_base);
+  rope.freq_scale = float(c.ropeFreqScale());
+  const vk::BufferView freqs = m_rope_freqs.size() ? m_rope_freqs.view() : vk::BufferView{};
+  const ops::KvType kv_type = m_kv_f16 ? ops::KvType::kF16 : ops::KvType::kF32;
+  const float eps = float(c.rms_eps);
+
+  TF_ASSIGN_OR_RETURN(vk::Recorder rec, m_device->newRecorder());
+  // x (n, n_embd) = token_embd[ids]
+  TF_RETURN_IF_ERROR(ops::recordGetRows(rec, m_token_embd, s.ids.view(), s.x.view(), n));
+  rec.barrier();  // x
+  for (int l = 0; l < c.n_layer; ++l) {
+    const GpuLayer& g = m_layers[size_t(l)];
+    const uint32_t n_kv = uint32_t(c.nHeadKv(l)), k_dim = uint32_t(c.kDim(l)), v_dim = uint32_t(c.vDim(l));
+    // attention block
+    TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.x.view(), g.attn_norm.view(), s.xn.view(), n, uint32_t(e), eps));
+    rec.barrier();  // xn (n, n_embd)
+    TF_RETURN_IF_ERROR(matmul(rec, g.wq, s.xn, s.q, n));  // q (n, n_head * head_dim)
+    TF_RETURN_IF_ERROR(matmul(rec, g.wk, s.xn, s.k, n));  // k (n, n_kv * head_dim)
+    TF_RETURN_IF_ERROR(matmul(rec, g.wv, s.xn, s.v, n));  // v (n, n_kv * head_dim)
+    rec.barrier();  // q, k, v
+    if (g.bq.size()) {
+      TF_RETURN_IF_ERROR(ops::recordAdd(rec, s.q.view(), g.bq.view(), s.q.view(), uint64_t(n) * c.qDim(), c.qDim()));
+      TF_RETURN_IF_ERROR(ops::recordAdd(rec, s.k.view(), g.bk.view(), s.k.view(), uint64_t(n) * k_dim, k_dim));
+      TF_RETURN_IF_ERROR(ops::recordAdd(rec, s.v.view(), g.bv.view(), s.v.view(), uint64_t(n) * v_dim, v_dim));
+      rec.barrier();  // biased q, k, v
+    }
+    TF_RETURN_IF_ERROR(ops::recordRope(rec, s.q.view(), s.pos.view(), freqs, n, uint32_t(c.n_head), uint32_t(c.head_dim), rope));
+    TF_RETURN_IF_ERROR(ops::recordRope(rec, s.k.view(), s.pos.view(), freqs, n, n_kv, uint32_t(c.head_dim), rope));
+    rec.barrier();  // rotated q, k
+    TF_RETURN_IF_ERROR(ops::recordKvStore(rec, s.k.view(), s.k_cache[size_t(l)].view(), kv_type, n, k_dim, uint32_t(pos0)));
+    TF_RETURN_IF_ERROR(ops::recordKvStore(rec, s.v.view(), s.v_cache[size_t(l)].view(), kv_type, n, v_dim, uint32_t(pos0)));
+    rec.barrier();  // cache rows pos0..pos0+n
+    ops::AttentionShape shape{n, uint32_t(c.n_head), n_kv, uint32_t(c.head_dim), uint32_t(pos0), 0.0f, kv_type, 0};
+    TF_RETURN_IF_ERROR(ops::recordAttention(rec, s.q.view(), s.k_cache[size_t(l)].view(), s.v_cache[size_t(l)].view(),
+                                            s.scratch.view(), s.attn.view(), shape));
+    rec.barrier();  // attn (n, n_head * head_dim)
+    TF_RETURN_IF_ERROR(matmul(rec, g.wo, s.attn, s.proj, n));
+    rec.barrier();  // proj (n, n_embd)
+    TF_RETURN_IF_ERROR(ops::recordAdd(rec, s.x.view(), s.proj.view(), s.x.view(), n * e));
+    rec.barrier();  // x += attention
+    // feed-forward block
+    TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.x.view(), g.ffn_norm.view(), s.xn.view(), n, uint32_t(e), eps));
+    rec.barrier();  // xn
+    TF_RETURN_IF_ERROR(matmul(rec, g.w_gate, s.xn, s.gate, n));  // gate (n, n_ff)
+    TF_RETURN_IF_ERROR(matmul(rec, g.w_up, s.xn, s.up, n));      // up (n, n_ff)
+    rec.barrier();  // gate, up
+    const uint64_t n_ff = uint64_t(c.nFf(l));
+    TF_RETURN_IF_ERROR(ops::recordSiluMul(rec, s.gate.view(), s.up.view(), s.gate.view(), n * n_ff));
+    rec.barrier();  // gate = silu(gate) * up
+    TF_RETURN_IF_ERROR(matmul(rec, g.w_down, s.gate, s.proj, n));
+    rec.barrier();  // proj (n, n_embd)
+    TF_RETURN_IF_ERROR(ops::recordAdd(rec, s.x.view(), s.proj.view(), s.x.view(), n * e));
+    rec.barrier();  // x += ffn
+  }
+  // output: final norm and projection, for every row or only the last one
+  const uint32_t rows = all_logits ? n : 1;
+  if (!all_logits && n > 1) {
+    TF_RETURN_IF_ERROR(rec.copy(s.x.view((n - 1) * e * 4, e * 4), s.proj.view(0, e * 4)));
+    rec.barrier();  // proj row 0 = last row of x
+    TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.proj.view(), m_output_norm.view(), s.xn.view(), 1, uint32_t(e), eps));
+  } else {
+    TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.x.view(), m_output_norm.view(), s.xn.view(), rows, uint32_t(e), eps));
+  }
+  rec.barrier();  // xn
+  TF_RETURN_IF_ERROR(matmul(rec, m_output, s.xn, s.logits, rows));
+  rec.barrier();  // logits, for the host
+  TF_RETURN_IF_ERROR(rec.submitAndWait());
+  if (dispatches) *dispatches = rec.dispatchCount();
+
+  out.resize(size_t(rows) * c.n_vocab);
+  std::memcpy(out.data(), s.logits.mapped(), out.size() * sizeof(float));
+  return Status::ok();
+}
+
+}  // namespace tokenfab::model

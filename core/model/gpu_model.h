@@ -1,0 +1,80 @@
+// A model's weights on a Vulkan device and the forward graph over them. Immutable after load:
+// the mutable state (KV cache, activations) lives in GpuState, one per session.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "tokenfab/engine.h"
+#include "tokenfab/gguf.h"
+#include "tokenfab/model.h"
+#include "tokenfab/ops.h"
+#include "tokenfab/ops_matmul.h"
+#include "tokenfab/vk.h"
+
+namespace tokenfab::model {
+
+struct GpuLayer {
+  vk::Buffer attn_norm, ffn_norm;  // (n_embd) f32
+  vk::Buffer bq, bk, bv;           // (q_dim) (k_dim) (v_dim) f32, empty when absent
+  ops::QuantMatrix wq, wk, wv, wo, w_gate, w_up, w_down;
+};
+
+// The mutable part of a session on the GPU.
+struct GpuState {
+  int32_t n_ctx = 0;
+  int32_t n_batch = 0;                      // largest chunk one forward() records
+  std::vector<vk::Buffer> k_cache, v_cache;  // per layer (n_ctx, k_dim / v_dim) f16 or f32
+  vk::Buffer ids, pos;                       // (n_batch) u32, host-visible
+  vk::Buffer x;                              // (n_batch, n_embd) the residual stream
+  vk::Buffer xn;                             // (n_batch, n_embd) normed input of a block
+  vk::Buffer q, k, v;                        // (n_batch, q_dim) (n_batch, k_dim) (n_batch, v_dim)
+  vk::Buffer attn;                           // (n_batch, q_dim) attention output, heads concatenated
+  vk::Buffer proj;                           // (n_batch, n_embd) attn_output / ffn_down result
+  vk::Buffer gate, up;                       // (n_batch, n_ff) ; gate also holds silu(gate) * up
+  vk::Buffer scratch;                        // attention split-K partials
+  vk::Buffer logits;                         // (n_logit_rows, n_vocab) host-visible
+  int32_t n_logit_rows = 0;
+};
+
+class GpuModel {
+ public:
+  // Uploads every weight. `file` must outlive nothing: data is copied to the device.
+  static Result<std::unique_ptr<GpuModel>> load(const gguf::GgufFile& file, ModelConfig config,
+                                                std::unique_ptr<vk::Device> device, bool kv_f16,
+                                                const ProgressFn& progress);
+
+  const ModelConfig& config() const { return m_config; }
+  vk::Device& device() { return *m_device; }
+  uint64_t weightBytes() const { return m_weight_bytes; }
+  // Bytes one decode step reads from weights (every matrix once; the output projection once).
+  uint64_t weightBytesPerToken() const { return m_bytes_per_token; }
+
+  // Bytes a session of n_ctx positions with prefill chunks of n_batch needs.
+  uint64_t stateBytes(int32_t n_ctx, int32_t n_batch, int32_t n_logit_rows) const;
+  Result<GpuState> newState(int32_t n_ctx, int32_t n_batch, int32_t n_logit_rows);
+
+  // Feeds tokens at positions pos0.. (<= state.n_batch of them). Logits of the last token, or of
+  // every token when `all_logits` (n_tokens <= state.n_logit_rows), are copied to `out`.
+  Status forward(GpuState& state, std::span<const int32_t> tokens, int32_t pos0, bool all_logits,
+                 std::vector<float>& out, uint32_t* dispatches = nullptr);
+
+ private:
+  GpuModel() = default;
+  Status upload(const gguf::GgufFile& file, const ProgressFn& progress);
+
+  ModelConfig m_config;
+  std::unique_ptr<vk::Device> m_device;
+  bool m_kv_f16 = true;
+  ops::QuantMatrix m_token_embd, m_output;
+  vk::Buffer m_output_norm;   // (n_embd) f32
+  vk::Buffer m_rope_freqs;    // (n_rot / 2) f32, empty when absent
+  std::vector<GpuLayer> m_layers;
+  std::vector<vk::Buffer> m_weight_buffers;  // owns every matrix's memory
+  uint64_t m_weight_bytes = 0;
+  uint64_t m_bytes_per_token = 0;
+};
+
+}  // namespace tokenfab::model

@@ -1,0 +1,223 @@
+// Engine::open and the two backends: the Vulkan graph (model/gpu_model) and the float64 CPU
+// reference (ref/forward). Both share the session logic in session_base.
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <string>
+
+#include "model/gpu_model.h"
+#include "ref/forward.h"
+#include "session/session_base.h"
+#include "tokenfab/support.h"
+#include "tokenfab/vk.h"
+
+namespace tokenfab {
+namespace {
+
+using detail::SessionBase;
+
+constexpr int32_t kDefaultMaxContext = 4096;
+// Logit rows one chunk of decodeAll() may return: caps the host-visible logits buffer at ~64 MiB.
+constexpr uint64_t kLogitBudgetBytes = 64ull << 20;
+
+int32_t chooseContext(int32_t requested, const model::ModelConfig& c) {
+  if (requested > 0) return requested;
+  return c.n_ctx_train > 0 ? std::min(c.n_ctx_train, kDefaultMaxContext) : kDefaultMaxContext;
+}
+
+// Everything both backends read from the file before any heavy work.
+struct Opened {
+  gguf::GgufFile file;
+  model::ModelConfig config;
+  Tokenizer tokenizer;
+  std::optional<std::string> chat_template;
+};
+
+Result<Opened> openModelFile(const std::filesystem::path& path, const ProgressFn& progress) {
+  if (progress && !progress({"reading", 0, 1})) return Status(Code::kCancelled, "loading cancelled");
+  TF_ASSIGN_OR_RETURN(gguf::GgufFile file, gguf::GgufFile::open(path));
+  TF_RETURN_IF_ERROR(checkRunnable(file));
+  TF_ASSIGN_OR_RETURN(model::ModelConfig config, model::ModelConfig::fromGguf(file));
+  TF_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::fromGguf(file));
+  if (tokenizer.vocabSize() < config.n_vocab)
+    return Status(Code::kModelBadShape, "the vocabulary has " + std::to_string(tokenizer.vocabSize()) +
+                                            " tokens but the output projection has " + std::to_string(config.n_vocab) + " rows");
+  std::optional<std::string> tmpl;
+  if (auto t = file.getString("tokenizer.chat_template"); t.isOk()) tmpl = *t;
+  return Opened{std::move(file), std::move(config), std::move(tokenizer), std::move(tmpl)};
+}
+
+// ---- the Vulkan backend ----
+
+class GpuSession final : public SessionBase {
+ public:
+  GpuSession(model::GpuModel& model, const Tokenizer& tokenizer, model::GpuState state)
+      : SessionBase(tokenizer, model.config().n_vocab, state.n_ctx), m_model(model), m_state(std::move(state)) {
+    m_timings.weight_bytes_per_token = model.weightBytesPerToken();
+  }
+
+ protected:
+  Status forward(std::span<const int32_t> tokens, int32_t pos0, std::vector<float>& last,
+                 std::vector<float>* all) override {
+    const size_t n_vocab = size_t(m_model.config().n_vocab);
+    if (all) all->clear();
+    const size_t step = all ? size_t(std::min(m_state.n_batch, m_state.n_logit_rows)) : size_t(m_state.n_batch);
+    for (size_t i = 0; i < tokens.size(); i += step) {
+      const size_t n = std::min(step, tokens.size() - i);
+      uint32_t dispatches = 0;
+      TF_RETURN_IF_ERROR(m_model.forward(m_state, tokens.subspan(i, n), pos0 + int32_t(i), all != nullptr, m_chunk,
+                                         &dispatches));
+      if (n == 1) m_timings.dispatches_per_token = dispatches;
+      if (all) all->insert(all->end(), m_chunk.begin(), m_chunk.end());
+    }
+    last.assign(m_chunk.end() - std::ptrdiff_t(n_vocab), m_chunk.end());
+    return Status::ok();
+  }
+  // The cache rows past `pos` are simply overwritten by later forwards.
+  Status truncate(int32_t) override { return Status::ok(); }
+
+ private:
+  model::GpuModel& m_model;
+  model::GpuState m_state;
+  std::vector<float> m_chunk;
+};
+
+class GpuEngine final : public Engine {
+ public:
+  GpuEngine(Opened opened, std::unique_ptr<model::GpuModel> model, int32_t n_batch)
+      : m_opened(std::move(opened)), m_model(std::move(model)), m_n_batch(n_batch) {
+    const vk::DeviceReport& r = m_model->device().report();
+    m_device.name = r.name;
+    m_device.type = r.type;
+    m_device.api_version = std::to_string(VK_API_VERSION_MAJOR(r.api_version)) + "." +
+                           std::to_string(VK_API_VERSION_MINOR(r.api_version)) + "." +
+                           std::to_string(VK_API_VERSION_PATCH(r.api_version));
+    for (const vk::MemoryHeapInfo& h : r.heaps)
+      if (h.device_local) m_device.device_local_bytes = std::max(m_device.device_local_bytes, h.size);
+  }
+
+  const model::ModelConfig& config() const override { return m_model->config(); }
+  const Tokenizer& tokenizer() const override { return m_opened.tokenizer; }
+  const DeviceSummary& device() const override { return m_device; }
+  const std::filesystem::path& path() const override { return m_opened.file.path(); }
+  std::optional<std::string> chatTemplate() const override { return m_opened.chat_template; }
+  uint64_t weightBytes() const override { return m_model->weightBytes(); }
+  Backend backend() const override { return Backend::kVulkan; }
+
+  Result<double> measureCopyBandwidth() override {
+    if (m_device.copy_gbps > 0) return m_device.copy_gbps;
+    vk::Device& dev = m_model->device();
+    const uint64_t bytes = std::min<uint64_t>(64ull << 20, dev.report().max_storage_buffer_range / 2 * 2);
+    TF_ASSIGN_OR_RETURN(vk::Buffer a, dev.createBuffer(bytes));
+    TF_ASSIGN_OR_RETURN(vk::Buffer b, dev.createBuffer(bytes));
+    double best = 0.0;
+    for (int rep = 0; rep < 4; ++rep) {
+      TF_ASSIGN_OR_RETURN(vk::Recorder rec, dev.newRecorder());
+      const auto t0 = std::chrono::steady_clock::now();
+      TF_RETURN_IF_ERROR(rec.copy(a.view(), b.view()));
+      TF_RETURN_IF_ERROR(rec.submitAndWait());
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      // A copy reads and writes every byte.
+      if (rep > 0) best = std::max(best, 2.0 * double(bytes) / s / 1e9);
+    }
+    m_device.copy_gbps = best;
+    return best;
+  }
+
+  Result<std::unique_ptr<Session>> newSession(int32_t n_ctx) override {
+    const model::ModelConfig& c = m_model->config();
+    n_ctx = chooseContext(n_ctx, c);
+    if (n_ctx <= 0) return Status(Code::kInvalidArgument, "context size must be positive");
+    const int32_t n_batch = std::max(1, std::min(m_n_batch, n_ctx));
+    const int32_t logit_rows =
+        int32_t(std::clamp<uint64_t>(kLogitBudgetBytes / (uint64_t(c.n_vocab) * 4), 1, uint64_t(n_batch)));
+    TF_ASSIGN_OR_RETURN(model::GpuState state, m_model->newState(n_ctx, n_batch, logit_rows));
+    return std::unique_ptr<Session>(new GpuSession(*m_model, m_opened.tokenizer, std::move(state)));
+  }
+
+ private:
+  Opened m_opened;
+  std::unique_ptr<model::GpuModel> m_model;
+  int32_t m_n_batch;
+  DeviceSummary m_device;
+};
+
+// ---- the CPU reference backend ----
+
+class RefSession final : public SessionBase {
+ public:
+  RefSession(ref::RefModel model, const Tokenizer& tokenizer, int32_t n_ctx)
+      : SessionBase(tokenizer, model.config().n_vocab, n_ctx), m_model(std::move(model)) {}
+
+ protected:
+  Status forward(std::span<const int32_t> tokens, int32_t pos0, std::vector<float>& last,
+                 std::vector<float>* all) override {
+    if (all) all->clear();
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      TF_ASSIGN_OR_RETURN(last, m_model.forward(tokens[i], pos0 + int32_t(i)));
+      if (all) all->insert(all->end(), last.begin(), last.end());
+    }
+    return Status::ok();
+  }
+  Status truncate(int32_t pos) override { return m_model.rewind(std::min(pos, m_model.nPast())); }
+
+ private:
+  ref::RefModel m_model;
+};
+
+class RefEngine final : public Engine {
+ public:
+  RefEngine(Opened opened, ref::RefModel model) : m_opened(std::move(opened)), m_model(std::move(model)) {
+    m_device.name = "CPU reference (float64)";
+    m_device.type = "cpu";
+    for (const gguf::TensorInfo& t : m_opened.file.tensors()) m_weight_bytes += t.n_bytes;
+  }
+  const model::ModelConfig& config() const override { return m_model.config(); }
+  const Tokenizer& tokenizer() const override { return m_opened.tokenizer; }
+  const DeviceSummary& device() const override { return m_device; }
+  const std::filesystem::path& path() const override { return m_opened.file.path(); }
+  std::optional<std::string> chatTemplate() const override { return m_opened.chat_template; }
+  uint64_t weightBytes() const override { return m_weight_bytes; }
+  Backend backend() const override { return Backend::kReference; }
+  Result<double> measureCopyBandwidth() override { return 0.0; }
+  Result<std::unique_ptr<Session>> newSession(int32_t n_ctx) override {
+    n_ctx = chooseContext(n_ctx, m_model.config());
+    if (n_ctx <= 0) return Status(Code::kInvalidArgument, "context size must be positive");
+    if (m_model.config().n_ctx_train > 0 && n_ctx > m_model.config().n_ctx_train)
+      return Status(Code::kModelContextTooLarge, "the CPU reference runs at most the training context (" +
+                                                     std::to_string(m_model.config().n_ctx_train) + " tokens)");
+    return std::unique_ptr<Session>(new RefSession(m_model, m_opened.tokenizer, n_ctx));
+  }
+
+ private:
+  Opened m_opened;
+  ref::RefModel m_model;  // at position 0: each session starts from a copy
+  DeviceSummary m_device;
+  uint64_t m_weight_bytes = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> Engine::open(const std::filesystem::path& path, const EngineOptions& options,
+                                             const ProgressFn& progress) {
+  TF_ASSIGN_OR_RETURN(Opened opened, openModelFile(path, progress));
+  if (options.backend == Backend::kReference) {
+    TF_ASSIGN_OR_RETURN(ref::RefModel model, ref::RefModel::load(opened.file));
+    return std::unique_ptr<Engine>(new RefEngine(std::move(opened), std::move(model)));
+  }
+  vk::DeviceOptions dev_options;
+  dev_options.validation = options.validation;
+  dev_options.disable_optional = options.disable_optional;
+  if (!options.device.empty()) {
+    if (std::all_of(options.device.begin(), options.device.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+      dev_options.index = uint32_t(std::stoul(options.device));
+    else
+      dev_options.name_contains = options.device;
+  }
+  TF_ASSIGN_OR_RETURN(std::unique_ptr<vk::Device> device, vk::Device::create(dev_options));
+  TF_ASSIGN_OR_RETURN(std::unique_ptr<model::GpuModel> model,
+                      model::GpuModel::load(opened.file, opened.config, std::move(device), options.kv_f16, progress));
+  return std::unique_ptr<Engine>(new GpuEngine(std::move(opened), std::move(model), std::max(1, options.n_batch)));
+}
+
+}  // namespace tokenfab

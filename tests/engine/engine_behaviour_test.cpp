@@ -1,0 +1,156 @@
+// Session behaviour: prefill == token-by-token decode, rewind, stop, and clear errors for bad input.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+
+#include "shared_data.h"
+#include "tokenfab/engine.h"
+#include "tokenfab/gguf.h"
+
+namespace tokenfab {
+namespace {
+
+float maxAbsDiff(std::span<const float> a, std::span<const float> b) {
+  float m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
+  return m;
+}
+
+class EngineSession : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(EngineSession, PrefillEqualsTokenByTokenAndRewindIsExact) {
+  TF_SHARED_FILE(model_path, GetParam());
+  EngineOptions options;
+  options.validation = true;
+  auto engine = Engine::open(model_path, options);
+  ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+  auto prompt = (*engine)->tokenizer().encode("Once upon a time, there was a little dog who liked to run.");
+  ASSERT_TRUE(prompt.isOk());
+  ASSERT_GE(prompt->size(), 8u);
+
+  auto batch = (*engine)->newSession(256);
+  ASSERT_TRUE(batch.isOk());
+  auto batch_logits = (*batch)->decode(*prompt);
+  ASSERT_TRUE(batch_logits.isOk()) << batch_logits.status().toString();
+  std::vector<float> batched(batch_logits->begin(), batch_logits->end());
+
+  auto single = (*engine)->newSession(256);
+  ASSERT_TRUE(single.isOk());
+  std::vector<float> stepped;
+  for (int32_t id : *prompt) {
+    auto l = (*single)->decode(std::span<const int32_t>(&id, 1));
+    ASSERT_TRUE(l.isOk()) << l.status().toString();
+    stepped.assign(l->begin(), l->end());
+  }
+  EXPECT_LE(maxAbsDiff(batched, stepped), 1e-3f);
+
+  // Rewind to k, re-feed the same tokens: identical logits.
+  const int32_t k = 3;
+  ASSERT_TRUE((*batch)->rewind(k).isOk());
+  EXPECT_EQ((*batch)->position(), k);
+  auto again = (*batch)->decode(std::span<const int32_t>(*prompt).subspan(size_t(k)));
+  ASSERT_TRUE(again.isOk());
+  EXPECT_EQ(maxAbsDiff(*again, batched), 0.0f);
+}
+
+TEST_P(EngineSession, StopFlagEndsGenerationAtTheNextToken) {
+  TF_SHARED_FILE(model_path, GetParam());
+  auto engine = Engine::open(model_path, {});
+  ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+  auto session = (*engine)->newSession(0);
+  ASSERT_TRUE(session.isOk());
+  std::atomic<bool> stop{false};
+  GenerateOptions g;
+  g.max_tokens = 200;
+  g.stop_at_eog = false;
+  g.seed = 7;
+  g.stop = &stop;
+  int seen = 0;
+  auto prompt = (*engine)->tokenizer().encode("Once upon a time");
+  auto r = (*session)->generate(*prompt, g, [&](const StepEvent&) {
+    if (++seen == 5) stop = true;
+    return true;
+  });
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_EQ(r->reason, StopReason::kStopRequested);
+  EXPECT_EQ(seen, 5);
+  // Every emitted token is in the session (so a chat can continue from the text shown).
+  EXPECT_EQ((*session)->position(), int32_t(prompt->size() + 5));
+}
+
+TEST_P(EngineSession, VulkanAgreesWithTheCpuReference) {
+  TF_SHARED_FILE(model_path, GetParam());
+  auto gpu = Engine::open(model_path, {});
+  EngineOptions ro;
+  ro.backend = Backend::kReference;
+  auto cpu = Engine::open(model_path, ro);
+  ASSERT_TRUE(gpu.isOk() && cpu.isOk());
+  auto prompt = (*gpu)->tokenizer().encode("The cat sat");
+  auto gs = (*gpu)->newSession(64);
+  auto cs = (*cpu)->newSession(64);
+  ASSERT_TRUE(gs.isOk() && cs.isOk());
+  auto gl = (*gs)->decode(*prompt);
+  auto cl = (*cs)->decode(*prompt);
+  ASSERT_TRUE(gl.isOk() && cl.isOk());
+  EXPECT_LE(maxAbsDiff(*gl, *cl), 0.05f);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stories, EngineSession,
+                         ::testing::Values("models/stories260K.gguf", "models/fixtures/fx-qwen2-bpe-q8_0.gguf"),
+                         [](const auto& param_info) { return std::string(param_info.index == 0 ? "stories260K" : "qwen2_q8_0"); });
+
+TEST(EngineErrors, NonModelGgufIsRefusedByName) {
+  TF_SHARED_FILE(zoo, "models/fixtures/quant-zoo.gguf");
+  auto engine = Engine::open(zoo, {});
+  ASSERT_FALSE(engine.isOk());
+  EXPECT_EQ(engine.status().code(), Code::kModelUnsupportedArch) << engine.status().toString();
+  EXPECT_NE(engine.status().message().find("quant-zoo"), std::string::npos);
+}
+
+TEST(EngineErrors, VocabOnlyGgufIsNotAModel) {
+  TF_SHARED_FILE(vocab, "models/vocab/ggml-vocab-llama-spm.gguf");
+  auto engine = Engine::open(vocab, {});
+  ASSERT_FALSE(engine.isOk());
+  EXPECT_NE(engine.status().code(), Code::kOk);
+  EXPECT_FALSE(engine.status().message().empty());
+}
+
+TEST(EngineErrors, UnknownArchitectureIsNamedBeforeGpuWork) {
+  gguf::GgufWriter w;
+  w.set("general.architecture", gguf::Value::string("mamba9"));
+  w.set("mamba9.block_count", gguf::Value::u32(1));
+  ASSERT_TRUE(w.addTensor("token_embd.weight", gguf::TensorType::kF32, {4, 4}, std::vector<uint8_t>(64, 0)).isOk());
+  const auto path = std::filesystem::temp_directory_path() / "tokenfab_unknown_arch.gguf";
+  ASSERT_TRUE(w.writeFile(path).isOk());
+  EngineOptions o;
+  o.device = "no-such-device-name";  // would fail if any GPU work were attempted first
+  auto engine = Engine::open(path, o);
+  std::filesystem::remove(path);
+  ASSERT_FALSE(engine.isOk());
+  EXPECT_EQ(engine.status().code(), Code::kModelUnsupportedArch) << engine.status().toString();
+  EXPECT_NE(engine.status().message().find("mamba9"), std::string::npos);
+}
+
+TEST(EngineErrors, ContextTooLargeForMemoryAndPromptTooLong) {
+  TF_SHARED_FILE(model_path, "models/stories260K.gguf");
+  auto engine = Engine::open(model_path, {});
+  ASSERT_TRUE(engine.isOk());
+  auto huge = (*engine)->newSession(1 << 28);
+  ASSERT_FALSE(huge.isOk());
+  EXPECT_EQ(huge.status().code(), Code::kModelContextTooLarge) << huge.status().toString();
+  EXPECT_NE(huge.status().message().find("MiB"), std::string::npos);
+
+  auto small = (*engine)->newSession(8);
+  ASSERT_TRUE(small.isOk());
+  std::vector<int32_t> prompt(9, 300);
+  auto r = (*small)->decode(prompt);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), Code::kModelPromptTooLong);
+  EXPECT_EQ((*small)->position(), 0);
+  std::vector<int32_t> bad_id = {1, 100000};
+  EXPECT_EQ((*small)->decode(bad_id).status().code(), Code::kOutOfRange);
+}
+
+}  // namespace
+}  // namespace tokenfab

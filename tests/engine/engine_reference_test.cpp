@@ -1,0 +1,161 @@
+// The GPU forward pass against independent references: teacher-forced logits of every shared
+// model vs the float64 pass (exact/) and llama.cpp (llamacpp/), and stories260K greedy == llama2.c.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "shared_data.h"
+#include "tokenfab/engine.h"
+
+namespace tokenfab {
+namespace {
+
+struct RefCase {
+  std::vector<int32_t> tokens;                    // prompt tokens + greedy continuation
+  std::vector<nlohmann::json> logits;             // one {"lse", "top"} per position
+};
+
+std::vector<RefCase> loadCases(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  nlohmann::json j = nlohmann::json::parse(in);
+  std::vector<RefCase> out;
+  for (const auto& c : j.at("cases")) {
+    RefCase rc;
+    for (const auto& t : c.at("tokens")) rc.tokens.push_back(t.get<int32_t>());
+    for (const auto& t : c.at("greedy")) rc.tokens.push_back(t.get<int32_t>());
+    for (const auto& l : c.at("prompt_logits")) rc.logits.push_back(l);
+    for (const auto& l : c.at("greedy_logits")) rc.logits.push_back(l);
+    out.push_back(std::move(rc));
+  }
+  return out;
+}
+
+double logSumExp(const float* row, size_t n) {
+  double mx = -INFINITY;
+  for (size_t i = 0; i < n; ++i) mx = std::max(mx, double(row[i]));
+  double s = 0.0;
+  for (size_t i = 0; i < n; ++i) s += std::exp(double(row[i]) - mx);
+  return mx + std::log(s);
+}
+
+struct ModelCase {
+  const char* file;       // under models/
+  const char* ref;        // reference stem
+  double exact_bound;     // |logit - exact| (the bounds: 0.05 float models, 0.5 quantized)
+};
+
+class EngineReference : public ::testing::TestWithParam<ModelCase> {};
+
+TEST_P(EngineReference, TeacherForcedLogitsMatchReferences) {
+  const ModelCase& mc = GetParam();
+  TF_SHARED_FILE(model_path, std::string("models/") + mc.file);
+  TF_SHARED_FILE(exact_path, std::string("reference/exact/") + mc.ref + ".public.json");
+  TF_SHARED_FILE(cpp_path, std::string("reference/llamacpp/") + mc.ref + ".public.json");
+  EngineOptions options;
+  options.validation = true;
+  auto engine = Engine::open(model_path, options);
+  ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+  const size_t n_vocab = size_t((*engine)->config().n_vocab);
+
+  const std::vector<RefCase> exact = loadCases(exact_path);
+  const std::vector<RefCase> cpp = loadCases(cpp_path);
+  ASSERT_EQ(exact.size(), cpp.size());
+  double max_exact = 0, max_cpp = 0, max_lse = 0;
+  for (size_t c = 0; c < exact.size(); ++c) {
+    ASSERT_EQ(exact[c].tokens, cpp[c].tokens) << "case " << c;
+    auto session = (*engine)->newSession(0);
+    ASSERT_TRUE(session.isOk()) << session.status().toString();
+    auto all = (*session)->decodeAll(exact[c].tokens);
+    ASSERT_TRUE(all.isOk()) << all.status().toString();
+    ASSERT_EQ(all->size(), exact[c].tokens.size() * n_vocab);
+    for (size_t p = 0; p < exact[c].tokens.size(); ++p) {
+      const float* row = all->data() + p * n_vocab;
+      const double lse = logSumExp(row, n_vocab);
+      for (const auto* refs : {&exact[c].logits[p], &cpp[c].logits[p]}) {
+        const bool is_exact = refs == &exact[c].logits[p];
+        const double bound = is_exact ? mc.exact_bound : 0.5;
+        const double dl = std::abs(lse - refs->at("lse").get<double>());
+        max_lse = std::max(max_lse, dl);
+        EXPECT_LE(dl, 0.2) << mc.file << " case " << c << " pos " << p << (is_exact ? " exact" : " llama.cpp") << " lse";
+        for (const auto& pair : refs->at("top")) {
+          const int32_t id = pair.at(0).get<int32_t>();
+          const double d = std::abs(double(row[id]) - pair.at(1).get<double>());
+          (is_exact ? max_exact : max_cpp) = std::max(is_exact ? max_exact : max_cpp, d);
+          ASSERT_LE(d, bound) << mc.file << " case " << c << " pos " << p << " id " << id
+                              << (is_exact ? " vs exact" : " vs llama.cpp");
+        }
+      }
+    }
+  }
+  std::printf("%s: max |logit - exact| %.5f, max |logit - llama.cpp| %.5f, max |lse diff| %.5f\n", mc.file, max_exact,
+              max_cpp, max_lse);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    SharedModels, EngineReference,
+    ::testing::Values(ModelCase{"stories260K.gguf", "stories260K", 0.05},
+                      ModelCase{"fixtures/stories260K-f16.gguf", "stories260K-f16", 0.05},
+                      ModelCase{"fixtures/fx-llama-spm-q8_0.gguf", "fx-llama-spm-q8_0", 0.5},
+                      ModelCase{"fixtures/fx-llama-spm-q4_0.gguf", "fx-llama-spm-q4_0", 0.5},
+                      ModelCase{"fixtures/fx-llama-spm-q4_k_m.gguf", "fx-llama-spm-q4_k_m", 0.5},
+                      ModelCase{"fixtures/fx-qwen2-bpe-q8_0.gguf", "fx-qwen2-bpe-q8_0", 0.5},
+                      ModelCase{"fixtures/fx-qwen2-bpe-q5_k_m.gguf", "fx-qwen2-bpe-q5_k_m", 0.5},
+                      ModelCase{"fixtures/fx-qwen2-e384-q4_k_m.gguf", "fx-qwen2-e384-q4_k_m", 0.5}),
+    [](const auto& param_info) {
+      std::string n = param_info.param.ref;
+      for (char& ch : n)
+        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+      return n;
+    });
+
+// Greedy generation reproduces llama2.c run.c token for token.
+std::vector<std::vector<int32_t>> greedyIds(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::vector<std::vector<int32_t>> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("ids (", 0) != 0) continue;
+    std::istringstream ss(line.substr(line.find(':') + 1));
+    std::vector<int32_t> ids;
+    int32_t v;
+    while (ss >> v) ids.push_back(v);
+    out.push_back(ids);
+  }
+  return out;
+}
+
+class EngineGreedy : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(EngineGreedy, ReproducesLlama2c) {
+  TF_SHARED_FILE(model_path, GetParam());
+  TF_SHARED_FILE(golden_path, "models/llama2c/stories260K.greedy.txt");
+  const auto cases = greedyIds(golden_path);
+  ASSERT_EQ(cases.size(), 2u);
+  auto engine = Engine::open(model_path, {});
+  ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+  // case 1: BOS only, 256 steps; case 2: "Once upon a time" (BOS + 4 tokens), 64 steps.
+  for (const auto& ids : cases) {
+    const size_t n_prompt = ids.size() == 257 ? 1 : 5;
+    auto session = (*engine)->newSession(0);
+    ASSERT_TRUE(session.isOk());
+    GenerateOptions g;
+    g.sampler.temperature = 0.0;
+    g.max_tokens = int32_t(ids.size() - n_prompt);
+    g.stop_at_eog = false;
+    std::vector<int32_t> prompt(ids.begin(), ids.begin() + long(n_prompt));
+    auto result = (*session)->generate(prompt, g, {});
+    ASSERT_TRUE(result.isOk()) << result.status().toString();
+    std::vector<int32_t> expected(ids.begin() + long(n_prompt), ids.end());
+    EXPECT_EQ(result->tokens, expected);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Stories, EngineGreedy,
+                         ::testing::Values("models/stories260K.gguf", "models/fixtures/stories260K-f16.gguf"),
+                         [](const auto& param_info) { return std::string(param_info.index == 0 ? "F32" : "F16"); });
+
+}  // namespace
+}  // namespace tokenfab
