@@ -141,9 +141,11 @@ Status readHyperParams(const GgufFile& file, ModelConfig& c) {
   TF_ASSIGN_OR_RETURN(c.n_ff, readPerLayer(file, p + "feed_forward_length", c.n_layer, -1));
   TF_ASSIGN_OR_RETURN(c.n_ctx_train, readDim(file, p + "context_length", -1, int64_t{1} << 30));
 
-  int32_t default_head_dim = 0;
-  if (c.n_embd % c.n_head == 0) default_head_dim = c.n_embd / c.n_head;
-  TF_ASSIGN_OR_RETURN(c.head_dim, readDim(file, p + "attention.key_length", default_head_dim == 0 ? -1 : default_head_dim));
+  if (c.n_embd % c.n_head != 0 && file.find(p + "attention.key_length") == nullptr) {
+    return badParam(p + "embedding_length " + std::to_string(c.n_embd) + " is not a multiple of head_count " +
+                    std::to_string(c.n_head) + " and " + p + "attention.key_length is missing");
+  }
+  TF_ASSIGN_OR_RETURN(c.head_dim, readDim(file, p + "attention.key_length", c.n_embd / c.n_head));
   TF_ASSIGN_OR_RETURN(c.head_dim_v, readDim(file, p + "attention.value_length", c.head_dim));
   for (int32_t l = 0; l < c.n_layer; ++l) {
     if (c.n_head % c.nHeadKv(l) != 0) {

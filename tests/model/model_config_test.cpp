@@ -270,6 +270,9 @@ TEST(ModelConfigTiny, BadHyperParameters) {
   TinyModel huge_layers;
   huge_layers.extra_kv = {{"llama.block_count", Value::u64(uint64_t{1} << 40)}};
   expectFailure(huge_layers, Code::kModelBadHyperParams, "block_count");
+  TinyModel indivisible;
+  indivisible.extra_kv = {{"llama.attention.head_count", Value::u32(3)}, {"llama.attention.head_count_kv", Value::u32(3)}};
+  expectFailure(indivisible, Code::kModelBadHyperParams, "not a multiple of head_count 3");
   TinyModel scaling;
   scaling.extra_kv = {{"llama.rope.scaling.type", Value::string("warp")}};
   expectFailure(scaling, Code::kModelBadHyperParams, "warp");
