@@ -158,7 +158,11 @@ int runBenchOps(std::span<const std::string> argv) {
   if (!device.report().timestamps) return failure("bench-ops: " + device.report().name + " has no timestamp queries");
   double copy_gbps = 0;
   auto rows = benchOps(device, iters, scale, &copy_gbps);
+  // With TOKENFAB_VALIDATION=1 every validation message is shown (and fails the command).
+  const auto messages = device.validationMessages();
+  for (const std::string& m : messages) std::fprintf(stderr, "validation: %s\n", m.c_str());
   if (!rows.isOk()) return failure(rows.status().toString());
+  if (!messages.empty()) return failure("bench-ops: " + std::to_string(messages.size()) + " validation messages");
 
   if (json) {
     nlohmann::json out;
