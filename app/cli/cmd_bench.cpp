@@ -1,0 +1,116 @@
+// tokenfab-cli bench: prompt processing and generation speed, and how close decode comes to the
+// memory-bandwidth limit (weight bytes read per token x tokens/s vs the measured copy bandwidth).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli.h"
+#include "engine_flags.h"
+
+namespace tokenfab::cli {
+namespace {
+
+constexpr const char* kUsage = "usage: tokenfab-cli bench [-m MODEL] [-p 512] [-n 128] [-r 3] [--json]\n";
+
+struct Stat {
+  double mean = 0, sd = 0;
+};
+Stat stat(const std::vector<double>& v) {
+  Stat s;
+  if (v.empty()) return s;
+  for (double x : v) s.mean += x;
+  s.mean /= double(v.size());
+  for (double x : v) s.sd += (x - s.mean) * (x - s.mean);
+  s.sd = v.size() > 1 ? std::sqrt(s.sd / double(v.size() - 1)) : 0.0;
+  return s;
+}
+
+int32_t argmax(std::span<const float> v) {
+  return int32_t(std::max_element(v.begin(), v.end()) - v.begin());
+}
+
+int runBench(std::span<const std::string> argv) {
+  using Clock = std::chrono::steady_clock;
+  Args args(argv);
+  if (args.flag("--help", "-h")) {
+    std::cout << kUsage << "\nmodel options:\n" << engineFlagsHelp();
+    return kExitOk;
+  }
+  auto num = [&](const char* name, int def) {
+    auto v = args.value(name);
+    return v ? std::max(0, std::atoi(v->c_str())) : def;
+  };
+  const int n_prompt = num("-p", 512), n_gen = num("-n", 128), reps = std::max(1, num("-r", 3));
+  const bool json = args.flag("--json");
+  auto flags = parseEngineFlags(args);
+  if (!flags.isOk()) return usageError(flags.status().message());
+  if (!args.unknownOptions().empty()) return usageError("unknown option " + args.unknownOptions().front());
+  flags->quiet = flags->quiet || json;
+  auto engine = openEngine(*flags);
+  if (!engine.isOk()) return failure(engine.status().toString());
+  const auto& cfg = (*engine)->config();
+  auto copy = (*engine)->measureCopyBandwidth();
+  const double copy_gbps = copy.isOk() ? *copy : 0.0;
+  auto session = (*engine)->newSession(std::max(flags->n_ctx, n_prompt + n_gen + 1));
+  if (!session.isOk()) return failure(session.status().toString());
+
+  // A prompt of ordinary tokens (fixed, so runs are comparable): ids cycling through the vocabulary.
+  std::vector<int32_t> prompt(size_t(std::max(1, n_prompt)));
+  for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = int32_t((i * 7919 + 13) % size_t(cfg.n_vocab));
+  std::vector<double> pp_tps, tg_tps, ttft_ms;
+  for (int r = 0; r < reps + 1; ++r) {  // the first run warms pipelines and caches; not counted
+    if (!(*session)->rewind(0).isOk()) return failure("rewind failed");
+    const auto t0 = Clock::now();
+    auto logits = (*session)->decode(prompt);
+    if (!logits.isOk()) return failure(logits.status().toString());
+    const double pp_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    int32_t next = argmax(*logits);
+    const auto t1 = Clock::now();
+    double first_ms = 0;
+    for (int i = 0; i < n_gen; ++i) {
+      auto l = (*session)->decode(std::span<const int32_t>(&next, 1));
+      if (!l.isOk()) return failure(l.status().toString());
+      next = argmax(*l);
+      if (i == 0) first_ms = std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
+    }
+    const double tg_s = std::chrono::duration<double>(Clock::now() - t1).count();
+    if (r == 0) continue;
+    if (n_prompt > 0) pp_tps.push_back(double(prompt.size()) / pp_s);
+    if (n_gen > 0) tg_tps.push_back(double(n_gen) / tg_s);
+    ttft_ms.push_back(pp_s * 1000.0 + first_ms);
+  }
+  const Stat pp = stat(pp_tps), tg = stat(tg_tps), ttft = stat(ttft_ms);
+  const Timings& t = (*session)->timings();
+  const double bytes = double(t.weight_bytes_per_token);
+  const double gbps = bytes * tg.mean / 1e9;
+  const double fraction = copy_gbps > 0 ? gbps / copy_gbps : 0.0;
+  if (json) {
+    nlohmann::ordered_json out = {
+        {"model", flags->model.filename().string()}, {"device", (*engine)->device().name},
+        {"backend", (*engine)->backend() == Backend::kVulkan ? "vulkan" : "reference"},
+        {"n_prompt", n_prompt}, {"n_gen", n_gen}, {"repetitions", reps},
+        {"pp_tokens_per_s", pp.mean}, {"pp_sd", pp.sd}, {"tg_tokens_per_s", tg.mean}, {"tg_sd", tg.sd},
+        {"time_to_first_token_ms", ttft.mean}, {"weight_bytes_per_token", t.weight_bytes_per_token},
+        {"achieved_gbps", gbps}, {"copy_gbps", copy_gbps}, {"bandwidth_fraction", fraction},
+        {"dispatches_per_token", t.dispatches_per_token}};
+    std::cout << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::printf("model      %s (%s)\n", flags->model.filename().string().c_str(), cfg.summary().c_str());
+  std::printf("device     %s\n", (*engine)->device().name.c_str());
+  std::printf("pp%-6d   %10.1f ± %.1f tokens/s\n", n_prompt, pp.mean, pp.sd);
+  std::printf("tg%-6d   %10.1f ± %.1f tokens/s\n", n_gen, tg.mean, tg.sd);
+  std::printf("ttft       %10.1f ms (prompt of %d + first token)\n", ttft.mean, n_prompt);
+  std::printf("weights    %10.2f MB read per token, %u dispatches per token\n", bytes / 1e6, t.dispatches_per_token);
+  std::printf("bandwidth  %10.2f GB/s achieved, copy bandwidth %.2f GB/s: %.1f%% of it\n", gbps, copy_gbps, 100 * fraction);
+  return kExitOk;
+}
+
+}  // namespace
+
+TF_CLI_COMMAND("bench", "prompt and generation speed, achieved memory bandwidth", runBench);
+
+}  // namespace tokenfab::cli
