@@ -35,7 +35,7 @@ Recorder::Recorder(Recorder&& other) noexcept { *this = std::move(other); }
 
 Recorder& Recorder::operator=(Recorder&& other) noexcept {
   if (this != &other) {
-    this->~Recorder();
+    release();
     m_device = other.m_device;
     m_cmd = other.m_cmd;
     m_fence = other.m_fence;
@@ -54,7 +54,9 @@ Recorder& Recorder::operator=(Recorder&& other) noexcept {
   return *this;
 }
 
-Recorder::~Recorder() {
+Recorder::~Recorder() { release(); }
+
+void Recorder::release() {
   if (!m_device) return;
   VkDevice d = m_device->handle();
   if (m_recording) vkEndCommandBuffer(m_cmd);

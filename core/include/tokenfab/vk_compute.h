@@ -82,6 +82,7 @@ class Recorder {
   friend class Device;
   Status begin();
   Status allocateDescriptorPool();
+  void release();  // destroys the Vulkan objects; leaves the recorder empty
 
   Device* m_device = nullptr;
   VkCommandBuffer m_cmd = VK_NULL_HANDLE;
