@@ -19,7 +19,7 @@ PACKAGES=(
   libutf8proc-dev nlohmann-json3-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev xvfb xauth
   clang libclang-rt-14-dev
-  debootstrap librsvg2-bin appstream
+  debootstrap librsvg2-bin appstream desktop-file-utils
 )
 
 log() { printf '\033[1m[tokenfab]\033[0m %s\n' "$*" >&2; }
