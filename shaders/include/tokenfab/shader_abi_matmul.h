@@ -42,7 +42,7 @@ struct GetRowsParams {
 };
 
 // Weight rows each matvec workgroup reduces.
-#define TF_MATVEC_ROWS 2
+#define TF_MATVEC_ROWS 4
 // Outputs per thread of the tiled matmul along rows and batch (tile = threads x these).
 #define TF_MATMUL_RM 4
 #define TF_MATMUL_RN 4
