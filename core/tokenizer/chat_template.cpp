@@ -100,13 +100,24 @@ Status checkChatTemplate(const std::string& tmpl) {
   return parsed.isOk() ? Status::ok() : parsed.status();
 }
 
+Result<ChatTemplate> ChatTemplate::parse(const std::string& source, bool llama_cpp_compat) {
+  jinja::LexOptions lex;
+  lex.lstrip_variables = llama_cpp_compat;
+  TF_ASSIGN_OR_RETURN(std::shared_ptr<const jinja::Template> parsed,
+                      jinja::parseTemplate(source, toJinjaLimits(TemplateLimits{}), lex));
+  return ChatTemplate(std::move(parsed));
+}
+
 Result<std::string> renderChatTemplate(const std::string& tmpl, const nlohmann::ordered_json& messages,
                                        const RenderOptions& opts) {
   if (!messages.is_array()) return Status(Code::kInvalidArgument, "messages must be a JSON array");
-  jinja::LexOptions lex;
-  lex.lstrip_variables = opts.llama_cpp_compat;
-  TF_ASSIGN_OR_RETURN(std::shared_ptr<const jinja::Template> parsed,
-                      jinja::parseTemplate(tmpl, toJinjaLimits(opts.limits), lex));
+  TF_ASSIGN_OR_RETURN(ChatTemplate parsed, ChatTemplate::parse(tmpl, opts.llama_cpp_compat));
+  return parsed.render(messages, opts);
+}
+
+Result<std::string> ChatTemplate::render(const nlohmann::ordered_json& messages, const RenderOptions& opts) const {
+  if (!messages.is_array()) return Status(Code::kInvalidArgument, "messages must be a JSON array");
+  const jinja::Template* parsed = m_tmpl.get();
   if (!opts.llama_cpp_compat) return renderParsed(*parsed, messages, opts);
   nlohmann::ordered_json actual = supportsSystemRole(*parsed, opts) ? messages : foldSystemIntoUser(messages);
   TF_ASSIGN_OR_RETURN(std::string out, renderParsed(*parsed, actual, opts));

@@ -70,3 +70,27 @@ TEST(JinjaSyntax, ChatMessageStructOverload) {
 
 }  // namespace
 }  // namespace tokenfab
+
+namespace tokenfab {
+namespace {
+
+TEST(ChatTemplateHandle, ParseOnceRenderMany) {
+  Result<ChatTemplate> tmpl = ChatTemplate::parse("{% for m in messages %}[{{ m.content }}]{% endfor %}{{ eos_token }}");
+  ASSERT_TRUE(tmpl.isOk()) << tmpl.status().toString();
+  RenderOptions opts;
+  opts.eos_token = "</s>";
+  nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
+  std::string expected;
+  for (int turn = 0; turn < 3; ++turn) {
+    msgs.push_back({{"role", "user"}, {"content", "t" + std::to_string(turn)}});
+    expected += "[t" + std::to_string(turn) + "]";
+    Result<std::string> out = tmpl->render(msgs, opts);
+    ASSERT_TRUE(out.isOk()) << out.status().toString();
+    EXPECT_EQ(out.value(), expected + "</s>");
+  }
+  EXPECT_EQ(ChatTemplate::parse("{% if %}").status().code(), Code::kTemplateSyntax);
+  EXPECT_EQ(tmpl->render(nlohmann::ordered_json::object()).status().code(), Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace tokenfab

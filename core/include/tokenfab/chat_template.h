@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,6 +63,23 @@ Result<std::string> renderChatTemplate(const std::string& tmpl, const std::vecto
 
 // kTemplateSyntax if `tmpl` does not parse; ok otherwise.
 Status checkChatTemplate(const std::string& tmpl);
+
+namespace jinja {
+struct Template;
+}
+
+// A template parsed once and rendered for every turn of a conversation. Cheap to copy.
+class ChatTemplate {
+ public:
+  // `llama_cpp_compat` must match the RenderOptions it will be rendered with (it changes how
+  // whitespace before "{{" is lexed).
+  static Result<ChatTemplate> parse(const std::string& source, bool llama_cpp_compat = false);
+  Result<std::string> render(const nlohmann::ordered_json& messages, const RenderOptions& opts = {}) const;
+
+ private:
+  explicit ChatTemplate(std::shared_ptr<const jinja::Template> tmpl) : m_tmpl(std::move(tmpl)) {}
+  std::shared_ptr<const jinja::Template> m_tmpl;
+};
 
 // Built-in templates, for models whose GGUF has no tokenizer.chat_template.
 // Names: chatml, llama2, llama3, mistral, phi3, gemma, zephyr. Empty view for an unknown name.
