@@ -1,14 +1,128 @@
+// The workbench window: chat in the middle, sampler panel left, token inspector right, timeline
+// and efficiency bar below. The engine lives on a worker thread (EngineWorker); this window talks
+// to it only through queued signals and never waits on it.
 #pragma once
 
 #include <QMainWindow>
+#include <QThread>
+#include <QTimer>
+
+#include "conversation.h"
+#include "engine_worker.h"
+
+class QLabel;
+class QMenu;
+class QProgressBar;
+class QPushButton;
 
 namespace tokenfab::gui {
 
-// The workbench window. Holds the panels; talks to the engine only through queued signals.
+class ChatPanel;
+class SamplerPanel;
+class TimelinePanel;
+class TokenInspector;
+
 class MainWindow : public QMainWindow {
   Q_OBJECT
  public:
   explicit MainWindow(QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  // Commands (menus, shortcuts and tests use the same paths).
+  void openModel(const QString& path);
+  void send(const QString& text, bool edit = false);
+  void stopGeneration();
+  void regenerate();
+  void selectStep(int turn, int step);
+  void branchFrom(int turn, int step, int candidate);
+  Status saveSession(const QString& path);
+  Status openSession(const QString& path);
+  Status exportTrace(const QString& path);  // .json or .csv by suffix
+  Status exportPlots(const QString& stem);  // <stem>-timeline/-inspector/-funnel .png and .pdf
+  // The demo model in resources/models/, or empty.
+  static QString demoModelPath();
+
+  bool modelReady() const { return m_model_ready; }
+  bool isGenerating() const { return m_generating; }
+  bool isLoading() const { return m_loading; }
+  const ModelInfo& model() const { return m_model; }
+  const Conversation& conversation() const { return m_conversation; }
+  int selectedTurn() const { return m_selected_turn; }
+  int selectedStep() const { return m_selected_step; }
+  const TokenStep* selectedTokenStep() const;
+  QString lastError() const { return m_last_error; }
+  const GenerateSummary* lastSummary() const { return m_has_summary ? &m_last_summary : nullptr; }
+  QString efficiencyText() const;
+  void setBackend(Backend backend) { m_backend = backend; }
+  void refreshNow();
+
+  ChatPanel* chatPanel() const { return m_chat; }
+  TokenInspector* inspector() const { return m_inspector; }
+  SamplerPanel* samplerPanel() const { return m_sampler; }
+  TimelinePanel* timeline() const { return m_timeline; }
+
+ signals:
+  void modelReadyChanged(bool ready);
+  void generationDone();
+  void errorShown(const QString& message);
+
+ protected:
+  void dragEnterEvent(QDragEnterEvent* event) override;
+  void dropEvent(QDropEvent* event) override;
+  void closeEvent(QCloseEvent* event) override;
+
+ private:
+  void buildMenus();
+  void buildDocks();
+  void loadSettings();
+  void saveSettings() const;
+  void addRecent(const QString& path);
+  void rebuildRecentMenu();
+  void showError(const QString& message);
+  void scheduleRefresh();
+  void refreshSelection();
+  void startGeneration(int turn, const std::vector<int32_t>& context);
+  Result<std::vector<int32_t>> buildContext(int turn) const;
+  void showModelInfo();
+  void showDevicePicker();
+  void moveSelection(int delta);
+
+  void onModelLoaded(const ModelInfo& info);
+  void onLoadFailed(const QString& message);
+  void onTokenGenerated(quint64 request_id, const TokenStep& step);
+  void onGenerationFinished(const GenerateSummary& summary);
+  void onGenerationFailed(quint64 request_id, const QString& message);
+
+  QThread m_thread;
+  EngineWorker* m_worker = nullptr;  // lives on m_thread; deleted when it finishes
+  ModelInfo m_model;
+  bool m_model_ready = false;
+  bool m_loading = false;
+  bool m_generating = false;
+  Backend m_backend = Backend::kVulkan;
+  QString m_device;
+  uint64_t m_request_id = 0;
+  int m_generating_turn = -1;
+  bool m_follow_latest = true;
+  int m_selected_turn = -1;
+  int m_selected_step = -1;
+  Conversation m_conversation;
+  GenerateSummary m_last_summary;
+  bool m_has_summary = false;
+  double m_copy_gbps = 0.0;
+  QString m_last_error;
+  QString m_session_path;
+  QStringList m_recent;
+
+  QTimer m_refresh;
+  ChatPanel* m_chat = nullptr;
+  TokenInspector* m_inspector = nullptr;
+  SamplerPanel* m_sampler = nullptr;
+  TimelinePanel* m_timeline = nullptr;
+  QLabel* m_efficiency = nullptr;
+  QProgressBar* m_progress = nullptr;
+  QPushButton* m_cancel_load = nullptr;
+  QMenu* m_recent_menu = nullptr;
 };
 
 }  // namespace tokenfab::gui

@@ -1,0 +1,160 @@
+#include "engine_worker.h"
+
+#include <QElapsedTimer>
+
+#include <algorithm>
+
+#include "tokenfab/gguf.h"
+
+namespace tokenfab::gui {
+
+namespace {
+
+QString statusText(const Status& status) { return QString::fromStdString(status.toString()); }
+
+}  // namespace
+
+EngineWorker::EngineWorker(QObject* parent) : QObject(parent) {}
+
+EngineWorker::~EngineWorker() {
+  m_session.reset();
+  m_engine.reset();
+}
+
+void EngineWorker::registerMetaTypes() {
+  qRegisterMetaType<tokenfab::gui::ModelInfo>("tokenfab::gui::ModelInfo");
+  qRegisterMetaType<tokenfab::gui::TokenStep>("tokenfab::gui::TokenStep");
+  qRegisterMetaType<tokenfab::gui::GenerateRequest>("tokenfab::gui::GenerateRequest");
+  qRegisterMetaType<tokenfab::gui::GenerateSummary>("tokenfab::gui::GenerateSummary");
+}
+
+void EngineWorker::unloadModel() {
+  m_session.reset();
+  m_engine.reset();
+}
+
+void EngineWorker::loadModel(const QString& path, int backend, const QString& device) {
+  m_cancel_load.store(false);
+  m_session.reset();
+  m_engine.reset();
+  QElapsedTimer clock;
+  clock.start();
+  EngineOptions options;
+  options.backend = backend == int(Backend::kReference) ? Backend::kReference : Backend::kVulkan;
+  options.device = device.toStdString();
+  const std::filesystem::path file = path.toStdString();
+  ProgressFn progress = [this](const LoadProgress& p) {
+    const double fraction = p.total > 0 ? double(p.done) / double(p.total) : 0.0;
+    emit loadProgressed(QString::fromUtf8(p.stage.data(), qsizetype(p.stage.size())), fraction);
+    return !m_cancel_load.load();
+  };
+  auto engine = Engine::open(file, options, progress);
+  if (!engine.isOk()) {
+    emit loadFailed(statusText(engine.status()));
+    return;
+  }
+  auto session = (*engine)->newSession(0);
+  if (!session.isOk()) {
+    emit loadFailed(statusText(session.status()));
+    return;
+  }
+  // A second tokenizer for the GUI thread, so no engine object is ever shared between threads.
+  auto gguf_file = gguf::GgufFile::open(file);
+  if (!gguf_file.isOk()) {
+    emit loadFailed(statusText(gguf_file.status()));
+    return;
+  }
+  auto tokenizer = Tokenizer::fromGguf(*gguf_file);
+  if (!tokenizer.isOk()) {
+    emit loadFailed(statusText(tokenizer.status()));
+    return;
+  }
+  m_engine = std::move(*engine);
+  m_session = std::move(*session);
+
+  ModelInfo info;
+  const auto& config = m_engine->config();
+  info.path = path;
+  info.name = QString::fromStdString(config.name.empty() ? file.stem().string() : config.name);
+  info.arch = QString::fromStdString(config.arch);
+  info.n_vocab = config.n_vocab;
+  info.n_ctx = m_session->contextSize();
+  info.n_layer = config.n_layer;
+  info.n_embd = config.n_embd;
+  info.n_params = config.n_params;
+  info.weight_bytes = m_engine->weightBytes();
+  info.chat_template = m_engine->chatTemplate();
+  const Tokenizer& tok = *tokenizer;
+  if (tok.bos() >= 0) info.bos_token = tok.tokenText(tok.bos());
+  if (tok.eos() >= 0) info.eos_token = tok.tokenText(tok.eos());
+  info.device = m_engine->device();
+  info.backend = m_engine->backend();
+  info.load_ms = double(clock.elapsed());
+  info.tokenizer = std::make_shared<const Tokenizer>(std::move(*tokenizer));
+  emit modelLoaded(info);
+}
+
+void EngineWorker::measureBandwidth() {
+  if (!m_engine) return;
+  auto gbps = m_engine->measureCopyBandwidth();
+  if (gbps.isOk()) emit bandwidthMeasured(*gbps);
+}
+
+void EngineWorker::generate(const GenerateRequest& request) {
+  if (!m_session || !m_engine) {
+    emit generationFailed(request.request_id, tr("No model is loaded."));
+    return;
+  }
+  if (request.context.empty()) {
+    emit generationFailed(request.request_id, tr("Nothing to generate from: the prompt is empty."));
+    return;
+  }
+  emit generationStarted(request.request_id);
+  // Keep the longest cached prefix the new context shares with the session; feed the rest
+  // (at least one token: after rewind() the session has no logits).
+  const auto& held = m_session->tokens();
+  size_t common = 0;
+  while (common < held.size() && common < request.context.size() && held[common] == request.context[common]) {
+    ++common;
+  }
+  common = std::min(common, request.context.size() - 1);
+  if (Status s = m_session->rewind(int32_t(common)); !s.isOk()) {
+    emit generationFailed(request.request_id, statusText(s));
+    return;
+  }
+  m_session->resetTimings();
+  GenerateOptions options;
+  options.sampler = request.sampler;
+  options.seed = request.seed;
+  options.max_tokens = request.max_tokens;
+  options.stop = &m_stop;
+  options.keep_full_logits = request.keep_full_logits;
+  int32_t generated = 0;
+  const uint64_t id = request.request_id;
+  StepFn on_step = [&](const StepEvent& event) {
+    TokenStep step;
+    step.trace = event.trace;
+    step.text = event.text;
+    step.step_ms = event.step_ms;
+    if (request.keep_full_logits) step.logits.assign(event.logits.begin(), event.logits.end());
+    ++generated;
+    emit tokenGenerated(id, step);
+    return true;
+  };
+  const std::span<const int32_t> prompt(request.context.data() + common, request.context.size() - common);
+  auto result = m_session->generate(prompt, options, on_step);
+  if (!result.isOk()) {
+    emit generationFailed(id, statusText(result.status()));
+    return;
+  }
+  GenerateSummary summary;
+  summary.request_id = id;
+  summary.reason = result->reason;
+  summary.generated = generated;
+  summary.timings = m_session->timings();
+  summary.position = m_session->position();
+  summary.context_size = m_session->contextSize();
+  emit generationFinished(summary);
+}
+
+}  // namespace tokenfab::gui

@@ -1,0 +1,421 @@
+#include "sampler_panel.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QListWidget>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSpinBox>
+#include <QVBoxLayout>
+#include <qcustomplot.h>
+
+#include <cmath>
+
+#include "token_text.h"
+
+namespace tokenfab::gui {
+
+namespace {
+
+QString stageTooltip(StageKind kind) {
+  switch (kind) {
+    case StageKind::kLogitBias: return QObject::tr("Adds a fixed bias to chosen tokens' logits.");
+    case StageKind::kPenalties:
+      return QObject::tr("Repeat, frequency and presence penalties lower tokens seen in the last N tokens.");
+    case StageKind::kDry: return QObject::tr("DRY penalises tokens that would extend a sequence already repeated.");
+    case StageKind::kTopNSigma: return QObject::tr("Top-n-sigma keeps logits within n standard deviations of the best.");
+    case StageKind::kTopK: return QObject::tr("Top-k keeps only the k most likely tokens.");
+    case StageKind::kTypicalP: return QObject::tr("Locally typical sampling keeps tokens whose surprise is close to the entropy.");
+    case StageKind::kTopP: return QObject::tr("Top-p keeps the smallest set of tokens whose mass reaches p.");
+    case StageKind::kMinP: return QObject::tr("Min-p drops tokens less likely than min_p times the best token.");
+    case StageKind::kXtc: return QObject::tr("XTC sometimes removes the most likely tokens above a threshold, keeping the last of them.");
+    case StageKind::kTemperature: return QObject::tr("Temperature divides the logits: below 1 sharper, above 1 flatter, 0 greedy.");
+    case StageKind::kMirostat: return QObject::tr("Mirostat v2 adapts truncation to hold the surprise near tau.");
+  }
+  return {};
+}
+
+QDoubleSpinBox* doubleBox(QWidget* parent, double lo, double hi, double step, int decimals, const QString& tip) {
+  auto* box = new QDoubleSpinBox(parent);
+  box->setRange(lo, hi);
+  box->setSingleStep(step);
+  box->setDecimals(decimals);
+  box->setToolTip(tip);
+  return box;
+}
+
+QSpinBox* intBox(QWidget* parent, int lo, int hi, const QString& tip) {
+  auto* box = new QSpinBox(parent);
+  box->setRange(lo, hi);
+  box->setToolTip(tip);
+  return box;
+}
+
+}  // namespace
+
+SamplerPanel::SamplerPanel(QWidget* parent) : QWidget(parent) {
+  auto* outer = new QVBoxLayout(this);
+  auto* presets = new QHBoxLayout();
+  m_preset = new QComboBox(this);
+  m_preset->addItems({tr("greedy"), tr("balanced"), tr("creative")});
+  m_preset->setCurrentIndex(1);
+  auto* apply = new QPushButton(tr("Apply preset"), this);
+  auto* reset = new QPushButton(tr("Reset"), this);
+  reset->setToolTip(tr("Back to the defaults (llama.cpp's)."));
+  presets->addWidget(m_preset, 1);
+  presets->addWidget(apply);
+  presets->addWidget(reset);
+  outer->addLayout(presets);
+
+  auto* scroll = new QScrollArea(this);
+  scroll->setWidgetResizable(true);
+  auto* knobs = new QWidget(scroll);
+  auto* form = new QFormLayout(knobs);
+  form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+  m_temperature = doubleBox(knobs, 0.0, 5.0, 0.05, 2, stageTooltip(StageKind::kTemperature));
+  m_top_k = intBox(knobs, 0, 100000, stageTooltip(StageKind::kTopK) + tr(" 0 = off."));
+  m_top_p = doubleBox(knobs, 0.0, 1.0, 0.01, 3, stageTooltip(StageKind::kTopP) + tr(" 1 = off."));
+  m_min_p = doubleBox(knobs, 0.0, 1.0, 0.01, 3, stageTooltip(StageKind::kMinP) + tr(" 0 = off."));
+  m_typical = doubleBox(knobs, 0.0, 1.0, 0.01, 3, stageTooltip(StageKind::kTypicalP) + tr(" 1 = off."));
+  m_top_n_sigma = doubleBox(knobs, -1.0, 10.0, 0.1, 2, stageTooltip(StageKind::kTopNSigma) + tr(" <= 0 = off."));
+  m_repeat_last_n = intBox(knobs, -1, 100000, tr("Window of the penalties: -1 = whole history, 0 = off."));
+  m_repeat = doubleBox(knobs, 0.0, 5.0, 0.05, 2, stageTooltip(StageKind::kPenalties) + tr(" Repeat: 1 = off."));
+  m_frequency = doubleBox(knobs, -2.0, 2.0, 0.05, 2, tr("Frequency penalty: subtracts count x value. 0 = off."));
+  m_presence = doubleBox(knobs, -2.0, 2.0, 0.05, 2, tr("Presence penalty: subtracts the value once a token appeared. 0 = off."));
+  m_dry_mult = doubleBox(knobs, 0.0, 5.0, 0.1, 2, stageTooltip(StageKind::kDry) + tr(" 0 = off."));
+  m_dry_base = doubleBox(knobs, 1.0, 4.0, 0.05, 2, tr("DRY base: the penalty grows as base^(length - allowed)."));
+  m_dry_allowed = intBox(knobs, 0, 100, tr("DRY allowed length: repeats up to this length are free."));
+  m_xtc_prob = doubleBox(knobs, 0.0, 1.0, 0.05, 2, stageTooltip(StageKind::kXtc) + tr(" Probability; 0 = off."));
+  m_xtc_threshold = doubleBox(knobs, 0.0, 1.0, 0.01, 2, tr("XTC threshold: tokens above it are the 'top choices'."));
+  m_mirostat = new QCheckBox(tr("mirostat v2"), knobs);
+  m_mirostat->setToolTip(stageTooltip(StageKind::kMirostat));
+  m_mirostat_tau = doubleBox(knobs, 0.0, 20.0, 0.5, 2, tr("Mirostat target surprise (bits)."));
+  m_mirostat_eta = doubleBox(knobs, 0.0, 1.0, 0.01, 3, tr("Mirostat learning rate."));
+  m_seed = intBox(knobs, 0, 2147483647, tr("Seed of the sampler's random numbers (same seed, same text)."));
+  m_max_tokens = intBox(knobs, 1, 8192, tr("Most tokens one generation produces."));
+  form->addRow(tr("temperature"), m_temperature);
+  form->addRow(tr("top-k"), m_top_k);
+  form->addRow(tr("top-p"), m_top_p);
+  form->addRow(tr("min-p"), m_min_p);
+  form->addRow(tr("typical-p"), m_typical);
+  form->addRow(tr("top-n-sigma"), m_top_n_sigma);
+  form->addRow(tr("penalty last n"), m_repeat_last_n);
+  form->addRow(tr("repeat penalty"), m_repeat);
+  form->addRow(tr("frequency pen."), m_frequency);
+  form->addRow(tr("presence pen."), m_presence);
+  form->addRow(tr("DRY multiplier"), m_dry_mult);
+  form->addRow(tr("DRY base"), m_dry_base);
+  form->addRow(tr("DRY allowed len"), m_dry_allowed);
+  form->addRow(tr("XTC probability"), m_xtc_prob);
+  form->addRow(tr("XTC threshold"), m_xtc_threshold);
+  form->addRow(m_mirostat);
+  form->addRow(tr("mirostat tau"), m_mirostat_tau);
+  form->addRow(tr("mirostat eta"), m_mirostat_eta);
+  form->addRow(tr("seed"), m_seed);
+  form->addRow(tr("max tokens"), m_max_tokens);
+  m_order = new QListWidget(knobs);
+  m_order->setDragDropMode(QAbstractItemView::InternalMove);
+  m_order->setToolTip(tr("Stage order: drag to reorder."));
+  m_order->setMaximumHeight(120);
+  form->addRow(tr("order"), m_order);
+  scroll->setWidget(knobs);
+  outer->addWidget(scroll, 3);
+
+  m_funnel = new QCustomPlot(this);
+  m_funnel->setMinimumHeight(130);
+  m_funnel->yAxis->setLabel(tr("candidates"));
+  m_funnel->yAxis2->setVisible(true);
+  m_funnel->yAxis2->setLabel(tr("raw mass kept"));
+  m_funnel->yAxis2->setRange(0, 1.05);
+  m_funnel->legend->setVisible(true);
+  m_funnel->legend->setFont(QFont(font().family(), 7));
+  outer->addWidget(m_funnel, 2);
+  m_what_if = new QLabel(tr("Select a token to see what these settings would pick."), this);
+  m_what_if->setWordWrap(true);
+  outer->addWidget(m_what_if);
+  m_distribution = new QCustomPlot(this);
+  m_distribution->setMinimumHeight(110);
+  m_distribution->yAxis->setLabel(tr("final p"));
+  outer->addWidget(m_distribution, 2);
+
+  setConfig(SamplerConfig());
+  setSeed(42);
+  m_max_tokens->setValue(256);
+
+  const auto changed = [this] {
+    if (m_loading) return;
+    rebuildWhatIf();
+    emit configChanged();
+  };
+  for (auto* box : findChildren<QDoubleSpinBox*>()) connect(box, &QDoubleSpinBox::valueChanged, this, changed);
+  for (auto* box : findChildren<QSpinBox*>()) connect(box, &QSpinBox::valueChanged, this, changed);
+  connect(m_mirostat, &QCheckBox::toggled, this, changed);
+  connect(m_order->model(), &QAbstractItemModel::rowsMoved, this, changed);
+  connect(apply, &QPushButton::clicked, this, [this] { applyPreset(m_preset->currentText()); });
+  connect(reset, &QPushButton::clicked, this, [this] {
+    setConfig(SamplerConfig());
+    rebuildWhatIf();
+    emit configChanged();
+  });
+}
+
+std::vector<StageKind> SamplerPanel::order() const {
+  std::vector<StageKind> stages;
+  for (int i = 0; i < m_order->count(); ++i) stages.push_back(StageKind(m_order->item(i)->data(Qt::UserRole).toInt()));
+  return stages;
+}
+
+void SamplerPanel::setOrder(const std::vector<StageKind>& stages) {
+  m_order->clear();
+  for (StageKind kind : stages) {
+    auto* item = new QListWidgetItem(QString::fromLatin1(stageName(kind).data(), qsizetype(stageName(kind).size())));
+    item->setData(Qt::UserRole, int(kind));
+    item->setToolTip(stageTooltip(kind));
+    m_order->addItem(item);
+  }
+}
+
+SamplerConfig SamplerPanel::config() const {
+  SamplerConfig c;
+  c.order = order();
+  c.temperature = m_temperature->value();
+  c.top_k = m_top_k->value();
+  c.top_p = m_top_p->value();
+  c.min_p = m_min_p->value();
+  c.typical_p = m_typical->value();
+  c.top_n_sigma = m_top_n_sigma->value();
+  c.repeat_last_n = m_repeat_last_n->value();
+  c.repeat_penalty = m_repeat->value();
+  c.frequency_penalty = m_frequency->value();
+  c.presence_penalty = m_presence->value();
+  c.dry_multiplier = m_dry_mult->value();
+  c.dry_base = m_dry_base->value();
+  c.dry_allowed_length = m_dry_allowed->value();
+  c.xtc_probability = m_xtc_prob->value();
+  c.xtc_threshold = m_xtc_threshold->value();
+  c.mirostat = m_mirostat->isChecked() ? 2 : 0;
+  c.mirostat_tau = m_mirostat_tau->value();
+  c.mirostat_eta = m_mirostat_eta->value();
+  c.seed = uint64_t(m_seed->value());
+  return c;
+}
+
+void SamplerPanel::setConfig(const SamplerConfig& c) {
+  m_loading = true;
+  setOrder(c.order);
+  m_temperature->setValue(c.temperature);
+  m_top_k->setValue(c.top_k);
+  m_top_p->setValue(c.top_p);
+  m_min_p->setValue(c.min_p);
+  m_typical->setValue(c.typical_p);
+  m_top_n_sigma->setValue(c.top_n_sigma);
+  m_repeat_last_n->setValue(c.repeat_last_n);
+  m_repeat->setValue(c.repeat_penalty);
+  m_frequency->setValue(c.frequency_penalty);
+  m_presence->setValue(c.presence_penalty);
+  m_dry_mult->setValue(c.dry_multiplier);
+  m_dry_base->setValue(c.dry_base);
+  m_dry_allowed->setValue(c.dry_allowed_length);
+  m_xtc_prob->setValue(c.xtc_probability);
+  m_xtc_threshold->setValue(c.xtc_threshold);
+  m_mirostat->setChecked(c.mirostat == 2);
+  m_mirostat_tau->setValue(c.mirostat_tau);
+  m_mirostat_eta->setValue(c.mirostat_eta);
+  m_loading = false;
+}
+
+uint64_t SamplerPanel::seed() const { return uint64_t(m_seed->value()); }
+void SamplerPanel::setSeed(uint64_t seed) { m_seed->setValue(int(seed & 0x7fffffff)); }
+int32_t SamplerPanel::maxTokens() const { return m_max_tokens->value(); }
+
+void SamplerPanel::applyPreset(const QString& name) {
+  SamplerConfig c;
+  if (name == QLatin1String("greedy")) {
+    c.temperature = 0.0;
+    c.top_k = 1;
+  } else if (name == QLatin1String("creative")) {
+    c.temperature = 1.1;
+    c.top_k = 0;
+    c.top_p = 0.98;
+    c.min_p = 0.02;
+    c.repeat_penalty = 1.05;
+    c.dry_multiplier = 0.8;
+  }
+  setConfig(c);
+  rebuildWhatIf();
+  emit configChanged();
+}
+
+void SamplerPanel::setStep(const TokenStep* step, std::vector<int32_t> history) {
+  m_has_step = step != nullptr;
+  if (step) m_step = *step;
+  m_history = std::move(history);
+  rebuildWhatIf();
+}
+
+QString SamplerPanel::whatIfText() const { return m_what_if->text(); }
+
+void SamplerPanel::rebuildWhatIf() {
+  m_funnel->clearPlottables();
+  m_distribution->clearPlottables();
+  m_funnel_rows.clear();
+  m_what_if_dist.clear();
+  m_what_if_token = -1;
+  if (!m_has_step) {
+    m_what_if->setText(tr("Select a token to see what these settings would pick."));
+    m_funnel->replot();
+    m_distribution->replot();
+    return;
+  }
+  const StepTrace& trace = m_step.trace;
+  StoredStep stored;
+  if (!m_step.logits.empty()) {
+    stored.logits = m_step.logits;
+    stored.history = m_history;
+    stored.xtc_draw = trace.xtc_draw;
+    stored.mirostat_mu = trace.mirostat_mu;
+  } else {
+    stored = StoredStep::fromTrace(trace, m_history);
+  }
+  // Raw probability of each id the funnel may meet (full logits: exact; else the stored top).
+  auto raw_prob = [&](int32_t id) -> double {
+    if (!stored.logits.empty() && id >= 0 && size_t(id) < stored.logits.size()) {
+      return std::exp(double(stored.logits[size_t(id)]) - trace.raw_logsumexp);
+    }
+    for (const TokenLogit& c : trace.raw_top) {
+      if (c.id == id) return c.prob;
+    }
+    return 0.0;
+  };
+  SamplerConfig config = this->config();
+  const int32_t n_candidates = stored.logits.empty() ? int32_t(trace.raw_top.size()) : int32_t(stored.logits.size());
+  config.trace_top_n = std::min<int32_t>(n_candidates, 4096);
+  if (Status s = validateSamplerConfig(config); !s.isOk()) {
+    m_what_if->setText(tr("Invalid settings: %1").arg(QString::fromStdString(s.message())));
+    m_funnel->replot();
+    m_distribution->replot();
+    return;
+  }
+  // Funnel: run the chain with only its first i stages.
+  const std::vector<StageKind> active = activeSamplerStages(config);
+  m_funnel_rows.push_back({tr("raw"), n_candidates, 1.0});
+  for (size_t i = 0; i < active.size(); ++i) {
+    if (active[i] == StageKind::kLogitBias) continue;
+    SamplerConfig partial = config;
+    if (config.mirostat == 2) {
+      if (i + 1 < active.size()) continue;  // mirostat replaces the chain: show its end only
+    } else {
+      partial.order.clear();
+      for (size_t j = 0; j <= i; ++j) {
+        if (active[j] != StageKind::kLogitBias) partial.order.push_back(active[j]);
+      }
+    }
+    auto result = whatIf(stored, partial, trace.draw);
+    if (!result.isOk()) continue;
+    double mass = 0.0;
+    for (const auto& [id, p] : result->distribution) mass += raw_prob(id);
+    const auto name = stageName(active[i]);
+    m_funnel_rows.push_back({QString::fromLatin1(name.data(), qsizetype(name.size())),
+                             int(result->distribution.size()), std::min(mass, 1.0)});
+  }
+  auto result = whatIf(stored, config, trace.draw);
+  if (!result.isOk()) {
+    m_what_if->setText(tr("What-if failed: %1").arg(QString::fromStdString(result.status().message())));
+  } else {
+    m_what_if_token = result->token;
+    m_what_if_dist = result->distribution;
+    const std::string piece = m_tokenizer ? m_tokenizer->tokenBytes(result->token) : std::to_string(result->token);
+    const std::string actual = m_tokenizer ? m_tokenizer->tokenBytes(trace.token) : std::to_string(trace.token);
+    const bool same = result->token == trace.token;
+    m_what_if->setText(tr("What-if: these settings pick <b>%1</b> (id %2)%3 — generated: %4 (id %5)%6")
+                           .arg(visibleToken(piece).toHtmlEscaped())
+                           .arg(result->token)
+                           .arg(same ? tr(", the same token") : tr(", a <b>different</b> token"))
+                           .arg(visibleToken(actual).toHtmlEscaped())
+                           .arg(trace.token)
+                           .arg(m_step.logits.empty() ? tr(" (from the stored top %1: approximate)").arg(trace.raw_top.size())
+                                                      : QString()));
+  }
+
+  // Funnel plot: survivors (log scale bars) and raw mass kept (line), plus as recorded.
+  QVector<double> xs, survivors, mass, rec_x, rec_survivors;
+  QVector<QString> labels;
+  for (size_t i = 0; i < m_funnel_rows.size(); ++i) {
+    xs << double(i);
+    survivors << std::max(1, m_funnel_rows[i].survivors);
+    mass << m_funnel_rows[i].mass;
+    labels << m_funnel_rows[i].stage;
+  }
+  for (size_t i = 0; i < trace.stages.size(); ++i) {
+    for (size_t r = 0; r < m_funnel_rows.size(); ++r) {
+      if (m_funnel_rows[r].stage == QString::fromStdString(trace.stages[i].name)) {
+        rec_x << double(r) + 0.3;
+        rec_survivors << std::max(1, trace.stages[i].survivors);
+      }
+    }
+  }
+  auto* bars = new QCPBars(m_funnel->xAxis, m_funnel->yAxis);
+  bars->setName(tr("kept (these settings)"));
+  bars->setWidth(0.35);
+  bars->setBrush(QColor(110, 150, 220));
+  bars->setData(xs, survivors);
+  auto* recorded = new QCPBars(m_funnel->xAxis, m_funnel->yAxis);
+  recorded->setName(tr("kept (as generated)"));
+  recorded->setWidth(0.25);
+  recorded->setBrush(QColor(200, 200, 200));
+  recorded->setData(rec_x, rec_survivors);
+  auto* line = m_funnel->addGraph(m_funnel->xAxis, m_funnel->yAxis2);
+  line->setName(tr("raw mass kept"));
+  line->setPen(QPen(QColor(220, 120, 40), 2));
+  line->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 5));
+  line->setData(xs, mass);
+  m_funnel->yAxis->setScaleType(QCPAxis::stLogarithmic);
+  m_funnel->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+  m_funnel->yAxis->setRange(0.8, std::max(10.0, double(n_candidates) * 1.5));
+  QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
+  ticker->addTicks(xs, labels);
+  m_funnel->xAxis->setTicker(ticker);
+  m_funnel->xAxis->setTickLabelRotation(30);
+  m_funnel->xAxis->setRange(-0.5, double(xs.size()) - 0.3);
+  m_funnel->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+  m_funnel->replot();
+
+  // Resulting distribution (top 16).
+  QVector<double> dx, dp, cx, cp;
+  QVector<QString> dlabels;
+  const size_t n = std::min<size_t>(16, m_what_if_dist.size());
+  for (size_t i = 0; i < n; ++i) {
+    const auto [id, p] = m_what_if_dist[i];
+    const QString shown = visibleToken(m_tokenizer ? m_tokenizer->tokenBytes(id) : std::to_string(id));
+    dlabels << (shown.size() > 8 ? shown.left(7) + QChar(0x2026) : shown);
+    if (id == m_what_if_token) {
+      cx << double(i);
+      cp << p;
+    } else {
+      dx << double(i);
+      dp << p;
+    }
+  }
+  QVector<double> ticks;
+  for (size_t i = 0; i < n; ++i) ticks << double(i);
+  auto* dist = new QCPBars(m_distribution->xAxis, m_distribution->yAxis);
+  dist->setBrush(QColor(90, 180, 110));
+  dist->setData(dx, dp);
+  auto* pick = new QCPBars(m_distribution->xAxis, m_distribution->yAxis);
+  pick->setBrush(QColor(240, 170, 40));
+  pick->setData(cx, cp);
+  QSharedPointer<QCPAxisTickerText> dticker(new QCPAxisTickerText);
+  dticker->addTicks(ticks, dlabels);
+  m_distribution->xAxis->setTicker(dticker);
+  m_distribution->xAxis->setTickLabelRotation(45);
+  m_distribution->xAxis->setRange(-0.6, double(std::max<size_t>(n, 1)) - 0.4);
+  m_distribution->yAxis->setRange(0, 1.02);
+  m_distribution->replot();
+}
+
+}  // namespace tokenfab::gui

@@ -1,0 +1,97 @@
+// Every sampler knob, the stage order (drag to reorder), presets, and for the selected step a live
+// funnel (candidates and raw mass kept after each stage) plus the resulting distribution,
+// recomputed from the stored logits with whatIf() whenever a knob moves.
+#pragma once
+
+#include <QWidget>
+
+#include <map>
+
+#include "gui_types.h"
+
+class QCheckBox;
+class QComboBox;
+class QCustomPlot;
+class QDoubleSpinBox;
+class QLabel;
+class QListWidget;
+class QSpinBox;
+
+namespace tokenfab::gui {
+
+class SamplerPanel : public QWidget {
+  Q_OBJECT
+ public:
+  explicit SamplerPanel(QWidget* parent = nullptr);
+
+  SamplerConfig config() const;
+  void setConfig(const SamplerConfig& config);
+  uint64_t seed() const;
+  void setSeed(uint64_t seed);
+  int32_t maxTokens() const;
+  void applyPreset(const QString& name);  // "greedy", "balanced", "creative"
+
+  void setTokenizer(const Tokenizer* tokenizer) { m_tokenizer = tokenizer; }
+  // The step the funnel and what-if use (nullptr clears them).
+  void setStep(const TokenStep* step, std::vector<int32_t> history);
+
+  QDoubleSpinBox* temperatureBox() const { return m_temperature; }
+  QCustomPlot* funnelPlot() const { return m_funnel; }
+  QCustomPlot* distributionPlot() const { return m_distribution; }
+  // What the current knobs would pick at the selected step (-1 when none).
+  int whatIfToken() const { return m_what_if_token; }
+  const std::vector<std::pair<int32_t, double>>& whatIfDistribution() const { return m_what_if_dist; }
+  // Funnel rows: (stage name, survivors, raw mass kept).
+  struct FunnelRow {
+    QString stage;
+    int survivors = 0;
+    double mass = 0.0;
+  };
+  const std::vector<FunnelRow>& funnel() const { return m_funnel_rows; }
+  QString whatIfText() const;
+
+ signals:
+  void configChanged();
+
+ private:
+  void rebuildWhatIf();
+  std::vector<StageKind> order() const;
+  void setOrder(const std::vector<StageKind>& order);
+
+  const Tokenizer* m_tokenizer = nullptr;
+  bool m_has_step = false;
+  bool m_loading = false;
+  TokenStep m_step;
+  std::vector<int32_t> m_history;
+  int m_what_if_token = -1;
+  std::vector<std::pair<int32_t, double>> m_what_if_dist;
+  std::vector<FunnelRow> m_funnel_rows;
+
+  QDoubleSpinBox* m_temperature = nullptr;
+  QSpinBox* m_top_k = nullptr;
+  QDoubleSpinBox* m_top_p = nullptr;
+  QDoubleSpinBox* m_min_p = nullptr;
+  QDoubleSpinBox* m_typical = nullptr;
+  QSpinBox* m_repeat_last_n = nullptr;
+  QDoubleSpinBox* m_repeat = nullptr;
+  QDoubleSpinBox* m_frequency = nullptr;
+  QDoubleSpinBox* m_presence = nullptr;
+  QDoubleSpinBox* m_dry_mult = nullptr;
+  QDoubleSpinBox* m_dry_base = nullptr;
+  QSpinBox* m_dry_allowed = nullptr;
+  QDoubleSpinBox* m_xtc_prob = nullptr;
+  QDoubleSpinBox* m_xtc_threshold = nullptr;
+  QDoubleSpinBox* m_top_n_sigma = nullptr;
+  QCheckBox* m_mirostat = nullptr;
+  QDoubleSpinBox* m_mirostat_tau = nullptr;
+  QDoubleSpinBox* m_mirostat_eta = nullptr;
+  QSpinBox* m_seed = nullptr;
+  QSpinBox* m_max_tokens = nullptr;
+  QListWidget* m_order = nullptr;
+  QComboBox* m_preset = nullptr;
+  QCustomPlot* m_funnel = nullptr;
+  QCustomPlot* m_distribution = nullptr;
+  QLabel* m_what_if = nullptr;
+};
+
+}  // namespace tokenfab::gui

@@ -1,0 +1,355 @@
+// Drives the real workbench window with stories260K: load, stream, stop, inspect, what-if,
+// branch, save/reopen, and the GUI thread's responsiveness while the worker generates.
+#include <gtest/gtest.h>
+
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QPushButton>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QTextBrowser>
+#include <QTimer>
+
+#include <algorithm>
+#include <cmath>
+
+#include "chat_panel.h"
+#include "gui_test_support.h"
+#include "main_window.h"
+#include "sampler_panel.h"
+#include "shared_data.h"
+#include "token_inspector.h"
+#include "tokenfab/engine.h"
+
+namespace tokenfab::gui {
+namespace {
+
+using test::waitFor;
+
+constexpr int kLoadTimeoutMs = 120000;
+constexpr int kGenerateTimeoutMs = 300000;
+constexpr uint64_t kSeed = 1234;
+
+// Vulkan by default (lavapipe here); TOKENFAB_GUI_TEST_BACKEND=reference for machines without one.
+Backend testBackend() {
+  return qEnvironmentVariable("TOKENFAB_GUI_TEST_BACKEND") == QLatin1String("reference") ? Backend::kReference
+                                                                                          : Backend::kVulkan;
+}
+
+void screenshot(QWidget& window, const char* name) {
+  const QString dir = qEnvironmentVariable("TOKENFAB_SCREENSHOT_DIR");
+  if (dir.isEmpty()) return;
+  QApplication::processEvents();
+  window.grab().save(QDir(dir).filePath(QString::fromLatin1(name) + QStringLiteral(".png")));
+}
+
+// float64 softmax of one token over the full logits: independent of the sampler's own numbers.
+double softmaxProb(const std::vector<float>& logits, int32_t id) {
+  double max = -INFINITY;
+  for (float l : logits) max = std::max(max, double(l));
+  double sum = 0.0;
+  for (float l : logits) sum += std::exp(double(l) - max);
+  return std::exp(double(logits[size_t(id)]) - max) / sum;
+}
+
+int32_t argmax(const std::vector<float>& logits) {
+  return int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
+}
+
+class GuiWindowTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    test::guiApp();
+    TF_SHARED_FILE(model, "models/stories260K.gguf");
+    m_model_path = QString::fromStdString(model.string());
+    m_window = std::make_unique<MainWindow>();
+    m_window->setBackend(testBackend());
+    m_window->resize(1280, 800);
+    m_window->show();
+    m_window->samplerPanel()->setConfig(SamplerConfig());
+    m_window->samplerPanel()->setSeed(kSeed);
+    m_window->openModel(m_model_path);
+    ASSERT_TRUE(waitFor([&] { return !m_window->isLoading(); }, kLoadTimeoutMs)) << "load timed out";
+    ASSERT_TRUE(m_window->modelReady()) << m_window->lastError().toStdString();
+  }
+  void TearDown() override { m_window.reset(); }
+
+  void generate(const QString& prompt, int max_tokens) {
+    setMaxTokens(max_tokens);
+    m_window->send(prompt);
+    ASSERT_TRUE(m_window->isGenerating());
+    ASSERT_TRUE(waitFor([&] { return !m_window->isGenerating(); }, kGenerateTimeoutMs)) << "generation timed out";
+    ASSERT_TRUE(m_window->lastError().isEmpty()) << m_window->lastError().toStdString();
+  }
+  void setMaxTokens(int n) {
+    auto boxes = m_window->samplerPanel()->findChildren<QSpinBox*>();
+    for (QSpinBox* box : boxes) {
+      if (box->toolTip().startsWith(QLatin1String("Most tokens"))) box->setValue(n);
+    }
+    ASSERT_EQ(m_window->samplerPanel()->maxTokens(), n);
+  }
+  const Turn& leaf() const { return m_window->conversation().turn(m_window->conversation().leaf()); }
+
+  QString m_model_path;
+  std::unique_ptr<MainWindow> m_window;
+};
+
+TEST_F(GuiWindowTest, StreamsTokensWithoutStallingTheGuiThread) {
+  screenshot(*m_window, "idle");
+  setMaxTokens(256);
+  // A 5 ms timer on the GUI thread: the largest gap between its ticks is the longest stall.
+  QElapsedTimer clock;
+  qint64 last_tick = -1, worst_gap = 0;
+  std::vector<size_t> seen_counts;
+  QTimer probe;
+  probe.setInterval(5);
+  QObject::connect(&probe, &QTimer::timeout, [&] {
+    const qint64 now = clock.elapsed();
+    if (last_tick >= 0) worst_gap = std::max(worst_gap, now - last_tick);
+    last_tick = now;
+    const int leaf_index = m_window->conversation().leaf();
+    if (leaf_index >= 0) seen_counts.push_back(m_window->conversation().turn(leaf_index).steps.size());
+  });
+  clock.start();
+  probe.start();
+  m_window->chatPanel()->setInputText(QStringLiteral("Once upon a time"));
+  m_window->chatPanel()->sendButton()->click();
+  ASSERT_TRUE(m_window->isGenerating());
+  bool shot = false;
+  ASSERT_TRUE(waitFor(
+      [&] {
+        if (!shot && leaf().steps.size() >= 40) {
+          screenshot(*m_window, "generating");
+          last_tick = clock.elapsed();  // the grab itself is not the engine's doing
+          shot = true;
+        }
+        return !m_window->isGenerating();
+      },
+      kGenerateTimeoutMs));
+  probe.stop();
+  const Turn& turn = leaf();
+  ASSERT_TRUE(m_window->lastSummary() != nullptr);
+  EXPECT_GE(turn.steps.size(), 32u) << "reason " << int(m_window->lastSummary()->reason);
+  // Streamed: the GUI saw the reply grow in many steps, not all at once at the end.
+  std::vector<size_t> distinct(seen_counts.begin(), seen_counts.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  EXPECT_GE(distinct.size(), 8u);
+  EXPECT_LT(worst_gap, 100) << "GUI event loop stalled for " << worst_gap << " ms";
+  std::printf("gui: %zu tokens, worst GUI-thread gap %lld ms, %s\n", turn.steps.size(), (long long)worst_gap,
+              m_window->efficiencyText().toStdString().c_str());
+  // The reply text is the concatenation of the tokens' text deltas and starts the transcript's reply.
+  EXPECT_FALSE(turn.reply().empty());
+  EXPECT_TRUE(m_window->chatPanel()->transcript()->toPlainText().contains(QString::fromStdString(turn.reply()).left(20)));
+}
+
+TEST_F(GuiWindowTest, StopEndsGenerationEarly) {
+  setMaxTokens(2000);
+  m_window->send(QStringLiteral("Once upon a time"));
+  ASSERT_TRUE(waitFor([&] { return leaf().steps.size() >= 3; }, kGenerateTimeoutMs));
+  m_window->chatPanel()->stopButton()->click();
+  QElapsedTimer clock;
+  clock.start();
+  ASSERT_TRUE(waitFor([&] { return !m_window->isGenerating(); }, 10000)) << "stop did not end generation";
+  ASSERT_TRUE(m_window->lastSummary() != nullptr);
+  EXPECT_EQ(m_window->lastSummary()->reason, StopReason::kStopRequested);
+  EXPECT_LT(leaf().steps.size(), 2000u);
+  EXPECT_LT(clock.elapsed(), 5000);
+}
+
+TEST_F(GuiWindowTest, InspectorShowsTopKOfTheSelectedToken) {
+  generate(QStringLiteral("Once upon a time"), 48);
+  const int turn_index = m_window->conversation().leaf();
+  const Turn& turn = leaf();
+  ASSERT_GE(turn.steps.size(), 10u);
+  const int step = 5;
+  m_window->chatPanel()->setTokenView(true);
+  // Click the token's link as the transcript would.
+  emit m_window->chatPanel()->tokenClicked(turn_index, step);
+  ASSERT_EQ(m_window->selectedStep(), step);
+  screenshot(*m_window, "inspecting");
+  const TokenStep& s = turn.steps[size_t(step)];
+  ASSERT_EQ(s.logits.size(), size_t(m_window->model().n_vocab)) << "full logits kept for a 512-token vocabulary";
+  QTableWidget* table = m_window->inspector()->table();
+  ASSERT_GE(table->rowCount(), 2);
+  bool chosen_found = false;
+  double raw_sum = 0.0;
+  for (int row = 0; row < table->rowCount(); ++row) {
+    const int id = table->item(row, 1)->text().toInt();
+    const double raw = table->item(row, 3)->text().toDouble();
+    const double final_p = table->item(row, 4)->text().toDouble();
+    EXPECT_GE(raw, 0.0);
+    EXPECT_LE(raw, 1.0);
+    EXPECT_GE(final_p, 0.0);
+    EXPECT_LE(final_p, 1.0);
+    raw_sum += raw;
+    // Raw p shown (3 decimals or 2 significant digits) equals a float64 softmax of the logits.
+    EXPECT_NEAR(raw, softmaxProb(s.logits, id), 0.0006) << "row " << row << " id " << id;
+    if (id == s.trace.token) {
+      chosen_found = true;
+      // The chosen token's raw p is the trace's.
+      for (const TokenLogit& c : s.trace.raw_top) {
+        if (c.id == id) {
+          EXPECT_NEAR(c.prob, softmaxProb(s.logits, id), 1e-6);
+        }
+      }
+      EXPECT_NEAR(final_p, s.trace.chosen_prob, 0.0006);
+    }
+  }
+  EXPECT_LE(raw_sum, 1.0 + 1e-3);
+  // The rows are the highest raw candidates, in order: row 0 is the argmax of the logits.
+  EXPECT_EQ(table->item(0, 1)->text().toInt(), argmax(s.logits));
+  EXPECT_TRUE(chosen_found || s.trace.token != argmax(s.logits));
+}
+
+TEST_F(GuiWindowTest, TemperatureChangesFunnelAndWhatIfToken) {
+  generate(QStringLiteral("Once upon a time"), 64);
+  const int turn_index = m_window->conversation().leaf();
+  const Turn& turn = leaf();
+  // A step where sampling did not pick the argmax (seeded: the same step every run).
+  int step = -1;
+  for (size_t i = 0; i < turn.steps.size(); ++i) {
+    if (turn.steps[i].trace.token != argmax(turn.steps[i].logits)) {
+      step = int(i);
+      break;
+    }
+  }
+  ASSERT_GE(step, 0) << "seed " << kSeed << ": every token was the argmax";
+  m_window->selectStep(turn_index, step);
+  SamplerPanel* sampler = m_window->samplerPanel();
+  const TokenStep& s = turn.steps[size_t(step)];
+  // Same settings, same draw, full logits: what-if reproduces the generated token.
+  EXPECT_EQ(sampler->whatIfToken(), s.trace.token);
+  const auto funnel_before = sampler->funnel();
+  ASSERT_GE(funnel_before.size(), 2u);
+  EXPECT_GT(funnel_before.back().survivors, 1);
+  const QString text_before = sampler->whatIfText();
+
+  sampler->temperatureBox()->setValue(0.0);  // greedy
+  EXPECT_EQ(sampler->whatIfToken(), argmax(s.logits)) << "seed " << kSeed << " step " << step;
+  EXPECT_NE(sampler->whatIfToken(), s.trace.token);
+  ASSERT_FALSE(sampler->funnel().empty());
+  EXPECT_EQ(sampler->funnel().back().survivors, 1);
+  EXPECT_NEAR(sampler->funnel().back().mass, softmaxProb(s.logits, argmax(s.logits)), 1e-9);
+  EXPECT_NE(sampler->whatIfText(), text_before);
+  EXPECT_TRUE(sampler->whatIfText().contains(QStringLiteral("different")));
+}
+
+TEST_F(GuiWindowTest, BranchFromSecondCandidateAndReopenSession) {
+  generate(QStringLiteral("Once upon a time"), 40);
+  const int original_index = m_window->conversation().leaf();
+  const Turn original = leaf();
+  ASSERT_GE(original.steps.size(), 8u);
+  const int step = 4;
+  m_window->selectStep(original_index, step);
+  TokenInspector* inspector = m_window->inspector();
+  const int candidate = inspector->candidateAt(1);  // second-best raw candidate
+  ASSERT_GE(candidate, 0);
+  ASSERT_EQ(candidate, original.steps[step].trace.raw_top[1].id);
+  inspector->selectCandidateRow(1);
+  auto* branch_button = inspector->findChild<QPushButton*>();
+  ASSERT_NE(branch_button, nullptr);
+  ASSERT_TRUE(branch_button->isEnabled());
+  branch_button->click();
+  ASSERT_TRUE(waitFor([&] { return !m_window->isGenerating(); }, kGenerateTimeoutMs));
+  ASSERT_TRUE(m_window->lastError().isEmpty()) << m_window->lastError().toStdString();
+  m_window->chatPanel()->setTokenView(true);
+  m_window->refreshNow();
+  screenshot(*m_window, "branching");
+
+  const Conversation& conv = m_window->conversation();
+  const int branch_index = conv.leaf();
+  ASSERT_NE(branch_index, original_index);
+  EXPECT_EQ(conv.siblings(branch_index).size(), 2u);
+  const Turn& branch = conv.turn(branch_index);
+  ASSERT_GT(branch.steps.size(), size_t(step + 1)) << "generation continued after the picked candidate";
+  for (int i = 0; i < step; ++i) EXPECT_EQ(branch.steps[size_t(i)].trace.token, original.steps[size_t(i)].trace.token);
+  EXPECT_EQ(branch.steps[size_t(step)].trace.token, candidate);
+  EXPECT_TRUE(branch.steps[size_t(step)].forced);
+  EXPECT_EQ(branch.steps[size_t(step + 1)].trace.position, branch.steps[size_t(step)].trace.position + 1);
+  // The continuation starts with the candidate.
+  std::string prefix;
+  for (int i = 0; i < step; ++i) prefix += original.steps[size_t(i)].text;
+  prefix += m_window->model().tokenizer->tokenBytes(candidate);
+  EXPECT_EQ(branch.reply().substr(0, prefix.size()), prefix);
+
+  // Independent check: the exact CPU reference fed prompt + prefix + candidate gives the logits
+  // the GUI recorded for the first token after the branch.
+  EngineOptions options;
+  options.backend = Backend::kReference;
+  auto engine = Engine::open(m_model_path.toStdString(), options);
+  ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+  auto session = (*engine)->newSession(0);
+  ASSERT_TRUE(session.isOk());
+  const std::vector<int32_t> history = branch.history(size_t(step + 1));
+  auto logits = (*session)->decode(history);
+  ASSERT_TRUE(logits.isOk()) << logits.status().toString();
+  const std::vector<float> reference(logits->begin(), logits->end());
+  const std::vector<float>& recorded = branch.steps[size_t(step + 1)].logits;
+  ASSERT_EQ(recorded.size(), reference.size());
+  EXPECT_EQ(argmax(recorded), argmax(reference));
+  double worst = 0.0;
+  for (size_t i = 0; i < reference.size(); ++i) worst = std::max(worst, std::fabs(double(recorded[i]) - reference[i]));
+  EXPECT_LT(worst, 2e-2) << "GPU vs reference logits after the branch";
+
+  // Save, then reopen into a fresh window: the same tree.
+  QTemporaryDir dir;
+  ASSERT_TRUE(dir.isValid());
+  const QString path = dir.filePath(QStringLiteral("session.tfsession.json"));
+  ASSERT_TRUE(m_window->saveSession(path).isOk());
+  MainWindow reopened;
+  ASSERT_TRUE(reopened.openSession(path).isOk());
+  const Conversation& again = reopened.conversation();
+  ASSERT_EQ(again.size(), conv.size());
+  EXPECT_EQ(again.activePath(), conv.activePath());
+  for (int i = 0; i < conv.size(); ++i) {
+    const Turn& a = conv.turn(i);
+    const Turn& b = again.turn(i);
+    EXPECT_EQ(a.parent, b.parent);
+    EXPECT_EQ(a.children, b.children);
+    EXPECT_EQ(a.user, b.user);
+    EXPECT_EQ(a.context, b.context);
+    EXPECT_EQ(a.seed, b.seed);
+    EXPECT_EQ(a.settings, b.settings);
+    EXPECT_EQ(a.reply(), b.reply());
+    ASSERT_EQ(a.steps.size(), b.steps.size());
+    for (size_t k = 0; k < a.steps.size(); ++k) {
+      EXPECT_EQ(a.steps[k].trace.token, b.steps[k].trace.token);
+      EXPECT_EQ(a.steps[k].forced, b.steps[k].forced);
+      EXPECT_EQ(a.steps[k].trace.raw_top, b.steps[k].trace.raw_top);
+    }
+  }
+  // A corrupt session file is a clear error and leaves the window's tree alone.
+  const QString bad = dir.filePath(QStringLiteral("bad.json"));
+  {
+    QFile file(bad);
+    ASSERT_TRUE(file.open(QIODevice::WriteOnly));
+    QFile good(path);
+    ASSERT_TRUE(good.open(QIODevice::ReadOnly));
+    const QByteArray bytes = good.readAll();
+    file.write(bytes.left(bytes.size() / 2));
+  }
+  const Status status = reopened.openSession(bad);
+  EXPECT_EQ(status.code(), Code::kSessionCorrupt) << status.toString();
+  EXPECT_EQ(reopened.conversation().size(), conv.size());
+}
+
+TEST(GuiWindow, BadModelFileGivesAClearError) {
+  test::guiApp();
+  QTemporaryDir dir;
+  const QString path = dir.filePath(QStringLiteral("not_a_model.gguf"));
+  {
+    QFile file(path);
+    ASSERT_TRUE(file.open(QIODevice::WriteOnly));
+    file.write("GGUF this is not a model");
+  }
+  MainWindow window;
+  window.setBackend(testBackend());
+  window.openModel(path);
+  ASSERT_TRUE(waitFor([&] { return !window.isLoading(); }, kLoadTimeoutMs));
+  EXPECT_FALSE(window.modelReady());
+  EXPECT_TRUE(window.lastError().startsWith(QStringLiteral("Could not load the model"))) << window.lastError().toStdString();
+  EXPECT_TRUE(window.chatPanel()->transcript()->toPlainText().contains(QStringLiteral("No model loaded")));
+}
+
+}  // namespace
+}  // namespace tokenfab::gui
