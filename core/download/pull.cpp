@@ -121,6 +121,7 @@ void initCurlOnce() {
 std::string ioMessage(int err) {
   if (err == ENOSPC) return "disk full";
   if (err == EDQUOT) return "disk quota exceeded";
+  if (err == EFBIG) return "file too large for this file system or the process file-size limit";
   return std::strerror(err);
 }
 

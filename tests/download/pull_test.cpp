@@ -1,7 +1,10 @@
 // pull() against a local hub on 127.0.0.1 serving the shared stories260K.gguf. The oracle for a
 // good download is the fixture's bytes and the sha256 published in ../shared/models/MANIFEST.md.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <atomic>
 #include <cstdlib>
@@ -278,6 +281,34 @@ TEST_F(PullTest, NonGgufFileIsRejected) {
       << path.status().toString();
   EXPECT_FALSE(fs::exists(m_dir / kRepo / "notes.gguf"));
   EXPECT_FALSE(fs::exists(m_dir / kRepo / "notes.gguf.part"));
+}
+
+TEST_F(PullTest, WriteFailureIsAnIoErrorAndNothingLooksComplete) {
+  // A file-size limit makes write() fail part-way (EFBIG), standing in for a full disk.
+  rlimit old_limit{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit small = old_limit;
+  small.rlim_cur = 256 * 1024;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  auto path = pull(request());
+  ::setrlimit(RLIMIT_FSIZE, &old_limit);
+  std::signal(SIGXFSZ, old_handler);
+  ASSERT_FALSE(path.isOk());
+  EXPECT_EQ(path.status().code(), Code::kIoError) << path.status().toString();
+  EXPECT_NE(path.status().message().find("cannot write"), std::string::npos) << path.status().toString();
+  EXPECT_FALSE(fs::exists(finalPath()));
+}
+
+TEST_F(PullTest, UncreatableDestinationIsAnIoError) {
+  fs::create_directories(m_dir);
+  std::ofstream(m_dir / "plain-file") << "x";
+  PullRequest r = request();
+  r.dest_dir = m_dir / "plain-file";
+  auto path = pull(r);
+  ASSERT_FALSE(path.isOk());
+  EXPECT_EQ(path.status().code(), Code::kIoError) << path.status().toString();
+  EXPECT_TRUE(m_server.requests().empty());
 }
 
 TEST_F(PullTest, BadRequestIsRejectedBeforeAnyConnection) {
