@@ -3,6 +3,11 @@
 // body may come from a CDN after a redirect. Bytes are hashed as they arrive (after re-hashing
 // what the .part already held), so verification costs no second pass over the file.
 #include <curl/curl.h>
+#ifndef _WIN32
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+#endif
 
 #include <cerrno>
 #include <chrono>
@@ -272,6 +277,39 @@ Status transfer(Transfer& t, const PullRequest& request, const std::string& url)
   return status;
 }
 
+// An exclusive advisory lock on the .part file, so two pulls of the same file (the GUI and the
+// CLI, say) cannot append to it at once. The .part keeps its inode while locked (it is truncated,
+// never replaced), so the lock stays meaningful until the rename.
+class PartLock {
+ public:
+  PartLock() = default;
+  PartLock(const PartLock&) = delete;
+  PartLock& operator=(const PartLock&) = delete;
+  ~PartLock() {
+#ifndef _WIN32
+    if (m_fd >= 0) ::close(m_fd);  // releases the lock
+#endif
+  }
+  Status acquire(const fs::path& part) {
+#ifndef _WIN32
+    m_fd = ::open(part.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (m_fd < 0) {
+      return Status(Code::kIoError, "cannot create " + part.string() + ": " + std::strerror(errno));
+    }
+    if (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
+      return Status(Code::kAlreadyExists,
+                    "another download of " + part.filename().string() + " is running");
+    }
+#else
+    (void)part;
+#endif
+    return Status::ok();
+  }
+
+ private:
+  int m_fd = -1;
+};
+
 void removeQuietly(const fs::path& path) {
   std::error_code ec;
   fs::remove(path, ec);
@@ -300,7 +338,10 @@ Result<fs::path> pull(const PullRequest& request, const ProgressFn& progress,
   t.part_path += ".part";
   t.progress = &progress;
   t.cancel = cancel;
-  if (fs::is_regular_file(t.part_path, ec)) TF_RETURN_IF_ERROR(hashExistingPart(t));
+  PartLock lock;
+  TF_RETURN_IF_ERROR(lock.acquire(t.part_path));
+  if (fs::is_regular_file(final_path, ec)) return final_path;  // finished by whoever held the lock
+  TF_RETURN_IF_ERROR(hashExistingPart(t));
   if (progress) progress(makeProgress(t, Progress::Phase::kConnecting));
 
   Status got = transfer(t, request, url);
@@ -310,7 +351,8 @@ Result<fs::path> pull(const PullRequest& request, const ProgressFn& progress,
   }
   if (got.code() == Code::kOutOfRange) {
     // The .part is longer than the file (or the size is unknown): start over once from byte 0.
-    removeQuietly(t.part_path);
+    fs::resize_file(t.part_path, 0, ec);
+    if (ec) return Status(Code::kIoError, "cannot truncate " + t.part_path.string() + ": " + ec.message());
     t.resumed_from = t.written = 0;
     t.hasher = Sha256();
     t.headers = HubHeaders();

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <thread>
 
 #include "shared_data.h"
 #include "test_hub_server.h"
@@ -237,6 +238,29 @@ TEST_F(PullTest, CancelLeavesNoFileThatLooksComplete) {
   auto resumed = pull(request());
   ASSERT_TRUE(resumed.isOk()) << resumed.status().toString();
   EXPECT_TRUE(test::readFile(*resumed) == m_fixture);
+}
+
+TEST_F(PullTest, SecondConcurrentPullOfTheSameFileIsRefused) {
+  TestHubServer::Options options;
+  options.slow_chunk_delay_ms = 20;
+  m_server.setOptions(options);
+  std::atomic<bool> cancel{false};
+  std::atomic<bool> receiving{false};
+  Result<fs::path> first = Status(Code::kInternal, "not run");
+  std::thread worker([&] {
+    first = pull(request(), [&](const Progress& p) {
+      if (p.received > 0) receiving = true;
+    }, &cancel);
+  });
+  for (int i = 0; i < 500 && !receiving; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(receiving.load());
+  auto second = pull(request());
+  cancel = true;
+  worker.join();
+  ASSERT_FALSE(second.isOk());
+  EXPECT_EQ(second.status().code(), Code::kAlreadyExists) << second.status().toString();
+  EXPECT_EQ(first.status().code(), Code::kCancelled) << first.status().toString();
+  EXPECT_FALSE(fs::exists(finalPath()));
 }
 
 TEST_F(PullTest, MissingFileIsNotFoundWithAClearMessage) {
