@@ -62,7 +62,7 @@ build() {
     asan)    # unit-test targets only: the GUI and GPU suites run in the release build
              configure "$BUILD/asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTOKENFAB_BUILD_GUI=OFF \
                -DTOKENFAB_SANITIZE=address,undefined
-             cmake --build "$BUILD/asan" -j "$JOBS" ;;
+             cmake --build "$BUILD/asan" -j "$JOBS" --target tokenfab_unit_tests ;;
     fuzz)    configure "$BUILD/fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTOKENFAB_BUILD_GUI=OFF \
                -DTOKENFAB_BUILD_TESTS=OFF -DTOKENFAB_FUZZ=ON \
                -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
