@@ -173,7 +173,8 @@ void ChatPanel::render(const Conversation& conversation, int selected_turn, int 
                     .arg(index)
                     .arg(s)
                     .arg(probabilityColor(step.trace.chosen_prob).name())
-                    .arg(selected ? QStringLiteral(" border:1px solid #000; font-weight:bold") : QString())
+                    .arg(QString(selected ? QStringLiteral(" font-weight:bold;") : QString()) +
+                         (step.forced ? QStringLiteral(" text-decoration:underline; color:#1040c0;") : QString()))
                     .arg(shown);
       }
     } else {

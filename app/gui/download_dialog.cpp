@@ -55,8 +55,10 @@ DownloadDialog::DownloadDialog(QWidget* parent) : QDialog(parent) {
   m_cancel = buttons->addButton(QDialogButtonBox::Cancel);
   connect(m_download, &QPushButton::clicked, this, &DownloadDialog::startDownload);
   connect(m_cancel, &QPushButton::clicked, this, [this] {
-    if (isDownloading()) cancelDownload();
-    else QDialog::reject();
+    if (isDownloading())
+      cancelDownload();
+    else
+      QDialog::reject();
   });
   connect(m_choice, &QComboBox::currentIndexChanged, this, &DownloadDialog::updateChoice);
 
@@ -122,13 +124,15 @@ void DownloadDialog::startDownloadOf(const QString& repo, const QString& file) {
     auto result = download::pull(
         request,
         [this](const Progress& p) {
-          QMetaObject::invokeMethod(this, [this, p] { onProgress(p); }, Qt::QueuedConnection);
+          QMetaObject::invokeMethod(
+              this, [this, p] { onProgress(p); }, Qt::QueuedConnection);
         },
         &m_cancel_flag);
     const bool ok = result.isOk();
-    const QString text = ok ? QString::fromStdString(result->string())
-                            : QString::fromStdString(result.status().message());
-    QMetaObject::invokeMethod(this, [this, ok, text] { onFinished(ok, text); }, Qt::QueuedConnection);
+    const QString text =
+        ok ? QString::fromStdString(result->string()) : QString::fromStdString(result.status().message());
+    QMetaObject::invokeMethod(
+        this, [this, ok, text] { onFinished(ok, text); }, Qt::QueuedConnection);
   });
 }
 

@@ -3,6 +3,7 @@
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDockWidget>
+#include <QElapsedTimer>
 #include <QLabel>
 #include <QMessageBox>
 #include <QProgressBar>
@@ -23,6 +24,7 @@ namespace {
 // Full logits ride along with each step (exact what-if) while they are small.
 constexpr int32_t kMaxVocabForFullLogits = 65536;
 constexpr int kRefreshMs = 40;
+constexpr int kSamplerRefreshMs = 300;
 
 }  // namespace
 
@@ -58,7 +60,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
   m_efficiency = new QLabel(this);
   m_efficiency->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  statusBar()->addWidget(m_efficiency, 1);
+  statusBar()->addPermanentWidget(m_efficiency, 1);
   m_progress = new QProgressBar(this);
   m_progress->setRange(0, 100);
   m_progress->setMaximumWidth(260);
@@ -139,7 +141,7 @@ void MainWindow::buildDocks() {
   dock(m_timeline, tr("Timeline"), QStringLiteral("timeline"), Qt::BottomDockWidgetArea);
   resizeDocks({findChild<QDockWidget*>(QStringLiteral("sampler")), findChild<QDockWidget*>(QStringLiteral("inspector"))},
               {330, 420}, Qt::Horizontal);
-  resizeDocks({findChild<QDockWidget*>(QStringLiteral("timeline"))}, {170}, Qt::Vertical);
+  resizeDocks({findChild<QDockWidget*>(QStringLiteral("timeline"))}, {190}, Qt::Vertical);
 }
 
 void MainWindow::openModel(const QString& path) {
@@ -421,10 +423,13 @@ void MainWindow::scheduleRefresh() {
   if (!m_refresh.isActive()) m_refresh.start();
 }
 
-void MainWindow::refreshSelection() {
+void MainWindow::refreshSelection(bool throttled) {
   const TokenStep* step = selectedTokenStep();
   m_inspector->showStep(step, m_selected_turn, m_selected_step);
   m_inspector->setBranchEnabled(!m_generating);
+  // While tokens stream in, the what-if funnel (a chain run per stage) follows at a slower pace.
+  if (throttled && m_sampler_clock.isValid() && m_sampler_clock.elapsed() < kSamplerRefreshMs) return;
+  m_sampler_clock.start();
   std::vector<int32_t> history;
   if (step) history = m_conversation.turn(m_selected_turn).history(size_t(m_selected_step));
   m_sampler->setStep(step, std::move(history));
@@ -437,7 +442,7 @@ void MainWindow::refreshNow() {
   const auto& steps = m_selected_turn >= 0 ? m_conversation.turn(m_selected_turn).steps : kNone;
   m_timeline->setSteps(steps);
   m_timeline->setSelected(m_selected_step);
-  if (m_generating && m_follow_latest) refreshSelection();
+  if (m_generating && m_follow_latest) refreshSelection(/*throttled=*/true);
   m_efficiency->setText(efficiencyText());
 }
 

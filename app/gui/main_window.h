@@ -4,6 +4,7 @@
 #pragma once
 
 #include <QMainWindow>
+#include <QElapsedTimer>
 #include <QThread>
 #include <QTimer>
 
@@ -80,7 +81,7 @@ class MainWindow : public QMainWindow {
   void rebuildRecentMenu();
   void showError(const QString& message);
   void scheduleRefresh();
-  void refreshSelection();
+  void refreshSelection(bool throttled = false);
   void startGeneration(int turn, const std::vector<int32_t>& context);
   Result<std::vector<int32_t>> buildContext(int turn) const;
   void showModelInfo();
@@ -115,6 +116,7 @@ class MainWindow : public QMainWindow {
   QStringList m_recent;
 
   QTimer m_refresh;
+  QElapsedTimer m_sampler_clock;
   ChatPanel* m_chat = nullptr;
   TokenInspector* m_inspector = nullptr;
   SamplerPanel* m_sampler = nullptr;

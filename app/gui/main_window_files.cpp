@@ -22,6 +22,7 @@
 #include <qcustomplot.h>
 
 #include "chat_panel.h"
+#include "download_dialog.h"
 #include "main_window.h"
 #include "sampler_panel.h"
 #include "timeline_panel.h"
@@ -59,6 +60,12 @@ void MainWindow::buildMenus() {
     if (!path.isEmpty()) openModel(path);
   });
   m_recent_menu = file->addMenu(tr("Open &recent"));
+  file->addAction(tr("&Download model..."), this, [this] {
+    auto* dialog = new DownloadDialog(this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &DownloadDialog::modelDownloaded, this, [this](const QString& path) { openModel(path); });
+    dialog->show();
+  });
   const QString demo = demoModelPath();
   if (!demo.isEmpty()) file->addAction(tr("Open &demo model"), this, [this, demo] { openModel(demo); });
   file->addAction(tr("Model &info..."), this, &MainWindow::showModelInfo);

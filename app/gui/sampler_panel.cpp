@@ -124,16 +124,18 @@ SamplerPanel::SamplerPanel(QWidget* parent) : QWidget(parent) {
   m_order->setMaximumHeight(120);
   form->addRow(tr("order"), m_order);
   scroll->setWidget(knobs);
-  outer->addWidget(scroll, 3);
+  outer->addWidget(scroll, 2);
 
   m_funnel = new QCustomPlot(this);
-  m_funnel->setMinimumHeight(130);
+  m_funnel->setMinimumHeight(190);
   m_funnel->yAxis->setLabel(tr("candidates"));
   m_funnel->yAxis2->setVisible(true);
   m_funnel->yAxis2->setLabel(tr("raw mass kept"));
   m_funnel->yAxis2->setRange(0, 1.05);
-  m_funnel->legend->setVisible(true);
-  m_funnel->legend->setFont(QFont(font().family(), 7));
+  m_funnel->plotLayout()->insertRow(0);
+  m_funnel->plotLayout()->addElement(
+      0, 0, new QCPTextElement(m_funnel, tr("kept: blue these settings, grey as generated; line: raw mass"),
+                               QFont(font().family(), 7)));
   outer->addWidget(m_funnel, 2);
   m_what_if = new QLabel(tr("Select a token to see what these settings would pick."), this);
   m_what_if->setWordWrap(true);
@@ -382,7 +384,6 @@ void SamplerPanel::rebuildWhatIf() {
   m_funnel->xAxis->setTicker(ticker);
   m_funnel->xAxis->setTickLabelRotation(30);
   m_funnel->xAxis->setRange(-0.5, double(xs.size()) - 0.3);
-  m_funnel->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
   m_funnel->replot();
 
   // Resulting distribution (top 16).

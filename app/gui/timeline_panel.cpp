@@ -11,7 +11,8 @@ TimelinePanel::TimelinePanel(QWidget* parent) : QWidget(parent) {
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(2, 2, 2, 2);
   m_plot = new QCustomPlot(this);
-  m_plot->setMinimumHeight(120);
+  m_plot->setMinimumHeight(150);
+  layout->addWidget(m_plot);
   m_plot->xAxis->setLabel(tr("generated token"));
   m_plot->yAxis->setLabel(tr("chosen p"));
   m_plot->yAxis->setRange(0, 1.05);
@@ -22,14 +23,14 @@ TimelinePanel::TimelinePanel(QWidget* parent) : QWidget(parent) {
   m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
   auto* prob = m_plot->addGraph(m_plot->xAxis, m_plot->yAxis);
   prob->setName(tr("chosen p (final)"));
-  prob->setPen(QPen(QColor(40, 150, 70), 1.5));
+  prob->setPen(QPen(QColor(40, 150, 70), 1));
   prob->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 4));
   auto* entropy = m_plot->addGraph(m_plot->xAxis, m_plot->yAxis2);
   entropy->setName(tr("raw entropy"));
-  entropy->setPen(QPen(QColor(70, 110, 210), 1.2));
+  entropy->setPen(QPen(QColor(70, 110, 210), 1));
   auto* surprise = m_plot->addGraph(m_plot->xAxis, m_plot->yAxis2);
   surprise->setName(tr("surprise -log2 p(raw)"));
-  surprise->setPen(QPen(QColor(220, 90, 60), 1.2, Qt::DashLine));
+  surprise->setPen(QPen(QColor(220, 90, 60), 1));  // solid: dashed wide pens are very slow in the raster engine
   m_marker = new QCPItemStraightLine(m_plot);
   m_marker->setPen(QPen(QColor(240, 170, 40), 2));
   m_marker->setVisible(false);
@@ -67,7 +68,7 @@ void TimelinePanel::setSteps(const std::vector<TokenStep>& steps) {
   m_plot->graph(2)->setData(xs, surprise, true);
   m_plot->xAxis->setRange(-0.5, std::max(8.0, double(steps.size()) - 0.5));
   m_plot->yAxis2->setRange(0, top * 1.1);
-  m_plot->replot(QCustomPlot::rpQueuedReplot);
+  m_plot->replot();
 }
 
 void TimelinePanel::setSelected(int step) {
@@ -76,7 +77,7 @@ void TimelinePanel::setSelected(int step) {
     m_marker->point1->setCoords(step, 0);
     m_marker->point2->setCoords(step, 1);
   }
-  m_plot->replot(QCustomPlot::rpQueuedReplot);
+  m_plot->replot();
 }
 
 }  // namespace tokenfab::gui

@@ -253,7 +253,8 @@ TEST_F(GuiWindowTest, BranchFromSecondCandidateAndReopenSession) {
   ASSERT_TRUE(waitFor([&] { return !m_window->isGenerating(); }, kGenerateTimeoutMs));
   ASSERT_TRUE(m_window->lastError().isEmpty()) << m_window->lastError().toStdString();
   m_window->chatPanel()->setTokenView(true);
-  m_window->refreshNow();
+  m_window->selectStep(m_window->conversation().leaf(), step);
+  m_window->inspector()->selectCandidateRow(1);
   screenshot(*m_window, "branching");
 
   const Conversation& conv = m_window->conversation();
