@@ -12,6 +12,7 @@
 # hash of suite, mirror and package list, so only the first run pays for debootstrap.
 # Artifacts (logs, the GUI screenshot) land in BUILD_DIR/package-test/.
 set -euo pipefail
+export LC_ALL=C  # one collation for sort/comm
 
 BUILD="$(cd "${1:?usage: package_test.sh BUILD_DIR [SOURCE_DIR]}" && pwd)"
 SOURCE="$(cd "${2:-$(dirname "${BASH_SOURCE[0]}")/../..}" && pwd)"
@@ -162,8 +163,15 @@ for d in usr/share/tokenfab usr/share/doc/tokenfab; do [ ! -e "$ROOT/$d" ] || fa
 # What disappeared must be exactly the package's own files (directories shared with other packages stay).
 comm -23 "$WORK/after-install.txt" "$WORK/after-purge.txt" | sed 's|^\.||' >"$WORK/removed.txt"
 comm -23 "$WORK/removed.txt" <(sort "$ARTIFACTS/package-files.txt") >"$WORK/removed-other.txt"
-[ ! -s "$WORK/removed-other.txt" ] || { head -20 "$WORK/removed-other.txt"; fail "purge removed files that were not the package's"; }
+# Besides the package's files, purge may only remove what its installation created (e.g. the
+# hicolor icon cache its trigger generated), never anything that was there before.
+sed 's|^\.||' "$WORK/before-install.txt" | sort >"$WORK/before-abs.txt"
+comm -12 "$WORK/removed-other.txt" "$WORK/before-abs.txt" >"$WORK/removed-preexisting.txt"
+[ ! -s "$WORK/removed-preexisting.txt" ] || { head -20 "$WORK/removed-preexisting.txt"; fail "purge removed files that existed before the package was installed"; }
+[ ! -s "$WORK/removed-other.txt" ] && other="" || other=" and $(wc -l <"$WORK/removed-other.txt") generated at install ($(head -3 "$WORK/removed-other.txt" | tr '\n' ' '))"
+comm -23 "$WORK/before-install.txt" "$WORK/after-purge.txt" >"$WORK/lost.txt"
+[ ! -s "$WORK/lost.txt" ] || { head -20 "$WORK/lost.txt"; fail "paths that existed before the install are gone after the purge"; }
 comm -13 "$WORK/after-install.txt" "$WORK/after-purge.txt" >"$WORK/added.txt"
 [ ! -s "$WORK/added.txt" ] || { head -20 "$WORK/added.txt"; fail "purge left new files"; }
-say "purge: $(wc -l <"$WORK/removed.txt") paths removed, all of them the package's; nothing else changed"
+say "purge: $(wc -l <"$WORK/removed.txt") paths removed: the package's$other; nothing that existed before is gone"
 say "PASS (total $(( $(date +%s) - T0 ))s)"
