@@ -36,7 +36,8 @@ void printUsage() {
   std::cerr << "usage: tokenfab-cli pull NAME | OWNER/REPO/FILE.gguf [--revision REV] [--dir DIR]\n"
                "                          [--sha256 HEX] [--quiet]\n"
                "       tokenfab-cli pull --list\n"
-               "Downloads into " << download::modelsDir().string()
+               "Downloads into "
+            << download::modelsDir().string()
             << " (TOKENFAB_MODELS_DIR overrides; TOKENFAB_HF_ENDPOINT picks the hub,\n"
                "HF_TOKEN is sent for gated repos). An interrupted pull resumes when run again.\n";
 }
@@ -44,9 +45,8 @@ void printUsage() {
 int listCatalogue() {
   std::printf("%-32s %-42s %10s  %s\n", "NAME", "REPO / FILE", "~SIZE", "LICENSE");
   for (const download::CatalogueEntry& e : download::catalogue()) {
-    std::printf("%-32.*s %-42.*s %7.2f GB  %.*s\n", int(e.name.size()), e.name.data(),
-                int(e.repo.size()), e.repo.data(), double(e.approx_bytes) / 1e9,
-                int(e.license.size()), e.license.data());
+    std::printf("%-32.*s %-42.*s %7.2f GB  %.*s\n", int(e.name.size()), e.name.data(), int(e.repo.size()),
+                e.repo.data(), double(e.approx_bytes) / 1e9, int(e.license.size()), e.license.data());
     std::printf("%-32s   %.*s\n", "", int(e.file.size()), e.file.data());
   }
   std::printf("Sizes are approximate. See docs/models.md.\n");
@@ -72,11 +72,10 @@ class ProgressPrinter {
       if (decile <= m_last_decile) return;
       m_last_decile = decile;
     }
-    std::fprintf(stderr, "%s%5.1f%%  %s / %s  %.1f MiB/s%s%s", m_tty ? "\r" : "", percent,
-                 mib(p.received).c_str(), p.total ? mib(*p.total).c_str() : "?",
-                 p.bytes_per_second / (1024.0 * 1024.0),
-                 p.resumed_from ? ("  (resumed at " + mib(p.resumed_from) + ")").c_str() : "",
-                 m_tty ? "   " : "\n");
+    std::fprintf(
+        stderr, "%s%5.1f%%  %s / %s  %.1f MiB/s%s%s", m_tty ? "\r" : "", percent, mib(p.received).c_str(),
+        p.total ? mib(*p.total).c_str() : "?", p.bytes_per_second / (1024.0 * 1024.0),
+        p.resumed_from ? ("  (resumed at " + mib(p.resumed_from) + ")").c_str() : "", m_tty ? "   " : "\n");
     std::fflush(stderr);
     m_open_line = m_tty;
   }
@@ -140,7 +139,8 @@ int runPull(std::span<const std::string> raw_args) {
   g_cancel = false;
   auto previous = std::signal(SIGINT, onInterrupt);
   ProgressPrinter printer(quiet);
-  auto result = download::pull(request, [&](const Progress& p) { printer(p); }, &g_cancel);
+  auto result = download::pull(
+      request, [&](const Progress& p) { printer(p); }, &g_cancel);
   std::signal(SIGINT, previous);
   printer.finishLine();
   if (!result.isOk()) {

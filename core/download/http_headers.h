@@ -16,7 +16,7 @@ class HubHeaders {
   // One raw header line as curl delivers it ("HTTP/1.1 200 OK\r\n", "ETag: \"...\"\r\n", "\r\n").
   void feedLine(std::string_view line);
 
-  int status() const { return m_status; }             // of the latest response
+  int status() const { return m_status; }                        // of the latest response
   const std::string& errorCode() const { return m_error_code; }  // X-Error-Code of the latest
   // Full size of the file: X-Linked-Size, else Content-Range's total, else Content-Length
   // (+ resume offset for a 206).
@@ -30,7 +30,7 @@ class HubHeaders {
   std::string m_error_code;
   std::optional<uint64_t> m_linked_size;
   std::string m_linked_etag;
-  std::string m_first_etag;   // ETag of the first response only
+  std::string m_first_etag;  // ETag of the first response only
   std::optional<uint64_t> m_content_length;
   std::optional<uint64_t> m_range_total;
 };

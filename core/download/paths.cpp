@@ -17,8 +17,8 @@ std::string envOr(const char* name, std::string_view fallback = {}) {
 bool validRepoPart(std::string_view part) {
   if (part.empty() || part == "." || part == ".." || part.size() > 96) return false;
   for (char c : part) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.';
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                    c == '_' || c == '.';
     if (!ok) return false;
   }
   return true;
@@ -27,8 +27,8 @@ bool validRepoPart(std::string_view part) {
 }  // namespace
 
 std::string hubEndpoint(std::string_view requested) {
-  std::string endpoint = requested.empty() ? envOr("TOKENFAB_HF_ENDPOINT", kDefaultEndpoint)
-                                           : std::string(requested);
+  std::string endpoint =
+      requested.empty() ? envOr("TOKENFAB_HF_ENDPOINT", kDefaultEndpoint) : std::string(requested);
   while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
   return endpoint;
 }
@@ -39,11 +39,10 @@ std::filesystem::path modelsDir() {
   if (std::string local = envOr("LOCALAPPDATA"); !local.empty()) {
     return std::filesystem::path(local) / "tokenfab" / "models";
   }
-  return std::filesystem::path(envOr("USERPROFILE", ".")) / "AppData" / "Local" / "tokenfab" /
-         "models";
+  return std::filesystem::path(envOr("USERPROFILE", ".")) / "AppData" / "Local" / "tokenfab" / "models";
 #elif defined(__APPLE__)
-  return std::filesystem::path(envOr("HOME", ".")) / "Library" / "Application Support" /
-         "tokenfab" / "models";
+  return std::filesystem::path(envOr("HOME", ".")) / "Library" / "Application Support" / "tokenfab" /
+         "models";
 #else
   if (std::string xdg = envOr("XDG_DATA_HOME"); !xdg.empty() && xdg.front() == '/') {
     return std::filesystem::path(xdg) / "tokenfab" / "models";
@@ -57,9 +56,9 @@ Status validateRequest(const PullRequest& request) {
   if (slash == std::string::npos || request.repo.find('/', slash + 1) != std::string::npos ||
       !validRepoPart(std::string_view(request.repo).substr(0, slash)) ||
       !validRepoPart(std::string_view(request.repo).substr(slash + 1))) {
-    return Status(Code::kInvalidArgument,
-                  "repository must look like owner/name (letters, digits, '-', '_', '.'), got '" +
-                      request.repo + "'");
+    return Status(
+        Code::kInvalidArgument,
+        "repository must look like owner/name (letters, digits, '-', '_', '.'), got '" + request.repo + "'");
   }
   if (request.file.empty() || request.file.size() > 512) {
     return Status(Code::kInvalidArgument, "file name is empty or too long");
@@ -72,8 +71,8 @@ Status validateRequest(const PullRequest& request) {
     const size_t end = rest.find('/');
     const std::string_view part = rest.substr(0, end);
     if (part.empty() || part == "." || part == "..") {
-      return Status(Code::kInvalidArgument, "file name may not contain '.', '..' or '//': '" +
-                                                request.file + "'");
+      return Status(Code::kInvalidArgument,
+                    "file name may not contain '.', '..' or '//': '" + request.file + "'");
     }
     rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
   }
@@ -94,8 +93,8 @@ Status validateRequest(const PullRequest& request) {
 }
 
 std::string resolveUrl(const PullRequest& request) {
-  return hubEndpoint(request.endpoint) + "/" + request.repo + "/resolve/" + request.revision +
-         "/" + request.file;
+  return hubEndpoint(request.endpoint) + "/" + request.repo + "/resolve/" + request.revision + "/" +
+         request.file;
 }
 
 std::filesystem::path destinationPath(const PullRequest& request) {

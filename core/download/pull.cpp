@@ -36,14 +36,14 @@ constexpr size_t kErrorBodyLimit = 4096;
 // Everything the curl callbacks touch during one transfer.
 struct Transfer {
   fs::path part_path;
-  uint64_t resumed_from = 0;         // bytes already in the .part when the request was sent
-  std::FILE* file = nullptr;         // opened on the first body byte of a 200/206
+  uint64_t resumed_from = 0;  // bytes already in the .part when the request was sent
+  std::FILE* file = nullptr;  // opened on the first body byte of a 200/206
   bool file_failed = false;
   int file_errno = 0;
-  Sha256 hasher;                     // covers bytes [0, written)
-  uint64_t written = 0;              // size of the .part file
-  HubHeaders headers;                // parsed from all responses (see http_headers.h)
-  std::string error_body;            // body of an error response, truncated
+  Sha256 hasher;           // covers bytes [0, written)
+  uint64_t written = 0;    // size of the .part file
+  HubHeaders headers;      // parsed from all responses (see http_headers.h)
+  std::string error_body;  // body of an error response, truncated
   const ProgressFn* progress = nullptr;
   const std::atomic<bool>* cancel = nullptr;
   Clock::time_point started = Clock::now();
@@ -111,8 +111,7 @@ int onXferInfo(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
     if (now - t->last_report >= std::chrono::milliseconds(100)) {
       t->last_report = now;
       const bool body = t->headers.status() == 200 || t->headers.status() == 206;
-      (*t->progress)(makeProgress(*t, body ? Progress::Phase::kDownloading
-                                           : Progress::Phase::kConnecting));
+      (*t->progress)(makeProgress(*t, body ? Progress::Phase::kDownloading : Progress::Phase::kConnecting));
     }
   }
   return 0;
@@ -152,9 +151,8 @@ Status curlError(CURLcode code, const char* error_buffer, const Transfer& t, con
   const std::string detail = error_buffer[0] ? error_buffer : curl_easy_strerror(code);
   switch (code) {
     case CURLE_ABORTED_BY_CALLBACK:
-      return Status(Code::kCancelled, "download cancelled; " + std::to_string(t.written) +
-                                          " bytes kept in " + t.part_path.string() +
-                                          " for a later resume");
+      return Status(Code::kCancelled, "download cancelled; " + std::to_string(t.written) + " bytes kept in " +
+                                          t.part_path.string() + " for a later resume");
     case CURLE_WRITE_ERROR:
       if (t.file_failed) {
         return Status(Code::kIoError,
@@ -171,9 +169,9 @@ Status curlError(CURLcode code, const char* error_buffer, const Transfer& t, con
     case CURLE_PARTIAL_FILE:
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
-      return Status(Code::kNetworkError,
-                    "connection lost after " + std::to_string(t.written) + " bytes (" + detail +
-                        "); run the same pull again to resume from " + t.part_path.string());
+      return Status(Code::kNetworkError, "connection lost after " + std::to_string(t.written) + " bytes (" +
+                                             detail + "); run the same pull again to resume from " +
+                                             t.part_path.string());
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
@@ -194,29 +192,28 @@ Status httpError(const Transfer& t, const PullRequest& request, const std::strin
   const std::string where = " (" + url + ")";
   if (hub_code == "RepoNotFound" || status == 401) {
     return Status(Code::kNotFound, "no repository " + request.repo +
-                                       " on the hub, or it is private/gated (HTTP " +
-                                       std::to_string(status) + "; set HF_TOKEN for gated repos)" +
-                                       where);
+                                       " on the hub, or it is private/gated (HTTP " + std::to_string(status) +
+                                       "; set HF_TOKEN for gated repos)" + where);
   }
   if (hub_code == "RevisionNotFound") {
-    return Status(Code::kNotFound, "no revision '" + request.revision + "' in repo " +
-                                       request.repo + where);
+    return Status(Code::kNotFound, "no revision '" + request.revision + "' in repo " + request.repo + where);
   }
   if (status == 404) {
-    return Status(Code::kNotFound, "no file " + request.file + " in repo " + request.repo +
-                                       " (revision " + request.revision + ")" + where);
+    return Status(Code::kNotFound, "no file " + request.file + " in repo " + request.repo + " (revision " +
+                                       request.revision + ")" + where);
   }
   if (status == 403) {
     return Status(Code::kNetworkError, "access denied (HTTP 403) to " + request.repo +
                                            "; the repo may be gated: accept its license on the "
-                                           "hub and set HF_TOKEN" + where);
+                                           "hub and set HF_TOKEN" +
+                                           where);
   }
   std::string body = t.error_body.substr(0, 200);
   for (char& c : body) {
     if (static_cast<unsigned char>(c) < 0x20) c = ' ';
   }
-  return Status(Code::kNetworkError, "HTTP " + std::to_string(status) + where +
-                                         (body.empty() ? "" : ": " + body));
+  return Status(Code::kNetworkError,
+                "HTTP " + std::to_string(status) + where + (body.empty() ? "" : ": " + body));
 }
 
 // One GET of `url` into t.part_path. Returns the transfer's outcome (HTTP errors included).
@@ -297,8 +294,7 @@ class PartLock {
       return Status(Code::kIoError, "cannot create " + part.string() + ": " + std::strerror(errno));
     }
     if (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
-      return Status(Code::kAlreadyExists,
-                    "another download of " + part.filename().string() + " is running");
+      return Status(Code::kAlreadyExists, "another download of " + part.filename().string() + " is running");
     }
 #else
     (void)part;
@@ -345,8 +341,7 @@ Result<fs::path> pull(const PullRequest& request, const ProgressFn& progress,
   if (progress) progress(makeProgress(t, Progress::Phase::kConnecting));
 
   Status got = transfer(t, request, url);
-  if (got.code() == Code::kOutOfRange && t.written > 0 &&
-      t.headers.totalSize(t.resumed_from) == t.written) {
+  if (got.code() == Code::kOutOfRange && t.written > 0 && t.headers.totalSize(t.resumed_from) == t.written) {
     got = Status::ok();  // the .part already holds the whole file: verify it
   }
   if (got.code() == Code::kOutOfRange) {

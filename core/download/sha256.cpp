@@ -51,11 +51,23 @@ void Sha256::compress(const uint8_t* block) {
     const uint32_t big_s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22);
     const uint32_t maj = (a & b) ^ (a & c) ^ (b & c);
     const uint32_t t2 = big_s0 + maj;
-    h = g; g = f; f = e; e = d + t1;
-    d = c; c = b; b = a; a = t1 + t2;
+    h = g;
+    g = f;
+    f = e;
+    e = d + t1;
+    d = c;
+    c = b;
+    b = a;
+    a = t1 + t2;
   }
-  m_state[0] += a; m_state[1] += b; m_state[2] += c; m_state[3] += d;
-  m_state[4] += e; m_state[5] += f; m_state[6] += g; m_state[7] += h;
+  m_state[0] += a;
+  m_state[1] += b;
+  m_state[2] += c;
+  m_state[3] += d;
+  m_state[4] += e;
+  m_state[5] += f;
+  m_state[6] += g;
+  m_state[7] += h;
 }
 
 void Sha256::update(std::span<const uint8_t> bytes) {

@@ -15,12 +15,16 @@ class ScopedEnv {
  public:
   ScopedEnv(const char* name, const char* value) : m_name(name) {
     if (const char* old = std::getenv(name)) m_old = old;
-    if (value) ::setenv(name, value, 1);
-    else ::unsetenv(name);
+    if (value)
+      ::setenv(name, value, 1);
+    else
+      ::unsetenv(name);
   }
   ~ScopedEnv() {
-    if (m_old) ::setenv(m_name, m_old->c_str(), 1);
-    else ::unsetenv(m_name);
+    if (m_old)
+      ::setenv(m_name, m_old->c_str(), 1);
+    else
+      ::unsetenv(m_name);
   }
 
  private:
@@ -61,10 +65,18 @@ TEST(PullRequestCheck, UrlLayout) {
 
 TEST(PullRequestCheck, RejectsBadNames) {
   const PullRequest bad[] = {
-      {"owner", "a.gguf"},          {"a/b/c", "a.gguf"},        {"../x", "a.gguf"},
-      {"owner/..", "a.gguf"},       {"owner/repo", ""},         {"owner/repo", "../a.gguf"},
-      {"owner/repo", "/abs.gguf"},  {"owner/repo", "a/../../b"}, {"owner/repo", "a\\b.gguf"},
-      {"owner/repo", "a\nb.gguf"},  {"own er/repo", "a.gguf"},  {"owner/repo", "a.gguf", ""},
+      {"owner", "a.gguf"},
+      {"a/b/c", "a.gguf"},
+      {"../x", "a.gguf"},
+      {"owner/..", "a.gguf"},
+      {"owner/repo", ""},
+      {"owner/repo", "../a.gguf"},
+      {"owner/repo", "/abs.gguf"},
+      {"owner/repo", "a/../../b"},
+      {"owner/repo", "a\\b.gguf"},
+      {"owner/repo", "a\nb.gguf"},
+      {"own er/repo", "a.gguf"},
+      {"owner/repo", "a.gguf", ""},
       {"owner/repo", "a.gguf", "../main"},
   };
   for (const PullRequest& request : bad) {

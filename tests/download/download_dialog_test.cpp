@@ -1,6 +1,8 @@
 // The download dialog under QT_QPA_PLATFORM=offscreen, against the local test hub: the
 // download runs off the GUI thread and ends in modelDownloaded(path); Cancel ends in
 // downloadFailed without a file under the final name.
+#include "download_dialog.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -10,7 +12,6 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "download_dialog.h"
 #include "shared_data.h"
 #include "test_hub_server.h"
 
@@ -70,7 +71,8 @@ TEST_F(DownloadDialogTest, DownloadsOffTheGuiThreadAndReportsThePath) {
   QSignalSpy failed(&dialog, &DownloadDialog::downloadFailed);
   dialog.startDownloadOf("o/stories", "s.gguf");
   EXPECT_TRUE(dialog.isDownloading());
-  ASSERT_TRUE(waitFor(done, 30000)) << (failed.count() ? failed.at(0).at(0).toString().toStdString() : "timeout");
+  ASSERT_TRUE(waitFor(done, 30000)) << (failed.count() ? failed.at(0).at(0).toString().toStdString()
+                                                       : "timeout");
   const QString path = done.at(0).at(0).toString();
   EXPECT_EQ(fs::path(path.toStdString()), m_dir / "o/stories/s.gguf");
   EXPECT_TRUE(test::readFile(path.toStdString()) == m_fixture);

@@ -4,9 +4,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <csignal>
-
 #include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <thread>
@@ -28,8 +27,8 @@ constexpr char kManifestSha[] = "270cba1bd5109f42d03350f60406024560464db173c0e38
 class PullTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const char* name : {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
-                             "ALL_PROXY", "HF_TOKEN"}) {
+    for (const char* name :
+         {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "HF_TOKEN"}) {
       ::unsetenv(name);
     }
     TF_SHARED_FILE(fixture, "models/stories260K.gguf");
@@ -38,8 +37,7 @@ class PullTest : public ::testing::Test {
     ASSERT_TRUE(m_server.started());
     m_server.addFile(kRepo, "main", kFile, m_fixture, kManifestSha);
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    m_dir = fs::temp_directory_path() /
-            ("tokenfab-dl-" + std::to_string(::getpid()) + "-" + info->name());
+    m_dir = fs::temp_directory_path() / ("tokenfab-dl-" + std::to_string(::getpid()) + "-" + info->name());
     fs::remove_all(m_dir);
   }
   void TearDown() override {
@@ -225,9 +223,12 @@ TEST_F(PullTest, CancelLeavesNoFileThatLooksComplete) {
   options.slow_chunk_delay_ms = 20;  // ~290 chunks: several seconds if not cancelled
   m_server.setOptions(options);
   std::atomic<bool> cancel{false};
-  auto path = pull(request(), [&](const Progress& p) {
-    if (p.received > 0) cancel = true;
-  }, &cancel);
+  auto path = pull(
+      request(),
+      [&](const Progress& p) {
+        if (p.received > 0) cancel = true;
+      },
+      &cancel);
   ASSERT_FALSE(path.isOk());
   EXPECT_EQ(path.status().code(), Code::kCancelled) << path.status().toString();
   EXPECT_FALSE(fs::exists(finalPath()));
@@ -248,9 +249,12 @@ TEST_F(PullTest, SecondConcurrentPullOfTheSameFileIsRefused) {
   std::atomic<bool> receiving{false};
   Result<fs::path> first = Status(Code::kInternal, "not run");
   std::thread worker([&] {
-    first = pull(request(), [&](const Progress& p) {
-      if (p.received > 0) receiving = true;
-    }, &cancel);
+    first = pull(
+        request(),
+        [&](const Progress& p) {
+          if (p.received > 0) receiving = true;
+        },
+        &cancel);
   });
   for (int i = 0; i < 500 && !receiving; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_TRUE(receiving.load());
@@ -280,8 +284,7 @@ TEST_F(PullTest, RefusedConnectionHasAClearMessage) {
   auto path = pull(r);
   ASSERT_FALSE(path.isOk());
   EXPECT_EQ(path.status().code(), Code::kNetworkError);
-  EXPECT_NE(path.status().message().find("could not connect"), std::string::npos)
-      << path.status().toString();
+  EXPECT_NE(path.status().message().find("could not connect"), std::string::npos) << path.status().toString();
   EXPECT_FALSE(fs::exists(finalPath()));
 }
 
@@ -301,8 +304,7 @@ TEST_F(PullTest, NonGgufFileIsRejected) {
   m_server.addFile(kRepo, "main", "notes.gguf", text, Sha256::toHex(hasher.finish()));
   auto path = pull(request("notes.gguf"));
   ASSERT_FALSE(path.isOk());
-  EXPECT_NE(path.status().message().find("not a valid GGUF"), std::string::npos)
-      << path.status().toString();
+  EXPECT_NE(path.status().message().find("not a valid GGUF"), std::string::npos) << path.status().toString();
   EXPECT_FALSE(fs::exists(m_dir / kRepo / "notes.gguf"));
   EXPECT_FALSE(fs::exists(m_dir / kRepo / "notes.gguf.part"));
 }

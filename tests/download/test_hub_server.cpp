@@ -68,8 +68,8 @@ TestHubServer::~TestHubServer() {
   if (m_listen_fd >= 0) ::close(m_listen_fd);
 }
 
-void TestHubServer::addFile(const std::string& repo, const std::string& revision,
-                            const std::string& file, std::string bytes, std::string sha256) {
+void TestHubServer::addFile(const std::string& repo, const std::string& revision, const std::string& file,
+                            std::string bytes, std::string sha256) {
   std::lock_guard lock(m_mutex);
   m_files["/" + repo + "/resolve/" + revision + "/" + file] = {std::move(bytes), std::move(sha256)};
 }
@@ -126,16 +126,19 @@ void TestHubServer::handle(int fd) {
   const bool is_cdn = request.path.starts_with("/cdn/");
   if (!entry || (is_cdn && !options.redirect)) {
     const std::string body = "Entry not found";
-    sendAll(fd, "HTTP/1.1 404 Not Found\r\nX-Error-Code: EntryNotFound\r\nContent-Type: text/plain\r\n"
-                "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+    sendAll(fd,
+            "HTTP/1.1 404 Not Found\r\nX-Error-Code: EntryNotFound\r\nContent-Type: text/plain\r\n"
+            "Content-Length: " +
+                std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
     return;
   }
   const std::string& bytes = entry->bytes;
   std::string checksum_headers;
   if (options.send_checksum && !is_cdn) {
     if (options.linked_headers) {
-      checksum_headers = "X-Linked-Etag: \"" + entry->sha256 + "\"\r\nX-Linked-Size: " +
-                         std::to_string(bytes.size()) + "\r\nETag: \"" + entry->sha256 + "\"\r\n";
+      checksum_headers = "X-Linked-Etag: \"" + entry->sha256 +
+                         "\"\r\nX-Linked-Size: " + std::to_string(bytes.size()) + "\r\nETag: \"" +
+                         entry->sha256 + "\"\r\n";
     } else {
       checksum_headers = "ETag: \"" + entry->sha256 + "\"\r\n";
     }

@@ -19,13 +19,13 @@ namespace tokenfab::test {
 class TestHubServer {
  public:
   struct Options {
-    bool linked_headers = true;     // X-Linked-Etag + X-Linked-Size (else a plain ETag)
-    bool send_checksum = true;      // send any sha256 at all
-    bool redirect = false;          // answer /resolve/ with 302 to /cdn/...
-    bool honour_range = true;       // false: ignore Range and send 200 with the whole file
-    std::optional<uint64_t> cut_after;      // close after this many body bytes (next GET only)
-    std::optional<uint64_t> corrupt_at;     // flip the byte at this file offset
-    uint32_t slow_chunk_delay_ms = 0;       // pause between 4 KiB chunks
+    bool linked_headers = true;          // X-Linked-Etag + X-Linked-Size (else a plain ETag)
+    bool send_checksum = true;           // send any sha256 at all
+    bool redirect = false;               // answer /resolve/ with 302 to /cdn/...
+    bool honour_range = true;            // false: ignore Range and send 200 with the whole file
+    std::optional<uint64_t> cut_after;   // close after this many body bytes (next GET only)
+    std::optional<uint64_t> corrupt_at;  // flip the byte at this file offset
+    uint32_t slow_chunk_delay_ms = 0;    // pause between 4 KiB chunks
   };
   struct Request {
     std::string method;

@@ -20,9 +20,9 @@
 namespace tokenfab::download {
 
 struct PullRequest {
-  std::string repo;                  // "owner/name"
-  std::string file;                  // path inside the repo, e.g. "model-Q4_K_M.gguf"
-  std::string revision = "main";     // branch, tag or commit
+  std::string repo;               // "owner/name"
+  std::string file;               // path inside the repo, e.g. "model-Q4_K_M.gguf"
+  std::string revision = "main";  // branch, tag or commit
   // Empty: $TOKENFAB_HF_ENDPOINT, else https://huggingface.co.
   std::string endpoint;
   // Empty: modelsDir(). The file lands in <dest_dir>/<owner>/<name>/<file>.
@@ -32,10 +32,10 @@ struct PullRequest {
 };
 
 struct Progress {
-  uint64_t received = 0;             // bytes on disk so far (resumed bytes included)
-  std::optional<uint64_t> total;     // full size when known
-  uint64_t resumed_from = 0;         // bytes that were already in the .part file
-  double bytes_per_second = 0;       // over this run only
+  uint64_t received = 0;          // bytes on disk so far (resumed bytes included)
+  std::optional<uint64_t> total;  // full size when known
+  uint64_t resumed_from = 0;      // bytes that were already in the .part file
+  double bytes_per_second = 0;    // over this run only
   enum class Phase { kConnecting, kDownloading, kVerifying, kDone } phase = Phase::kConnecting;
 };
 // Called from the downloading thread, at most a few times a second.
@@ -62,11 +62,11 @@ Status validateRequest(const PullRequest& request);
 
 // The curated catalogue of small chat models (docs/models.md lists the same entries).
 struct CatalogueEntry {
-  std::string_view name;      // "qwen2.5-0.5b-instruct:q4_k_m"
-  std::string_view repo;      // "Qwen/Qwen2.5-0.5B-Instruct-GGUF"
-  std::string_view file;      // "qwen2.5-0.5b-instruct-q4_k_m.gguf"
-  uint64_t approx_bytes;      // approximate, as listed by the hub
-  std::string_view license;   // "apache-2.0"
+  std::string_view name;     // "qwen2.5-0.5b-instruct:q4_k_m"
+  std::string_view repo;     // "Qwen/Qwen2.5-0.5B-Instruct-GGUF"
+  std::string_view file;     // "qwen2.5-0.5b-instruct-q4_k_m.gguf"
+  uint64_t approx_bytes;     // approximate, as listed by the hub
+  std::string_view license;  // "apache-2.0"
 };
 std::span<const CatalogueEntry> catalogue();
 const CatalogueEntry* findCatalogueEntry(std::string_view name);  // case-insensitive; null if none
