@@ -50,6 +50,14 @@ struct Transfer {
   Clock::time_point last_report{};
 };
 
+std::FILE* openPart(const fs::path& path, bool append) {
+#ifdef _WIN32
+  return ::_wfopen(path.c_str(), append ? L"ab" : L"wb");  // wide paths on Windows
+#else
+  return std::fopen(path.c_str(), append ? "ab" : "wb");
+#endif
+}
+
 size_t onHeader(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   t->headers.feedLine(std::string_view(data, size * count));
@@ -86,7 +94,7 @@ size_t onBody(char* data, size_t size, size_t count, void* user) {
       t->written = 0;
       t->hasher = Sha256();
     }
-    t->file = std::fopen(t->part_path.c_str(), append ? "ab" : "wb");
+    t->file = openPart(t->part_path, append);
     if (!t->file) {
       t->file_failed = true;
       t->file_errno = errno;
