@@ -310,6 +310,17 @@ class PartLock {
     return Status::ok();
   }
 
+ // Flushes the file's data to disk (fsync acts on the file, whichever descriptor wrote it), so a
+  // crash after the rename cannot leave a short file under the final name.
+  Status sync() {
+#ifndef _WIN32
+    if (m_fd >= 0 && ::fsync(m_fd) != 0) {
+      return Status(Code::kIoError, std::string("fsync failed: ") + std::strerror(errno));
+    }
+#endif
+    return Status::ok();
+  }
+
  private:
   int m_fd = -1;
 };
@@ -396,6 +407,7 @@ Result<fs::path> pull(const PullRequest& request, const ProgressFn& progress,
       return gguf.status().withContext("downloaded " + request.file + " is not a valid GGUF file (deleted)");
     }
   }
+  TF_RETURN_IF_ERROR(lock.sync());
   fs::rename(t.part_path, final_path, ec);
   if (ec) return Status(Code::kIoError, "cannot rename " + t.part_path.string() + ": " + ec.message());
   if (progress) progress(makeProgress(t, Progress::Phase::kDone));
