@@ -74,6 +74,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   m_refresh.setSingleShot(true);
   m_refresh.setInterval(kRefreshMs);
   connect(&m_refresh, &QTimer::timeout, this, &MainWindow::refreshNow);
+  m_sampler_timer.setSingleShot(true);
+  connect(&m_sampler_timer, &QTimer::timeout, this, [this] { refreshSelection(); });
 
   connect(m_chat, &ChatPanel::sendRequested, this, [this](const QString& text, bool edit) { send(text, edit); });
   connect(m_chat, &ChatPanel::stopRequested, this, &MainWindow::stopGeneration);
@@ -428,7 +430,11 @@ void MainWindow::refreshSelection(bool throttled) {
   m_inspector->showStep(step, m_selected_turn, m_selected_step);
   m_inspector->setBranchEnabled(!m_generating);
   // While tokens stream in, the what-if funnel (a chain run per stage) follows at a slower pace.
-  if (throttled && m_sampler_clock.isValid() && m_sampler_clock.elapsed() < kSamplerRefreshMs) return;
+  if (throttled && m_sampler_clock.isValid() && m_sampler_clock.elapsed() < kSamplerRefreshMs) {
+    if (!m_sampler_timer.isActive()) m_sampler_timer.start(kSamplerRefreshMs);
+    return;
+  }
+  m_sampler_timer.stop();
   m_sampler_clock.start();
   std::vector<int32_t> history;
   if (step) history = m_conversation.turn(m_selected_turn).history(size_t(m_selected_step));

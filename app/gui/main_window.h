@@ -117,6 +117,7 @@ class MainWindow : public QMainWindow {
 
   QTimer m_refresh;
   QElapsedTimer m_sampler_clock;
+  QTimer m_sampler_timer;
   ChatPanel* m_chat = nullptr;
   TokenInspector* m_inspector = nullptr;
   SamplerPanel* m_sampler = nullptr;

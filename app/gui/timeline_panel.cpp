@@ -20,7 +20,10 @@ TimelinePanel::TimelinePanel(QWidget* parent) : QWidget(parent) {
   m_plot->yAxis2->setLabel(tr("bits"));
   m_plot->legend->setVisible(true);
   m_plot->legend->setFont(QFont(font().family(), 7));
-  m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+  // Legend in its own column so it never covers the latest tokens.
+  m_plot->axisRect()->insetLayout()->take(m_plot->legend);
+  m_plot->plotLayout()->addElement(0, 1, m_plot->legend);
+  m_plot->plotLayout()->setColumnStretchFactor(1, 0.001);
   auto* prob = m_plot->addGraph(m_plot->xAxis, m_plot->yAxis);
   prob->setName(tr("chosen p (final)"));
   prob->setPen(QPen(QColor(40, 150, 70), 1));

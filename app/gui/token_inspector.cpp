@@ -106,6 +106,7 @@ void TokenInspector::redraw() {
   if (!m_has_step) {
     m_title->setText(tr("No token selected."));
     m_branch->setEnabled(false);
+    m_plot->legend->setVisible(false);
     m_plot->replot();
     return;
   }
