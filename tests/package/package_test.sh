@@ -119,7 +119,7 @@ run_step cli-self-test tokenfab-cli self-test "${MODEL_ARGS[@]}"
 grep -q "self-test PASSED" "$ARTIFACTS/cli-self-test.log" || fail "self-test did not report PASSED"
 
 if [ -x "$ROOT/usr/bin/tokenfab" ]; then
-  if in_root tokenfab --help 2>&1 | grep -q -- "--self-test"; then
+  if in_root env QT_QPA_PLATFORM=offscreen tokenfab --help 2>&1 | grep -q -- "--self-test"; then
     run_step gui-self-test env QT_QPA_PLATFORM=offscreen tokenfab --self-test
   else
     say "note: tokenfab has no --self-test flag yet; skipped that step"
