@@ -75,7 +75,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   m_refresh.setInterval(kRefreshMs);
   connect(&m_refresh, &QTimer::timeout, this, &MainWindow::refreshNow);
   m_sampler_timer.setSingleShot(true);
-  connect(&m_sampler_timer, &QTimer::timeout, this, [this] { refreshSelection(); });
+  connect(&m_sampler_timer, &QTimer::timeout, this, [this] { refreshSelection(m_generating && m_follow_latest); });
 
   connect(m_chat, &ChatPanel::sendRequested, this, [this](const QString& text, bool edit) { send(text, edit); });
   connect(m_chat, &ChatPanel::stopRequested, this, &MainWindow::stopGeneration);
@@ -438,7 +438,7 @@ void MainWindow::refreshSelection(bool throttled) {
   m_sampler_clock.start();
   std::vector<int32_t> history;
   if (step) history = m_conversation.turn(m_selected_turn).history(size_t(m_selected_step));
-  m_sampler->setStep(step, std::move(history));
+  m_sampler->setStep(step, std::move(history), /*live=*/throttled);
 }
 
 void MainWindow::refreshNow() {

@@ -253,7 +253,8 @@ void SamplerPanel::applyPreset(const QString& name) {
   emit configChanged();
 }
 
-void SamplerPanel::setStep(const TokenStep* step, std::vector<int32_t> history) {
+void SamplerPanel::setStep(const TokenStep* step, std::vector<int32_t> history, bool live) {
+  m_live = live;
   m_has_step = step != nullptr;
   if (step) m_step = *step;
   m_history = std::move(history);
@@ -303,9 +304,26 @@ void SamplerPanel::rebuildWhatIf() {
     m_distribution->replot();
     return;
   }
-  // Funnel: run the chain with only its first i stages.
-  const std::vector<StageKind> active = activeSamplerStages(config);
   m_funnel_rows.push_back({tr("raw"), n_candidates, 1.0});
+  if (m_live) {
+    // Streaming: the step's own stage records (cheap); whatIf runs once the selection settles.
+    for (const StageRecord& record : trace.stages) {
+      m_funnel_rows.push_back({QString::fromStdString(record.name), record.survivors, record.raw_mass});
+    }
+    m_what_if_token = trace.token;
+    if (!trace.stages.empty()) {
+      const auto& probs = trace.stages.back().top_probs;
+      for (size_t i = 0; i < probs.size() && i < trace.raw_top.size(); ++i) {
+        if (probs[i] > 0.0) m_what_if_dist.emplace_back(trace.raw_top[i].id, probs[i]);
+      }
+      std::stable_sort(m_what_if_dist.begin(), m_what_if_dist.end(),
+                       [](const auto& a, const auto& b) { return a.second > b.second; });
+    }
+    m_what_if->setText(tr("As generated (streaming): %1 survivors at the end of the chain.")
+                           .arg(trace.stages.empty() ? 0 : trace.stages.back().survivors));
+  }
+  // Funnel: run the chain with only its first i stages.
+  const std::vector<StageKind> active = m_live ? std::vector<StageKind>() : activeSamplerStages(config);
   for (size_t i = 0; i < active.size(); ++i) {
     if (active[i] == StageKind::kLogitBias) continue;
     SamplerConfig partial = config;
@@ -325,8 +343,10 @@ void SamplerPanel::rebuildWhatIf() {
     m_funnel_rows.push_back({QString::fromLatin1(name.data(), qsizetype(name.size())),
                              int(result->distribution.size()), std::min(mass, 1.0)});
   }
-  auto result = whatIf(stored, config, trace.draw);
-  if (!result.isOk()) {
+  auto result = m_live ? Result<WhatIfResult>(Status(Code::kCancelled, "streaming")) : whatIf(stored, config, trace.draw);
+  if (m_live) {
+    // the recorded distribution was filled above
+  } else if (!result.isOk()) {
     m_what_if->setText(tr("What-if failed: %1").arg(QString::fromStdString(result.status().message())));
   } else {
     m_what_if_token = result->token;

@@ -33,7 +33,8 @@ class SamplerPanel : public QWidget {
 
   void setTokenizer(const Tokenizer* tokenizer) { m_tokenizer = tokenizer; }
   // The step the funnel and what-if use (nullptr clears them).
-  void setStep(const TokenStep* step, std::vector<int32_t> history);
+  // live: generation is streaming; show the step's recorded stages instead of running whatIf.
+  void setStep(const TokenStep* step, std::vector<int32_t> history, bool live = false);
 
   QDoubleSpinBox* temperatureBox() const { return m_temperature; }
   QCustomPlot* funnelPlot() const { return m_funnel; }
@@ -61,6 +62,7 @@ class SamplerPanel : public QWidget {
   const Tokenizer* m_tokenizer = nullptr;
   bool m_has_step = false;
   bool m_loading = false;
+  bool m_live = false;
   TokenStep m_step;
   std::vector<int32_t> m_history;
   int m_what_if_token = -1;

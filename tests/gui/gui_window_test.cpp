@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <QDir>
+#include <QFileInfo>
 #include <QDoubleSpinBox>
 #include <QPushButton>
 #include <QTableWidget>
@@ -20,6 +21,7 @@
 #include "shared_data.h"
 #include "token_inspector.h"
 #include "tokenfab/engine.h"
+#include "tokenfab/trace.h"
 
 namespace tokenfab::gui {
 namespace {
@@ -332,6 +334,81 @@ TEST_F(GuiWindowTest, BranchFromSecondCandidateAndReopenSession) {
   const Status status = reopened.openSession(bad);
   EXPECT_EQ(status.code(), Code::kSessionCorrupt) << status.toString();
   EXPECT_EQ(reopened.conversation().size(), conv.size());
+}
+
+TEST_F(GuiWindowTest, RegenerateEditAndSwitchAlternatives) {
+  generate(QStringLiteral("Once upon a time"), 24);
+  const int first = m_window->conversation().leaf();
+  const std::string first_reply = leaf().reply();
+  m_window->regenerate();
+  ASSERT_TRUE(waitFor([&] { return !m_window->isGenerating(); }, kGenerateTimeoutMs));
+  const Conversation& conv = m_window->conversation();
+  const int second = conv.leaf();
+  ASSERT_NE(second, first);
+  EXPECT_EQ(conv.siblings(second), (std::vector<int>{first, second}));
+  EXPECT_EQ(conv.turn(second).context, conv.turn(first).context);
+  EXPECT_NE(conv.turn(second).seed, conv.turn(first).seed);
+  EXPECT_FALSE(conv.turn(second).steps.empty());
+  // Each alternative's first step sees the same prompt: the same raw candidates (the regenerated
+  // one re-decodes only the prompt's last token after a rewind, so logits agree to rounding).
+  const auto& a = conv.turn(first).steps[0].trace.raw_top;
+  const auto& b = conv.turn(second).steps[0].trace.raw_top;
+  ASSERT_GE(std::min(a.size(), b.size()), 5u);
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(a[i].id, b[i].id) << "rank " << i;
+    EXPECT_NEAR(a[i].logit, b[i].logit, 1e-3f) << "rank " << i;
+  }
+
+  // Edit the message and resend: a third alternative with the new text.
+  auto buttons = m_window->chatPanel()->findChildren<QPushButton*>();
+  QPushButton* edit = nullptr;
+  QPushButton* previous = nullptr;
+  for (QPushButton* button : buttons) {
+    if (button->text() == QStringLiteral("Edit last message")) edit = button;
+    if (button->text() == QStringLiteral("\u25C0")) previous = button;
+  }
+  ASSERT_TRUE(edit && previous);
+  edit->click();
+  EXPECT_EQ(m_window->chatPanel()->inputText(), QStringLiteral("Once upon a time"));
+  m_window->chatPanel()->setInputText(QStringLiteral("The dog"));
+  m_window->chatPanel()->sendButton()->click();
+  ASSERT_TRUE(waitFor([&] { return !m_window->isGenerating(); }, kGenerateTimeoutMs));
+  const int third = conv.leaf();
+  EXPECT_EQ(conv.siblings(third).size(), 3u);
+  EXPECT_EQ(conv.turn(third).user, "The dog");
+  EXPECT_TRUE(m_window->chatPanel()->transcript()->toPlainText().startsWith(QStringLiteral("The dog")));
+  // Back to the first alternative with the arrow twice.
+  previous->click();
+  previous->click();
+  EXPECT_EQ(conv.leaf(), first);
+  EXPECT_EQ(conv.turn(first).reply(), first_reply);
+  EXPECT_TRUE(m_window->chatPanel()->transcript()->toPlainText().contains(QString::fromStdString(first_reply).trimmed().left(16)));
+}
+
+TEST_F(GuiWindowTest, ExportsTraceAndPlots) {
+  generate(QStringLiteral("Once upon a time"), 20);
+  QTemporaryDir dir;
+  const QString json = dir.filePath(QStringLiteral("trace.json"));
+  const QString csv = dir.filePath(QStringLiteral("trace.csv"));
+  ASSERT_TRUE(m_window->exportTrace(json).isOk());
+  ASSERT_TRUE(m_window->exportTrace(csv).isOk());
+  auto trace = readTraceJson(json.toStdString());
+  ASSERT_TRUE(trace.isOk()) << trace.status().toString();
+  const Turn& turn = leaf();
+  ASSERT_EQ(trace->steps.size(), turn.steps.size());
+  for (size_t i = 0; i < turn.steps.size(); ++i) EXPECT_EQ(trace->steps[i], turn.steps[i].trace);
+  EXPECT_EQ(trace->prompt_tokens, turn.context);
+  EXPECT_EQ(trace->seed, turn.seed);
+  QFile file(csv);
+  ASSERT_TRUE(file.open(QIODevice::ReadOnly));
+  EXPECT_GE(file.readAll().count('\n'), qsizetype(turn.steps.size() + 1));
+  ASSERT_TRUE(m_window->exportPlots(dir.filePath(QStringLiteral("plots"))).isOk());
+  for (const char* name : {"timeline", "inspector", "funnel"}) {
+    for (const char* ext : {".png", ".pdf"}) {
+      const QFileInfo info(dir.filePath(QStringLiteral("plots-%1%2").arg(QLatin1String(name), QLatin1String(ext))));
+      EXPECT_TRUE(info.exists() && info.size() > 0) << info.filePath().toStdString();
+    }
+  }
 }
 
 TEST(GuiWindow, BadModelFileGivesAClearError) {
