@@ -49,6 +49,12 @@ void EngineWorker::loadModel(const QString& path, int backend, const QString& de
     return !m_cancel_load.load();
   };
   auto engine = Engine::open(file, options, progress);
+  if (!engine.isOk() && options.backend == Backend::kVulkan && engine.status().code() == Code::kVkNoDevice) {
+    // No Vulkan device at all (e.g. no driver): the exact CPU reference still runs small models.
+    emit loadProgressed(tr("no Vulkan device, using the CPU reference"), 0.0);
+    options.backend = Backend::kReference;
+    engine = Engine::open(file, options, progress);
+  }
   if (!engine.isOk()) {
     emit loadFailed(statusText(engine.status()));
     return;

@@ -11,6 +11,7 @@
 #include <QPushButton>
 #include <QScrollArea>
 #include <QSpinBox>
+#include <QSplitter>
 #include <QVBoxLayout>
 #include <qcustomplot.h>
 
@@ -124,7 +125,10 @@ SamplerPanel::SamplerPanel(QWidget* parent) : QWidget(parent) {
   m_order->setMaximumHeight(120);
   form->addRow(tr("order"), m_order);
   scroll->setWidget(knobs);
-  outer->addWidget(scroll, 2);
+  auto* splitter = new QSplitter(Qt::Vertical, this);
+  splitter->setChildrenCollapsible(false);
+  splitter->addWidget(scroll);
+  outer->addWidget(splitter, 1);
 
   m_funnel = new QCustomPlot(this);
   m_funnel->setMinimumHeight(190);
@@ -136,14 +140,20 @@ SamplerPanel::SamplerPanel(QWidget* parent) : QWidget(parent) {
   m_funnel->plotLayout()->addElement(
       0, 0, new QCPTextElement(m_funnel, tr("kept: blue these settings, grey as generated; line: raw mass"),
                                QFont(font().family(), 7)));
-  outer->addWidget(m_funnel, 2);
+  auto* results = new QWidget(this);
+  auto* results_layout = new QVBoxLayout(results);
+  results_layout->setContentsMargins(0, 0, 0, 0);
+  results_layout->addWidget(m_funnel, 3);
   m_what_if = new QLabel(tr("Select a token to see what these settings would pick."), this);
   m_what_if->setWordWrap(true);
-  outer->addWidget(m_what_if);
+  results_layout->addWidget(m_what_if);
   m_distribution = new QCustomPlot(this);
   m_distribution->setMinimumHeight(110);
   m_distribution->yAxis->setLabel(tr("final p"));
-  outer->addWidget(m_distribution, 2);
+  results_layout->addWidget(m_distribution, 2);
+  splitter->addWidget(results);
+  splitter->setStretchFactor(0, 2);
+  splitter->setStretchFactor(1, 3);
 
   setConfig(SamplerConfig());
   setSeed(42);
