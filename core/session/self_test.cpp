@@ -34,6 +34,9 @@ constexpr double kSoftmaxBound = 2e-6;
 constexpr double kAttentionBound = 1e-4;
 // matmul: |got - want| <= kMatMulBound * sum_k |w x| (the scale of the f32 rounding error).
 constexpr double kMatMulBound = 1e-5;
+// Greedy generation: Vulkan may pick another token only where the reference's two candidates
+// are this close in logit (the f16 KV cache and f32 accumulation move logits by ~1e-3).
+constexpr double kGreedyTieGap = 1e-2;
 
 class Rng {
  public:
@@ -329,8 +332,12 @@ void runOpChecks(Runner& runner, vk::Device& dev, uint64_t seed) {
   }
 }
 
-Result<std::vector<int32_t>> greedyTokens(const SelfTestOptions& options, Backend backend,
-                                          std::vector<int32_t>* prompt_out) {
+struct GreedyRun {
+  std::vector<int32_t> tokens;
+  std::vector<std::vector<float>> logits;  // per generated token (reference run only)
+};
+
+Result<GreedyRun> greedyTokens(const SelfTestOptions& options, Backend backend, bool keep_logits) {
   EngineOptions engine_options;
   engine_options.backend = backend;
   engine_options.device = options.device;
@@ -343,9 +350,14 @@ Result<std::vector<int32_t>> greedyTokens(const SelfTestOptions& options, Backen
   generate.sampler.temperature = 0.0;  // greedy: only the argmax survives
   generate.max_tokens = options.n_tokens;
   generate.stop_at_eog = false;
-  TF_ASSIGN_OR_RETURN(GenerateResult result, session->generate(prompt, generate, {}));
-  if (prompt_out) *prompt_out = prompt;
-  return result.tokens;
+  generate.keep_full_logits = keep_logits;
+  GreedyRun run;
+  TF_ASSIGN_OR_RETURN(GenerateResult result, session->generate(prompt, generate, [&](const StepEvent& step) {
+    if (keep_logits) run.logits.emplace_back(step.logits.begin(), step.logits.end());
+    return true;
+  }));
+  run.tokens = std::move(result.tokens);
+  return run;
 }
 
 std::string joinIds(const std::vector<int32_t>& ids) {
@@ -400,13 +412,28 @@ SelfTestReport runSelfTest(const SelfTestOptions& options, const SelfTestProgres
   runner.run(name, [&]() -> Result<std::string> {
     if (options.model.empty()) return Status(Code::kNotFound, "no model to generate with (the demo model was not found)");
     if (!have_device) return Status(Code::kVkNoDevice, "no Vulkan device");
-    std::vector<int32_t> prompt;
-    TF_ASSIGN_OR_RETURN(std::vector<int32_t> gpu, greedyTokens(options, Backend::kVulkan, &prompt));
-    TF_ASSIGN_OR_RETURN(std::vector<int32_t> cpu, greedyTokens(options, Backend::kReference, nullptr));
-    if (gpu.size() != size_t(options.n_tokens)) return Status(Code::kInternal, "generated " + std::to_string(gpu.size()) + " tokens");
-    if (gpu != cpu)
-      return Status(Code::kInternal, "Vulkan tokens [" + joinIds(gpu) + "] differ from the reference [" + joinIds(cpu) + "]");
-    return options.model.filename().string() + ": [" + joinIds(gpu) + "]";
+    TF_ASSIGN_OR_RETURN(GreedyRun gpu, greedyTokens(options, Backend::kVulkan, false));
+    TF_ASSIGN_OR_RETURN(GreedyRun cpu, greedyTokens(options, Backend::kReference, true));
+    if (gpu.tokens.size() != size_t(options.n_tokens) || cpu.tokens.size() != gpu.tokens.size())
+      return Status(Code::kInternal, "generated " + std::to_string(gpu.tokens.size()) + " tokens on Vulkan, " +
+                                         std::to_string(cpu.tokens.size()) + " on the reference");
+    for (size_t i = 0; i < gpu.tokens.size(); ++i) {
+      if (gpu.tokens[i] == cpu.tokens[i]) continue;
+      // The first difference. Same prefix, so the reference's logits of this step decide: a near
+      // tie (f16 KV cache, f32 sums) may flip the argmax; anything wider is a wrong result.
+      const std::vector<float>& logits = i < cpu.logits.size() ? cpu.logits[i] : std::vector<float>{};
+      const auto in_range = [&](int32_t id) { return id >= 0 && size_t(id) < logits.size(); };
+      const double gap = in_range(gpu.tokens[i]) && in_range(cpu.tokens[i])
+                             ? double(logits[size_t(cpu.tokens[i])]) - double(logits[size_t(gpu.tokens[i])])
+                             : INFINITY;
+      if (!(gap <= kGreedyTieGap))
+        return Status(Code::kInternal, "Vulkan tokens [" + joinIds(gpu.tokens) + "] differ from the reference [" +
+                                           joinIds(cpu.tokens) + "] at token " + std::to_string(i) +
+                                           " (reference logit gap " + std::to_string(gap) + ")");
+      return options.model.filename().string() + ": [" + joinIds(cpu.tokens) + "], equal up to token " +
+             std::to_string(i) + " where the two best logits are a near tie (gap " + std::to_string(gap) + ")";
+    }
+    return options.model.filename().string() + ": [" + joinIds(gpu.tokens) + "]";
   });
   return report;
 }
