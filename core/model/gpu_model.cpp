@@ -203,7 +203,7 @@ Result<GpuState> GpuModel::newState(int32_t n_ctx, int32_t n_batch, int32_t n_lo
 // The forward pass, one straight sequence of ops. Every op writes a buffer the next one reads,
 // so a barrier separates them; ops that only read the same input share one.
 Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t pos0, bool all_logits,
-                         std::vector<float>& out, uint32_t* dispatches) {
+                         std::vector<float>& out, uint32_t* dispatches, const Tap* tap) {
   const ModelConfig& c = m_config;
   const uint32_t n = static_cast<uint32_t>(tokens.size());
   if (n == 0 || n > uint32_t(s.n_batch)) return Status(Code::kInvalidArgument, "forward: bad chunk size");
@@ -231,15 +231,28 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
   const float eps = float(c.rms_eps);
 
   TF_ASSIGN_OR_RETURN(vk::Recorder rec, m_device->newRecorder());
+  // Debug only: run what is recorded so far and hand the first row of `buf` to the tap.
+  auto point = [&](const std::string& name, const vk::Buffer& buf, uint64_t row) -> Status {
+    if (!tap) return Status::ok();
+    rec.barrier();
+    TF_RETURN_IF_ERROR(rec.submitAndWait());
+    std::vector<float> values(row);
+    TF_RETURN_IF_ERROR(m_device->download(buf.view(0, row * 4), values.data(), row * 4));
+    (*tap)(name, std::move(values));
+    return rec.reset();
+  };
   // x (n, n_embd) = token_embd[ids]
   TF_RETURN_IF_ERROR(ops::recordGetRows(rec, m_token_embd, s.ids.view(), s.x.view(), n));
   rec.barrier();  // x
+  TF_RETURN_IF_ERROR(point("inp_embd", s.x, e));
   for (int l = 0; l < c.n_layer; ++l) {
     const GpuLayer& g = m_layers[size_t(l)];
     const uint32_t n_kv = uint32_t(c.nHeadKv(l)), k_dim = uint32_t(c.kDim(l)), v_dim = uint32_t(c.vDim(l));
+    const std::string blk = "blk." + std::to_string(l) + ".";
     // attention block
     TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.x.view(), g.attn_norm.view(), s.xn.view(), n, uint32_t(e), eps));
     rec.barrier();  // xn (n, n_embd)
+    TF_RETURN_IF_ERROR(point(blk + "attn_norm", s.xn, e));
     TF_RETURN_IF_ERROR(matmul(rec, g.wq, s.xn, s.q, n));  // q (n, n_head * head_dim)
     TF_RETURN_IF_ERROR(matmul(rec, g.wk, s.xn, s.k, n));  // k (n, n_kv * head_dim)
     TF_RETURN_IF_ERROR(matmul(rec, g.wv, s.xn, s.v, n));  // v (n, n_kv * head_dim)
@@ -250,9 +263,14 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
       TF_RETURN_IF_ERROR(ops::recordAdd(rec, s.v.view(), g.bv.view(), s.v.view(), uint64_t(n) * v_dim, v_dim));
       rec.barrier();  // biased q, k, v
     }
+    TF_RETURN_IF_ERROR(point(blk + "q", s.q, uint64_t(c.qDim())));
+    TF_RETURN_IF_ERROR(point(blk + "k", s.k, k_dim));
+    TF_RETURN_IF_ERROR(point(blk + "v", s.v, v_dim));
     TF_RETURN_IF_ERROR(ops::recordRope(rec, s.q.view(), s.pos.view(), freqs, n, uint32_t(c.n_head), uint32_t(c.head_dim), rope));
     TF_RETURN_IF_ERROR(ops::recordRope(rec, s.k.view(), s.pos.view(), freqs, n, n_kv, uint32_t(c.head_dim), rope));
     rec.barrier();  // rotated q, k
+    TF_RETURN_IF_ERROR(point(blk + "q_rope", s.q, uint64_t(c.qDim())));
+    TF_RETURN_IF_ERROR(point(blk + "k_rope", s.k, k_dim));
     TF_RETURN_IF_ERROR(ops::recordKvStore(rec, s.k.view(), s.k_cache[size_t(l)].view(), kv_type, n, k_dim, uint32_t(pos0)));
     TF_RETURN_IF_ERROR(ops::recordKvStore(rec, s.v.view(), s.v_cache[size_t(l)].view(), kv_type, n, v_dim, uint32_t(pos0)));
     rec.barrier();  // cache rows pos0..pos0+n
@@ -260,23 +278,28 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
     TF_RETURN_IF_ERROR(ops::recordAttention(rec, s.q.view(), s.k_cache[size_t(l)].view(), s.v_cache[size_t(l)].view(),
                                             s.scratch.view(), s.attn.view(), shape));
     rec.barrier();  // attn (n, n_head * head_dim)
+    TF_RETURN_IF_ERROR(point(blk + "attn_out", s.attn, uint64_t(c.qDim())));
     TF_RETURN_IF_ERROR(matmul(rec, g.wo, s.attn, s.proj, n));
     rec.barrier();  // proj (n, n_embd)
     TF_RETURN_IF_ERROR(ops::recordAdd(rec, s.x.view(), s.proj.view(), s.x.view(), n * e));
     rec.barrier();  // x += attention
+    TF_RETURN_IF_ERROR(point(blk + "ffn_inp", s.x, e));
     // feed-forward block
     TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.x.view(), g.ffn_norm.view(), s.xn.view(), n, uint32_t(e), eps));
     rec.barrier();  // xn
+    TF_RETURN_IF_ERROR(point(blk + "ffn_norm", s.xn, e));
     TF_RETURN_IF_ERROR(matmul(rec, g.w_gate, s.xn, s.gate, n));  // gate (n, n_ff)
     TF_RETURN_IF_ERROR(matmul(rec, g.w_up, s.xn, s.up, n));      // up (n, n_ff)
     rec.barrier();  // gate, up
     const uint64_t n_ff = uint64_t(c.nFf(l));
     TF_RETURN_IF_ERROR(ops::recordSiluMul(rec, s.gate.view(), s.up.view(), s.gate.view(), n * n_ff));
     rec.barrier();  // gate = silu(gate) * up
+    TF_RETURN_IF_ERROR(point(blk + "ffn_act", s.gate, uint64_t(c.nFf(l))));
     TF_RETURN_IF_ERROR(matmul(rec, g.w_down, s.gate, s.proj, n));
     rec.barrier();  // proj (n, n_embd)
     TF_RETURN_IF_ERROR(ops::recordAdd(rec, s.x.view(), s.proj.view(), s.x.view(), n * e));
     rec.barrier();  // x += ffn
+    TF_RETURN_IF_ERROR(point(blk + "out", s.x, e));
   }
   // output: final norm and projection, for every row or only the last one
   const uint32_t rows = all_logits ? n : 1;
@@ -288,6 +311,7 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
     TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.x.view(), m_output_norm.view(), s.xn.view(), rows, uint32_t(e), eps));
   }
   rec.barrier();  // xn
+  if (tap && n == 1) TF_RETURN_IF_ERROR(point("result_norm", s.xn, e));
   TF_RETURN_IF_ERROR(matmul(rec, m_output, s.xn, s.logits, rows));
   rec.barrier();  // logits, for the host
   TF_RETURN_IF_ERROR(rec.submitAndWait());

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <memory>
 #include <span>
 #include <vector>
@@ -58,8 +60,13 @@ class GpuModel {
 
   // Feeds tokens at positions pos0.. (<= state.n_batch of them). Logits of the last token, or of
   // every token when `all_logits` (n_tokens <= state.n_logit_rows), are copied to `out`.
+  // Debug taps: when given, the graph is submitted at every named intermediate (the names of
+  // ref::ForwardTrace: "inp_embd", "blk.L.q", ..., "result_norm") and `tap` receives the values of
+  // the first token of the chunk. Slow (one submission per op); for checking only.
+  using Tap = std::function<void(const std::string& name, std::vector<float> values)>;
+
   Status forward(GpuState& state, std::span<const int32_t> tokens, int32_t pos0, bool all_logits,
-                 std::vector<float>& out, uint32_t* dispatches = nullptr);
+                 std::vector<float>& out, uint32_t* dispatches = nullptr, const Tap* tap = nullptr);
 
  private:
   GpuModel() = default;

@@ -6,6 +6,7 @@
 
 #include "shared_data.h"
 #include "tokenfab/engine.h"
+#include "tokenfab/check_ops.h"
 #include "tokenfab/gguf.h"
 
 namespace tokenfab {
@@ -150,6 +151,32 @@ TEST(EngineErrors, ContextTooLargeForMemoryAndPromptTooLong) {
   EXPECT_EQ((*small)->position(), 0);
   std::vector<int32_t> bad_id = {1, 100000};
   EXPECT_EQ((*small)->decode(bad_id).status().code(), Code::kOutOfRange);
+}
+
+}  // namespace
+}  // namespace tokenfab
+
+namespace tokenfab {
+namespace {
+
+// The debug mode compares every intermediate of the reference trace (none may be missing) and
+// finds none diverging on a healthy device; with a bound below the f16 KV cache's rounding it
+// must name one.
+TEST(EngineCheckOps, ComparesEveryIntermediateAndNamesTheFirstDivergence) {
+  TF_SHARED_FILE(model_path, "models/stories260K.gguf");
+  const std::vector<int32_t> tokens = {1, 403, 407, 261};
+  EngineOptions options;
+  options.validation = true;
+  auto report = checkOpsAgainstReference(model_path, tokens, options, 1e-2);
+  ASSERT_TRUE(report.isOk()) << report.status().toString();
+  // inp_embd + 5 layers x 11 (attn_norm, q, k, v, q_rope, k_rope, attn_out, ffn_inp, ffn_norm,
+  // ffn_act, out) + result_norm, for each of the 4 tokens.
+  EXPECT_EQ(report->entries.size(), 4u * (1 + 5 * 11 + 1));
+  EXPECT_TRUE(report->ok()) << report->entries[size_t(std::max(0, report->first_divergent))].name;
+  auto strict = checkOpsAgainstReference(model_path, tokens, options, 1e-12);
+  ASSERT_TRUE(strict.isOk());
+  ASSERT_FALSE(strict->ok());
+  EXPECT_GT(strict->entries[size_t(strict->first_divergent)].error, 1e-12);
 }
 
 }  // namespace
