@@ -1,7 +1,11 @@
-// tokenfab [MODEL.gguf] [--backend vulkan|reference] [--screenshot FILE]
+// tokenfab [MODEL.gguf] [--backend vulkan|reference] [--screenshot FILE] [--self-test]
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QTimer>
+
+#include <cstdio>
+
+#include "tokenfab/self_test.h"
 
 #include "main_window.h"
 
@@ -18,8 +22,22 @@ int main(int argc, char** argv) {
   QCommandLineOption backend("backend", "vulkan (default) or reference.", "name", "vulkan");
   QCommandLineOption screenshot("screenshot", "Save a screenshot of the window to FILE and quit.", "file");
   parser.addOption(backend);
+  QCommandLineOption self_test("self-test",
+                               "Check the Vulkan device, every GPU op against the CPU reference and a few tokens of "
+                               "the model (default: the demo model); print the report and exit (0 = all passed).");
   parser.addOption(screenshot);
+  parser.addOption(self_test);
   parser.process(app);
+
+  if (parser.isSet(self_test)) {
+    tokenfab::SelfTestOptions options;
+    QString model = parser.positionalArguments().value(0);
+    if (model.isEmpty()) model = tokenfab::gui::MainWindow::demoModelPath();
+    options.model = model.toStdString();
+    const tokenfab::SelfTestReport report = tokenfab::runSelfTest(options);
+    std::fputs(report.toText().c_str(), stdout);
+    return report.passed() ? 0 : 1;
+  }
 
   tokenfab::gui::MainWindow window;
   if (parser.value(backend) == "reference") window.setBackend(tokenfab::Backend::kReference);

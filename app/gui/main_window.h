@@ -86,6 +86,7 @@ class MainWindow : public QMainWindow {
   Result<std::vector<int32_t>> buildContext(int turn) const;
   void showModelInfo();
   void showDevicePicker();
+  void runSelfTestDialog();
   void moveSelection(int delta);
 
   void onModelLoaded(const ModelInfo& info);

@@ -24,6 +24,12 @@
 #include "chat_panel.h"
 #include "download_dialog.h"
 #include "main_window.h"
+
+#include <QMessageBox>
+#include <QPointer>
+#include <thread>
+
+#include "tokenfab/self_test.h"
 #include "sampler_panel.h"
 #include "timeline_panel.h"
 #include "token_inspector.h"
@@ -105,6 +111,8 @@ void MainWindow::buildMenus() {
   generate->addAction(tr("Previous token (Alt+Left)"), this, [this] { selectStep(m_selected_turn, m_selected_step - 1); });
   QMenu* view = menuBar()->addMenu(tr("&View"));
   for (QDockWidget* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
+  QMenu* help = menuBar()->addMenu(tr("&Help"));
+  help->addAction(tr("Run &self-test..."), this, &MainWindow::runSelfTestDialog);
   rebuildRecentMenu();
 }
 
@@ -330,6 +338,35 @@ Status MainWindow::exportPlots(const QString& stem) {
     }
   }
   return Status::ok();
+}
+
+// The self-test creates its own device and runs for seconds: on a thread of its own, never on
+// the GUI thread; the result comes back through a queued call.
+void MainWindow::runSelfTestDialog() {
+  auto* box = new QMessageBox(QMessageBox::Information, tr("Self-test"),
+                              tr("Running the self-test (device, GPU ops, a few tokens of the demo model)..."),
+                              QMessageBox::Close, this);
+  box->setAttribute(Qt::WA_DeleteOnClose);
+  box->show();
+  QPointer<QMessageBox> target(box);
+  SelfTestOptions options;
+  options.model = demoModelPath().toStdString();
+  std::thread([target, options] {
+    const SelfTestReport report = runSelfTest(options);
+    const QString text = QString::fromStdString(report.toText());
+    const bool passed = report.passed();
+    const int failed = report.failedCount();
+    QMetaObject::invokeMethod(
+        qApp,
+        [target, text, passed, failed] {
+          if (!target) return;
+          target->setIcon(passed ? QMessageBox::Information : QMessageBox::Warning);
+          target->setText(passed ? QMessageBox::tr("Self-test passed.")
+                                 : QMessageBox::tr("Self-test failed: %1 check(s).").arg(failed));
+          target->setDetailedText(text);
+        },
+        Qt::QueuedConnection);
+  }).detach();
 }
 
 }  // namespace tokenfab::gui
