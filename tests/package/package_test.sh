@@ -8,8 +8,10 @@
 #
 # Needs root (chroot, mounts), debootstrap and network access to the Debian mirror
 # (TOKENFAB_DEBIAN_MIRROR, default http://deb.debian.org/debian). Exits 77 (ctest: skipped) when
-# those are missing. The bare root is cached as BUILD_DIR/debroot-cache-<key>.tar, the key being a
-# hash of suite, mirror and package list, so only the first run pays for debootstrap.
+# those are missing. The bare root is cached as debroot-cache-<key>.tar in TOKENFAB_CACHE_DIR
+# (default ${XDG_CACHE_HOME:-~/.cache}/tokenfab, outside the build folder so fresh clones and clean
+# builds on the same machine reuse it), the key being a hash of suite, mirror and package list,
+# so only the first run on a machine pays for debootstrap (about 6 minutes).
 # Artifacts (logs, the GUI screenshot) land in BUILD_DIR/package-test/.
 set -euo pipefail
 export LC_ALL=C  # one collation for sort/comm
@@ -57,7 +59,9 @@ grep -q '^ Depends: .*libvulkan1' "$ARTIFACTS/deb-info.txt" || fail "Depends lac
 
 # ---- 2. the clean Debian root (cached) ----
 KEY="$(printf '%s\n' "$SUITE" "$MIRROR" "$BASE_PACKAGES" minbase v1 | sha256sum | cut -c1-12)"
-CACHE="$BUILD/debroot-cache-$KEY.tar"
+CACHE_DIR="${TOKENFAB_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tokenfab}"
+mkdir -p "$CACHE_DIR"
+CACHE="$CACHE_DIR/debroot-cache-$KEY.tar"
 if [ ! -f "$CACHE" ]; then
   say "debootstrap $SUITE (minbase + $BASE_PACKAGES) from $MIRROR: first run, this takes minutes"
   debootstrap --variant=minbase --include="$BASE_PACKAGES" "$SUITE" "$WORK/base" "$MIRROR" \
