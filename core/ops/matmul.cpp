@@ -195,6 +195,28 @@ uint64_t quantMatrixBytes(gguf::TensorType type, uint64_t rows, uint64_t cols) {
   return roundUp4(rows * quantRowBytes(type, cols));
 }
 
+namespace {
+
+// Push constants for one (weight row piece, activation batch chunk) dispatch; shared by the
+// matvec and the tiled matmul, which read the same layout.
+template <typename Piece, typename Chunk>
+abi::MatMulParams matMulParams(const QuantMatrix& w, const Piece& piece, const Chunk& chunk, uint32_t x_stride,
+                               uint32_t y_stride) {
+  abi::MatMulParams p{};
+  p.rows = static_cast<uint32_t>(piece.rows);
+  p.cols = w.cols;
+  p.batch = chunk.count;
+  p.row_bytes = static_cast<uint32_t>(quantRowBytes(w.type, w.cols));
+  p.x_offset = chunk.x_offset;
+  p.x_stride = x_stride;
+  p.y_offset = chunk.y_offset;
+  p.y_stride = y_stride;
+  p.row_offset = static_cast<uint32_t>(piece.first_row);
+  return p;
+}
+
+}  // namespace
+
 Status recordMatVec(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferView& x,
                     const vk::BufferView& y, uint32_t batch, MatMulLayout layout) {
   vk::Device* device = rec.device();
@@ -223,16 +245,7 @@ Status recordMatVec(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferVie
   TF_ASSIGN_OR_RETURN(auto chunks, batchChunks(*device, w, x, y, batch, x_stride, y_stride, layout.max_binding_bytes));
   for (const auto& piece : pieces) {
     for (const auto& chunk : chunks) {
-      abi::MatMulParams p{};
-      p.rows = static_cast<uint32_t>(piece.rows);
-      p.cols = w.cols;
-      p.batch = chunk.count;
-      p.row_bytes = static_cast<uint32_t>(quantRowBytes(w.type, w.cols));
-      p.x_offset = chunk.x_offset;
-      p.x_stride = x_stride;
-      p.y_offset = chunk.y_offset;
-      p.y_stride = y_stride;
-      p.row_offset = static_cast<uint32_t>(piece.first_row);
+      abi::MatMulParams p = matMulParams(w, piece, chunk, x_stride, y_stride);
       const uint64_t groups = (piece.rows + TF_MATVEC_ROWS - 1) / TF_MATVEC_ROWS;
       const uint32_t gx = static_cast<uint32_t>(std::min<uint64_t>(groups, report.max_workgroup_count[0]));
       const uint64_t gy = (groups + gx - 1) / gx;
@@ -277,16 +290,7 @@ Status recordMatMul(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferVie
   TF_ASSIGN_OR_RETURN(auto chunks, batchChunks(*device, w, x, y, batch, x_stride, y_stride, layout.max_binding_bytes));
   for (const auto& piece : pieces) {
     for (const auto& chunk : chunks) {
-      abi::MatMulParams p{};
-      p.rows = static_cast<uint32_t>(piece.rows);
-      p.cols = w.cols;
-      p.batch = chunk.count;
-      p.row_bytes = static_cast<uint32_t>(quantRowBytes(w.type, w.cols));
-      p.x_offset = chunk.x_offset;
-      p.x_stride = x_stride;
-      p.y_offset = chunk.y_offset;
-      p.y_stride = y_stride;
-      p.row_offset = static_cast<uint32_t>(piece.first_row);
+      abi::MatMulParams p = matMulParams(w, piece, chunk, x_stride, y_stride);
       const uint64_t gx = (piece.rows + tile_r - 1) / tile_r;
       const uint64_t gy = (uint64_t(chunk.count) + tile_n - 1) / tile_n;
       if (gx > report.max_workgroup_count[0] || gy > report.max_workgroup_count[1]) {
