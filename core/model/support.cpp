@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "tokenfab/model.h"
+
 namespace tokenfab {
 namespace {
 
@@ -12,9 +14,9 @@ constexpr uint64_t kMaxBlocks = 1u << 16;
 
 std::string supportedList() {
   std::string out;
-  for (std::string_view a : kRunnableArchs) {
+  for (const model::ArchInfo& a : model::supportedArchs()) {
     if (!out.empty()) out += ", ";
-    out += a;
+    out += a.name;
   }
   return out;
 }
@@ -42,9 +44,7 @@ std::vector<Status> runnableProblems(const gguf::GgufFile& file) {
                                                      ? "no general.architecture: not a model file"
                                                      : "general.architecture is not a string");
   } else {
-    bool known = false;
-    for (std::string_view a : kRunnableArchs) known |= (*arch == a);
-    if (!known)
+    if (model::findArch(*arch) == nullptr)
       problems.emplace_back(Code::kModelUnsupportedArch,
                             "architecture '" + *arch + "' is not supported (supported: " + supportedList() + ")");
   }

@@ -10,8 +10,7 @@
 
 namespace tokenfab {
 
-// The architectures and tensor types the engine runs.
-inline constexpr std::string_view kRunnableArchs[] = {"llama", "qwen2"};
+// The tensor types the engine runs (the architectures are model::supportedArchs()).
 bool isRunnableTensorType(gguf::TensorType type);
 
 // Ok when the file has a supported architecture, only runnable tensor types, the core tensors
