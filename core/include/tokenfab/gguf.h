@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -167,6 +168,50 @@ class GgufWriter {
   uint64_t m_alignment = 32;
   std::vector<std::pair<std::string, Value>> m_kv;
   std::vector<Pending> m_tensors;
+};
+
+// Writes a GGUF file whose tensor bytes are produced one tensor at a time, in order, so a model
+// larger than RAM can be written (synth). For the same keys, tensors and bytes the file equals
+// GgufWriter::toBytes(). Written to a temporary file in the same folder, renamed at the end:
+// a failed write (fill error, short tensor, disk full) leaves no file at the destination.
+class GgufStreamWriter {
+ public:
+  // Receives one tensor's bytes in pieces; the pieces must add up to exactly its size.
+  class Sink {
+   public:
+    virtual Status write(std::span<const uint8_t> bytes) = 0;
+
+   protected:
+    ~Sink() = default;
+  };
+  // Called once per tensor, in the order they were added.
+  using FillFn = std::function<Status(size_t index, Sink& sink)>;
+
+  explicit GgufStreamWriter(uint32_t version = 3);
+  void setAlignment(uint64_t alignment);   // as GgufWriter::setAlignment
+  void set(std::string key, Value value);  // as GgufWriter::set
+  // Checks as GgufWriter::addTensor does, without the data.
+  Status addTensor(std::string name, TensorType type, std::vector<uint64_t> ne);
+  size_t tensorCount() const { return m_tensors.size(); }
+  uint64_t tensorBytes(size_t index) const { return m_tensors[index].n_bytes; }
+  // Header, metadata and tensor infos, padded to the alignment (where the data section starts).
+  Result<std::vector<uint8_t>> headerBytes() const;
+  Result<uint64_t> fileSize() const;
+  // Fails with kIoError before writing anything when the folder has less free space than the
+  // file needs (the message says how much is needed).
+  Status writeFile(const std::filesystem::path& path, const FillFn& fill) const;
+
+ private:
+  struct Planned {
+    std::string name;
+    TensorType type;
+    std::vector<uint64_t> ne;
+    uint64_t n_bytes;
+  };
+  uint32_t m_version;
+  uint64_t m_alignment = 32;
+  std::vector<std::pair<std::string, Value>> m_kv;
+  std::vector<Planned> m_tensors;
 };
 
 }  // namespace tokenfab::gguf
