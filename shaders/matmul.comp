@@ -1,5 +1,5 @@
 #version 450
-// Quantized matrix x matrix (prefill): y[n][r] = sum_k W[r][k] * x[n][k] for a batch of
+// Quantized matrix x matrix (prefill): y[n][r] (+)= sum_k W[r][k] * x[n][k] for a batch of
 // activation rows. Tiled: a workgroup of kThreadsR x kThreadsN threads computes a tile of
 // (kThreadsR * TF_MATMUL_RM) weight rows x (kThreadsN * TF_MATMUL_RN) batch rows; weights are
 // decoded once per tile into shared memory, kTileK columns at a time. kTileK is chosen by the
@@ -15,7 +15,7 @@ layout(local_size_x_id = 0) in;
 
 layout(set = 0, binding = 0) readonly buffer Weights { uint wq[]; };
 layout(set = 0, binding = 1) readonly buffer X { float x[]; };
-layout(set = 0, binding = 2) writeonly buffer Y { float y[]; };
+layout(set = 0, binding = 2) buffer Y { float y[]; };
 layout(push_constant) uniform Push { MatMulParams p; };
 
 #include "tokenfab/dequant.glsl"
@@ -70,7 +70,8 @@ void main() {
     if (row >= p.rows) continue;
     for (uint j = 0; j < TF_MATMUL_RN; ++j) {
       const uint n = n0 + tn + j * kThreadsN;
-      if (n < p.batch) y[p.y_offset + n * p.y_stride + p.row_offset + row] = acc[i][j];
+      const uint yi = p.y_offset + n * p.y_stride + p.row_offset + row;
+      if (n < p.batch) y[yi] = p.accumulate != 0u ? y[yi] + acc[i][j] : acc[i][j];
     }
   }
 }

@@ -1,5 +1,5 @@
 #version 450
-// Quantized matrix x vector (decode): y[n][r] = sum_k W[r][k] * x[n][k].
+// Quantized matrix x vector (decode): y[n][r] (+)= sum_k W[r][k] * x[n][k] (+ when p.accumulate).
 // One workgroup reduces TF_MATVEC_ROWS weight rows for one activation row n (z of the grid).
 // Threads stride over k so neighbours read neighbouring weight bytes; partial sums are reduced
 // with subgroupAdd (USE_SUBGROUP) or, without subgroup ops, a shared-memory tree.
@@ -16,7 +16,7 @@ layout(local_size_x_id = 0) in;
 
 layout(set = 0, binding = 0) readonly buffer Weights { uint wq[]; };
 layout(set = 0, binding = 1) readonly buffer X { float x[]; };
-layout(set = 0, binding = 2) writeonly buffer Y { float y[]; };
+layout(set = 0, binding = 2) buffer Y { float y[]; };
 layout(push_constant) uniform Push { MatMulParams p; };
 
 #include "tokenfab/dequant.glsl"
@@ -54,7 +54,8 @@ void main() {
     for (uint r = 0; r < TF_MATVEC_ROWS; ++r) {
       float s = 0.0;
       for (uint i = 0; i < gl_NumSubgroups; ++i) s += red[r * kWorkgroup + i];
-      if (row0 + r < p.rows) y[p.y_offset + n * p.y_stride + p.row_offset + row0 + r] = s;
+      const uint yi = p.y_offset + n * p.y_stride + p.row_offset + row0 + r;
+      if (row0 + r < p.rows) y[yi] = p.accumulate != 0u ? y[yi] + s : s;
     }
   }
 #else
@@ -70,7 +71,8 @@ void main() {
   }
   if (tid == 0u) {
     for (uint r = 0; r < TF_MATVEC_ROWS; ++r) {
-      if (row0 + r < p.rows) y[p.y_offset + n * p.y_stride + p.row_offset + row0 + r] = red[r * kWorkgroup];
+      const uint yi = p.y_offset + n * p.y_stride + p.row_offset + row0 + r;
+      if (row0 + r < p.rows) y[yi] = p.accumulate != 0u ? y[yi] + red[r * kWorkgroup] : red[r * kWorkgroup];
     }
   }
 #endif

@@ -201,7 +201,7 @@ namespace {
 // matvec and the tiled matmul, which read the same layout.
 template <typename Piece, typename Chunk>
 abi::MatMulParams matMulParams(const QuantMatrix& w, const Piece& piece, const Chunk& chunk, uint32_t x_stride,
-                               uint32_t y_stride) {
+                               uint32_t y_stride, bool accumulate) {
   abi::MatMulParams p{};
   p.rows = static_cast<uint32_t>(piece.rows);
   p.cols = w.cols;
@@ -212,6 +212,7 @@ abi::MatMulParams matMulParams(const QuantMatrix& w, const Piece& piece, const C
   p.y_offset = chunk.y_offset;
   p.y_stride = y_stride;
   p.row_offset = static_cast<uint32_t>(piece.first_row);
+  p.accumulate = accumulate ? 1u : 0u;
   return p;
 }
 
@@ -234,19 +235,23 @@ Status recordMatVec(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferVie
   uint32_t workgroup = std::max<uint32_t>(64, subgroup);
   workgroup = powerOfTwoAtMost(std::min<uint32_t>(workgroup, report.max_workgroup_invocations));
   const bool use_subgroup = device->features().subgroup_arithmetic;
+  // Subgroup variant: two rows per (reported) subgroup of the workgroup; the shader hands rows to
+  // whatever subgroups it really gets, so a different actual subgroup size stays correct.
+  const uint32_t rows_per_group = use_subgroup ? 2 * std::max<uint32_t>(1, workgroup / subgroup) : TF_MATVEC_ROWS;
   vk::PipelineDesc desc;
   desc.shader = std::string("matvec_") + info->suffix + (use_subgroup ? "" : "_nosg");
   desc.bindings = 3;
   desc.push_bytes = sizeof(abi::MatMulParams);
   desc.spec = {workgroup};
+  if (use_subgroup) desc.spec.push_back(rows_per_group);
   TF_ASSIGN_OR_RETURN(const vk::Pipeline* pipe, device->pipeline(desc));
 
   TF_ASSIGN_OR_RETURN(auto pieces, weightPieces(*device, w, layout.max_binding_bytes));
   TF_ASSIGN_OR_RETURN(auto chunks, batchChunks(*device, w, x, y, batch, x_stride, y_stride, layout.max_binding_bytes));
   for (const auto& piece : pieces) {
     for (const auto& chunk : chunks) {
-      abi::MatMulParams p = matMulParams(w, piece, chunk, x_stride, y_stride);
-      const uint64_t groups = (piece.rows + TF_MATVEC_ROWS - 1) / TF_MATVEC_ROWS;
+      abi::MatMulParams p = matMulParams(w, piece, chunk, x_stride, y_stride, layout.accumulate);
+      const uint64_t groups = (piece.rows + rows_per_group - 1) / rows_per_group;
       const uint32_t gx = static_cast<uint32_t>(std::min<uint64_t>(groups, report.max_workgroup_count[0]));
       const uint64_t gy = (groups + gx - 1) / gx;
       if (gy > report.max_workgroup_count[1]) {
@@ -290,7 +295,7 @@ Status recordMatMul(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferVie
   TF_ASSIGN_OR_RETURN(auto chunks, batchChunks(*device, w, x, y, batch, x_stride, y_stride, layout.max_binding_bytes));
   for (const auto& piece : pieces) {
     for (const auto& chunk : chunks) {
-      abi::MatMulParams p = matMulParams(w, piece, chunk, x_stride, y_stride);
+      abi::MatMulParams p = matMulParams(w, piece, chunk, x_stride, y_stride, layout.accumulate);
       const uint64_t gx = (piece.rows + tile_r - 1) / tile_r;
       const uint64_t gy = (uint64_t(chunk.count) + tile_n - 1) / tile_n;
       if (gx > report.max_workgroup_count[0] || gy > report.max_workgroup_count[1]) {

@@ -101,12 +101,15 @@ struct Shape {
   uint32_t batch;
 };
 
-// Runs one product on the GPU and compares with the float64 reference.
-void checkProduct(TensorType type, Op op, Shape s, uint64_t seed, uint64_t max_binding_bytes = 0) {
+// Runs one product on the GPU and compares with the float64 reference. With `accumulate` the
+// output starts as random values y0 and must end as y0 + product.
+void checkProduct(TensorType type, Op op, Shape s, uint64_t seed, uint64_t max_binding_bytes = 0,
+                  bool accumulate = false) {
   SCOPED_TRACE(std::string(gguf::typeName(type)) + (op == Op::kMatVec ? " matvec" : " matmul") +
                " rows " + std::to_string(s.rows) + " cols " + std::to_string(s.cols) + " batch " +
                std::to_string(s.batch) + " seed " + std::to_string(seed) +
-               (max_binding_bytes ? " max binding " + std::to_string(max_binding_bytes) : ""));
+               (max_binding_bytes ? " max binding " + std::to_string(max_binding_bytes) : "") +
+               (accumulate ? " accumulate" : ""));
   vk::Device& dev = GpuTest::device();
   TestRng rng(seed);
   const auto weights = randomWeights(type, s.rows, s.cols, rng);
@@ -118,9 +121,18 @@ void checkProduct(TensorType type, Op op, Shape s, uint64_t seed, uint64_t max_b
   vk::Buffer w_buf = test::uploadBytes(dev, weights.data(), weights.size());
   vk::Buffer x_buf = test::upload(dev, x);
   TF_ASSERT_OK_AND_ASSIGN(auto y, test::GuardedBuffer::create(dev, uint64_t(s.batch) * s.rows * 4));
+  if (accumulate) {
+    const auto y0 = rng.floats(uint64_t(s.batch) * s.rows);
+    TF_ASSERT_OK(dev.upload(y.view(), y0.data(), y0.size() * 4));
+    for (size_t i = 0; i < y0.size(); ++i) {
+      (*want)[i] += y0[i];
+      abs_sum[i] += std::fabs(y0[i]);
+    }
+  }
   ops::QuantMatrix w{type, w_buf.view(), s.rows, s.cols};
   ops::MatMulLayout layout;
   layout.max_binding_bytes = max_binding_bytes;
+  layout.accumulate = accumulate;
   TF_ASSERT_OK_AND_ASSIGN(auto rec, dev.newRecorder());
   if (op == Op::kMatVec) {
     TF_ASSERT_OK(ops::recordMatVec(rec, w, x_buf.view(), y.view(), s.batch, layout));
@@ -155,6 +167,23 @@ TEST_P(MatMulTypes, MatVecRandomShapes) {
     TestRng rng(seed);
     const Shape s{1 + rng.below(300), randomCols(type, rng), trial == 2 ? 3u : 1u};
     checkProduct(type, Op::kMatVec, s, seed);
+  }
+}
+
+// Rows whose blocks start at every byte alignment the type allows (e.g. a Q8_0 row of 7 blocks is
+// 238 bytes, so odd rows start 2 bytes into a word), the last block ending exactly at the end of
+// the weights; plain and accumulating (y += W x), matvec and matmul.
+TEST_P(MatMulTypes, BlockAlignmentAndAccumulate) {
+  const TensorType type = GetParam();
+  const uint32_t bs = ref::blockLayout(type)->block_size;
+  const std::vector<uint32_t> cols = bs == 1 ? std::vector<uint32_t>{5, 12, 27} : std::vector<uint32_t>{bs, 3 * bs, 7 * bs};
+  for (size_t i = 0; i < cols.size(); ++i) {
+    const uint64_t seed = 7000 + static_cast<uint64_t>(type) * 10 + i;
+    for (bool accumulate : {false, true}) {
+      checkProduct(type, Op::kMatVec, Shape{37, cols[i], 1}, seed, 0, accumulate);
+      checkProduct(type, Op::kMatVec, Shape{5, cols[i], 2}, seed + 1, 0, accumulate);
+      checkProduct(type, Op::kMatMul, Shape{37, cols[i], 3}, seed + 2, 0, accumulate);
+    }
   }
 }
 

@@ -39,10 +39,14 @@ struct MatMulLayout {
   // in row pieces, activations/outputs beyond it in runs of batch rows. Tests set it lower to
   // exercise those paths on devices whose limit is large.
   uint64_t max_binding_bytes = 0;
+  // y += product instead of y = product: a residual add fused into the product.
+  bool accumulate = false;
 };
 
-// y (batch, rows) f32 = x (batch, cols) f32 . W^T. One workgroup per TF_MATVEC_ROWS rows and
-// activation row: for decode (batch 1) and small batches; reads the weights once per row of x.
+// y (batch, rows) f32 = x (batch, cols) f32 . W^T, for decode (batch 1) and small batches; reads
+// the weights once per row of x. With subgroup arithmetic one subgroup reduces a row, reading
+// whole quant blocks as words (matvec_sg.comp); else a workgroup reduces TF_MATVEC_ROWS rows
+// element by element through shared memory (matvec.comp).
 Status recordMatVec(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferView& x,
                     const vk::BufferView& y, uint32_t batch = 1, MatMulLayout layout = {});
 // The same product, tiled through shared memory: for prefill batches.

@@ -11,7 +11,7 @@ using uint = uint32_t;
 
 // Bindings: 0 = weights (packed u32 words, ggml block layout, rows of row_bytes bytes),
 // 1 = activations x (batch, cols) f32, 2 = output y (batch, out_rows) f32.
-// y[y_offset + n * y_stride + row_offset + r] = sum_k W[r][k] * x[x_offset + n * x_stride + k]
+// y[y_offset + n * y_stride + row_offset + r] (+)= sum_k W[r][k] * x[x_offset + n * x_stride + k]
 // for r < rows (the rows bound in this dispatch: one piece of a larger matrix) and n < batch.
 struct MatMulParams {
   uint rows;        // weight rows in this binding
@@ -24,6 +24,7 @@ struct MatMulParams {
   uint y_stride;    // elements between two output rows
   uint row_offset;  // index of this binding's first weight row in the output row
   uint groups_x;    // matvec: workgroups along x in the 2-D grid of row groups
+  uint accumulate;  // 1: y += product (a residual add fused into the product); 0: y = product
 };
 
 // Bindings: 0 = weights as above, 1 = row ids (uint32), 2 = output (n_ids, cols) f32.
