@@ -13,7 +13,8 @@
 namespace tokenfab::cli {
 namespace {
 
-constexpr const char* kUsage = "usage: tokenfab-cli bench [-m MODEL] [-p 512] [-n 128] [-r 3] [--json]\n";
+constexpr const char* kUsage = "usage: tokenfab-cli bench [-m MODEL] [-p 512] [-n 128] [-r 3] [--profile] [--json]\n"
+    "  --profile   also time each group of ops of the decode step with GPU timestamps\n";
 
 struct Stat {
   double mean = 0, sd = 0;
@@ -45,6 +46,7 @@ int runBench(std::span<const std::string> argv) {
   };
   const int n_prompt = num("-p", 512), n_gen = num("-n", 128), reps = std::max(1, num("-r", 3));
   const bool json = args.flag("--json");
+  const bool profile = args.flag("--profile");
   auto flags = parseEngineFlags(args);
   if (!flags.isOk()) return usageError(flags.status().message());
   if (!args.unknownOptions().empty()) return usageError("unknown option " + args.unknownOptions().front());
@@ -83,6 +85,28 @@ int runBench(std::span<const std::string> argv) {
     ttft_ms.push_back(pp_s * 1000.0 + first_ms);
   }
   const Stat pp = stat(pp_tps), tg = stat(tg_tps), ttft = stat(ttft_ms);
+  // Profiled decode steps, after (and apart from) the timed runs: timestamps cost a little.
+  std::vector<OpTime> ops;
+  double profiled_wall_ms = 0;
+  int64_t profiled_steps = 0;
+  if (profile && n_gen > 0) {
+    if (!(*session)->rewind(0).isOk()) return failure("rewind failed");
+    auto logits = (*session)->decode(prompt);
+    if (!logits.isOk()) return failure(logits.status().toString());
+    int32_t next = argmax(*logits);
+    (*session)->resetTimings();
+    (*session)->setProfiling(true);
+    const auto t0 = Clock::now();
+    for (int i = 0; i < n_gen; ++i) {
+      auto l = (*session)->decode(std::span<const int32_t>(&next, 1));
+      if (!l.isOk()) return failure(l.status().toString());
+      next = argmax(*l);
+    }
+    profiled_wall_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    (*session)->setProfiling(false);
+    ops = (*session)->timings().decode_ops;
+    profiled_steps = (*session)->timings().profiled_steps;
+  }
   const Timings& t = (*session)->timings();
   const double bytes = double(t.weight_bytes_per_token);
   const double gbps = bytes * tg.mean / 1e9;
@@ -96,6 +120,12 @@ int runBench(std::span<const std::string> argv) {
         {"time_to_first_token_ms", ttft.mean}, {"weight_bytes_per_token", t.weight_bytes_per_token},
         {"achieved_gbps", gbps}, {"copy_gbps", copy_gbps}, {"bandwidth_fraction", fraction},
         {"dispatches_per_token", t.dispatches_per_token}};
+    if (profiled_steps > 0) {
+      nlohmann::ordered_json list = nlohmann::ordered_json::array();
+      for (const OpTime& op : ops) list.push_back({{"op", op.op}, {"ms_per_token", op.ns / 1e6 / double(profiled_steps)}});
+      out["decode_ops"] = list;
+      out["profiled_wall_ms_per_token"] = profiled_wall_ms / double(n_gen);
+    }
     std::cout << out.dump(2) << "\n";
     return kExitOk;
   }
@@ -106,6 +136,16 @@ int runBench(std::span<const std::string> argv) {
   std::printf("ttft       %10.1f ms (prompt of %d + first token)\n", ttft.mean, n_prompt);
   std::printf("weights    %10.2f MB read per token, %u dispatches per token\n", bytes / 1e6, t.dispatches_per_token);
   std::printf("bandwidth  %10.2f GB/s achieved, copy bandwidth %.2f GB/s: %.1f%% of it\n", gbps, copy_gbps, 100 * fraction);
+  if (profiled_steps > 0) {
+    double gpu_ns = 0;
+    for (const OpTime& op : ops) gpu_ns += op.ns;
+    const double steps = double(profiled_steps), wall_ms = profiled_wall_ms / double(n_gen);
+    std::printf("\ndecode step, GPU time per group of ops (%lld profiled steps):\n", static_cast<long long>(profiled_steps));
+    for (const OpTime& op : ops)
+      std::printf("  %-16s %9.3f ms  %5.1f%%\n", op.op.c_str(), op.ns / 1e6 / steps, 100 * op.ns / std::max(1.0, gpu_ns));
+    std::printf("  %-16s %9.3f ms of %.3f ms wall per token (the rest: recording, submission, host)\n", "GPU total",
+                gpu_ns / 1e6 / steps, wall_ms);
+  }
   return kExitOk;
 }
 

@@ -203,7 +203,7 @@ Result<GpuState> GpuModel::newState(int32_t n_ctx, int32_t n_batch, int32_t n_lo
 // The forward pass, one straight sequence of ops. Every op writes a buffer the next one reads,
 // so a barrier separates them; ops that only read the same input share one.
 Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t pos0, bool all_logits,
-                         std::vector<float>& out, uint32_t* dispatches, const Tap* tap) {
+                         std::vector<float>& out, uint32_t* dispatches, const Tap* tap, OpProfile* profile) {
   const ModelConfig& c = m_config;
   const uint32_t n = static_cast<uint32_t>(tokens.size());
   if (n == 0 || n > uint32_t(s.n_batch)) return Status(Code::kInvalidArgument, "forward: bad chunk size");
@@ -217,9 +217,13 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
     pos[i] = static_cast<uint32_t>(pos0) + i;
   }
   const uint64_t e = uint64_t(c.n_embd);
+  // y = x W^T, or y += x W^T (`accumulate`: the residual add fused into the product).
   auto matmul = [&](vk::Recorder& r, const ops::QuantMatrix& w, const vk::Buffer& x, const vk::Buffer& y,
-                    uint32_t rows) -> Status {
-    return rows == 1 ? ops::recordMatVec(r, w, x.view(), y.view(), 1) : ops::recordMatMul(r, w, x.view(), y.view(), rows);
+                    uint32_t rows, bool accumulate = false) -> Status {
+    ops::MatMulLayout layout;
+    layout.accumulate = accumulate;
+    return rows == 1 ? ops::recordMatVec(r, w, x.view(), y.view(), 1, layout)
+                     : ops::recordMatMul(r, w, x.view(), y.view(), rows, layout);
   };
   ops::RopeConfig rope;
   rope.layout = c.rope_layout == RopeLayout::kNeox ? ops::RopeLayout::kHalves : ops::RopeLayout::kAdjacent;
@@ -241,9 +245,17 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
     (*tap)(name, std::move(values));
     return rec.reset();
   };
+  // Profiling: a timestamp after each group of ops (after its barrier), named by the group.
+  std::vector<const char*> marks;
+  auto mark = [&](const char* op) {
+    if (!profile || tap) return;
+    if (rec.timestamp().isOk()) marks.push_back(op);  // past the query pool's size: no more marks
+  };
+  mark("start");
   // x (n, n_embd) = token_embd[ids]
   TF_RETURN_IF_ERROR(ops::recordGetRows(rec, m_token_embd, s.ids.view(), s.x.view(), n));
   rec.barrier();  // x
+  mark("get_rows");
   TF_RETURN_IF_ERROR(point("inp_embd", s.x, e));
   for (int l = 0; l < c.n_layer; ++l) {
     const GpuLayer& g = m_layers[size_t(l)];
@@ -252,16 +264,19 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
     // attention block
     TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.x.view(), g.attn_norm.view(), s.xn.view(), n, uint32_t(e), eps));
     rec.barrier();  // xn (n, n_embd)
+    mark("rms_norm");
     TF_RETURN_IF_ERROR(point(blk + "attn_norm", s.xn, e));
     TF_RETURN_IF_ERROR(matmul(rec, g.wq, s.xn, s.q, n));  // q (n, n_head * head_dim)
     TF_RETURN_IF_ERROR(matmul(rec, g.wk, s.xn, s.k, n));  // k (n, n_kv * head_dim)
     TF_RETURN_IF_ERROR(matmul(rec, g.wv, s.xn, s.v, n));  // v (n, n_kv * head_dim)
     rec.barrier();  // q, k, v
+    mark("matmul_qkv");
     if (g.bq.size()) {
       TF_RETURN_IF_ERROR(ops::recordAdd(rec, s.q.view(), g.bq.view(), s.q.view(), uint64_t(n) * c.qDim(), c.qDim()));
       TF_RETURN_IF_ERROR(ops::recordAdd(rec, s.k.view(), g.bk.view(), s.k.view(), uint64_t(n) * k_dim, k_dim));
       TF_RETURN_IF_ERROR(ops::recordAdd(rec, s.v.view(), g.bv.view(), s.v.view(), uint64_t(n) * v_dim, v_dim));
       rec.barrier();  // biased q, k, v
+      mark("bias");
     }
     TF_RETURN_IF_ERROR(point(blk + "q", s.q, uint64_t(c.qDim())));
     TF_RETURN_IF_ERROR(point(blk + "k", s.k, k_dim));
@@ -269,36 +284,40 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
     TF_RETURN_IF_ERROR(ops::recordRope(rec, s.q.view(), s.pos.view(), freqs, n, uint32_t(c.n_head), uint32_t(c.head_dim), rope));
     TF_RETURN_IF_ERROR(ops::recordRope(rec, s.k.view(), s.pos.view(), freqs, n, n_kv, uint32_t(c.head_dim), rope));
     rec.barrier();  // rotated q, k
+    mark("rope");
     TF_RETURN_IF_ERROR(point(blk + "q_rope", s.q, uint64_t(c.qDim())));
     TF_RETURN_IF_ERROR(point(blk + "k_rope", s.k, k_dim));
     TF_RETURN_IF_ERROR(ops::recordKvStore(rec, s.k.view(), s.k_cache[size_t(l)].view(), kv_type, n, k_dim, uint32_t(pos0)));
     TF_RETURN_IF_ERROR(ops::recordKvStore(rec, s.v.view(), s.v_cache[size_t(l)].view(), kv_type, n, v_dim, uint32_t(pos0)));
     rec.barrier();  // cache rows pos0..pos0+n
+    mark("kv_store");
     ops::AttentionShape shape{n, uint32_t(c.n_head), n_kv, uint32_t(c.head_dim), uint32_t(pos0), 0.0f, kv_type, 0};
     TF_RETURN_IF_ERROR(ops::recordAttention(rec, s.q.view(), s.k_cache[size_t(l)].view(), s.v_cache[size_t(l)].view(),
                                             s.scratch.view(), s.attn.view(), shape));
     rec.barrier();  // attn (n, n_head * head_dim)
+    mark("attention");
     TF_RETURN_IF_ERROR(point(blk + "attn_out", s.attn, uint64_t(c.qDim())));
-    TF_RETURN_IF_ERROR(matmul(rec, g.wo, s.attn, s.proj, n));
-    rec.barrier();  // proj (n, n_embd)
-    TF_RETURN_IF_ERROR(ops::recordAdd(rec, s.x.view(), s.proj.view(), s.x.view(), n * e));
-    rec.barrier();  // x += attention
+    TF_RETURN_IF_ERROR(matmul(rec, g.wo, s.attn, s.x, n, true));
+    rec.barrier();  // x += attention output projection
+    mark("matmul_o");
     TF_RETURN_IF_ERROR(point(blk + "ffn_inp", s.x, e));
     // feed-forward block
     TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.x.view(), g.ffn_norm.view(), s.xn.view(), n, uint32_t(e), eps));
     rec.barrier();  // xn
+    mark("rms_norm");
     TF_RETURN_IF_ERROR(point(blk + "ffn_norm", s.xn, e));
     TF_RETURN_IF_ERROR(matmul(rec, g.w_gate, s.xn, s.gate, n));  // gate (n, n_ff)
     TF_RETURN_IF_ERROR(matmul(rec, g.w_up, s.xn, s.up, n));      // up (n, n_ff)
     rec.barrier();  // gate, up
+    mark("matmul_gate_up");
     const uint64_t n_ff = uint64_t(c.nFf(l));
     TF_RETURN_IF_ERROR(ops::recordSiluMul(rec, s.gate.view(), s.up.view(), s.gate.view(), n * n_ff));
     rec.barrier();  // gate = silu(gate) * up
+    mark("silu_mul");
     TF_RETURN_IF_ERROR(point(blk + "ffn_act", s.gate, uint64_t(c.nFf(l))));
-    TF_RETURN_IF_ERROR(matmul(rec, g.w_down, s.gate, s.proj, n));
-    rec.barrier();  // proj (n, n_embd)
-    TF_RETURN_IF_ERROR(ops::recordAdd(rec, s.x.view(), s.proj.view(), s.x.view(), n * e));
+    TF_RETURN_IF_ERROR(matmul(rec, g.w_down, s.gate, s.x, n, true));
     rec.barrier();  // x += ffn
+    mark("matmul_down");
     TF_RETURN_IF_ERROR(point(blk + "out", s.x, e));
   }
   // output: final norm and projection, for every row or only the last one
@@ -311,11 +330,18 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
     TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.x.view(), m_output_norm.view(), s.xn.view(), rows, uint32_t(e), eps));
   }
   rec.barrier();  // xn
+  mark("rms_norm");
   if (tap && n == 1) TF_RETURN_IF_ERROR(point("result_norm", s.xn, e));
   TF_RETURN_IF_ERROR(matmul(rec, m_output, s.xn, s.logits, rows));
   rec.barrier();  // logits, for the host
+  mark("matmul_output");
   TF_RETURN_IF_ERROR(rec.submitAndWait());
   if (dispatches) *dispatches = rec.dispatchCount();
+  if (profile && !marks.empty()) {
+    TF_ASSIGN_OR_RETURN(std::vector<double> ns, rec.timestampsNs());
+    profile->clear();
+    for (size_t i = 1; i < marks.size() && i < ns.size(); ++i) profile->push_back({marks[i], ns[i] - ns[i - 1]});
+  }
 
   out.resize(size_t(rows) * c.n_vocab);
   std::memcpy(out.data(), s.logits.mapped(), out.size() * sizeof(float));

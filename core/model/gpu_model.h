@@ -34,7 +34,7 @@ struct GpuState {
   vk::Buffer xn;                             // (n_batch, n_embd) normed input of a block
   vk::Buffer q, k, v;                        // (n_batch, q_dim) (n_batch, k_dim) (n_batch, v_dim)
   vk::Buffer attn;                           // (n_batch, q_dim) attention output, heads concatenated
-  vk::Buffer proj;                           // (n_batch, n_embd) attn_output / ffn_down result
+  vk::Buffer proj;                           // (n_embd) the last row of x, for the output norm
   vk::Buffer gate, up;                       // (n_batch, n_ff) ; gate also holds silu(gate) * up
   vk::Buffer scratch;                        // attention split-K partials
   vk::Buffer logits;                         // (n_logit_rows, n_vocab) host-visible
@@ -65,8 +65,12 @@ class GpuModel {
   // the first token of the chunk. Slow (one submission per op); for checking only.
   using Tap = std::function<void(const std::string& name, std::vector<float> values)>;
 
+  // Profiling: when `profile` is given (and the device has timestamps), it receives the GPU time
+  // of each group of ops in graph order (its name, e.g. "matmul_qkv", and nanoseconds).
+  using OpProfile = std::vector<OpTime>;
   Status forward(GpuState& state, std::span<const int32_t> tokens, int32_t pos0, bool all_logits,
-                 std::vector<float>& out, uint32_t* dispatches = nullptr, const Tap* tap = nullptr);
+                 std::vector<float>& out, uint32_t* dispatches = nullptr, const Tap* tap = nullptr,
+                 OpProfile* profile = nullptr);
 
  private:
   GpuModel() = default;

@@ -67,9 +67,11 @@ class GpuSession final : public SessionBase {
     for (size_t i = 0; i < tokens.size(); i += step) {
       const size_t n = std::min(step, tokens.size() - i);
       uint32_t dispatches = 0;
+      const bool profile = m_profiling && n == 1;
       TF_RETURN_IF_ERROR(m_model.forward(m_state, tokens.subspan(i, n), pos0 + int32_t(i), all != nullptr, m_chunk,
-                                         &dispatches));
+                                         &dispatches, nullptr, profile ? &m_profile : nullptr));
       if (n == 1) m_timings.dispatches_per_token = dispatches;
+      if (profile) addProfile();
       if (all) all->insert(all->end(), m_chunk.begin(), m_chunk.end());
     }
     last.assign(m_chunk.end() - std::ptrdiff_t(n_vocab), m_chunk.end());
@@ -78,10 +80,28 @@ class GpuSession final : public SessionBase {
   // The cache rows past `pos` are simply overwritten by later forwards.
   Status truncate(int32_t) override { return Status::ok(); }
 
+ public:
+  void setProfiling(bool on) override { m_profiling = on; }
+
  private:
+  void addProfile() {
+    std::vector<OpTime>& sums = m_timings.decode_ops;
+    for (const OpTime& t : m_profile) {
+      auto it = std::find_if(sums.begin(), sums.end(), [&](const OpTime& s) { return s.op == t.op; });
+      if (it == sums.end()) {
+        sums.push_back(t);
+      } else {
+        it->ns += t.ns;
+      }
+    }
+    if (!m_profile.empty()) ++m_timings.profiled_steps;
+  }
+
   model::GpuModel& m_model;
   model::GpuState m_state;
   std::vector<float> m_chunk;
+  bool m_profiling = false;
+  std::vector<OpTime> m_profile;
 };
 
 class GpuEngine final : public Engine {

@@ -46,6 +46,12 @@ struct LoadProgress {
 // Return false to cancel: open() then fails with kCancelled and releases everything.
 using ProgressFn = std::function<bool(const LoadProgress&)>;
 
+// GPU time of one group of ops of the forward graph ("matmul_qkv", "attention", ...).
+struct OpTime {
+  std::string op;
+  double ns = 0.0;
+};
+
 // Speed figures of a session, cumulative since the last resetTimings().
 struct Timings {
   int64_t prompt_tokens = 0;
@@ -56,6 +62,10 @@ struct Timings {
   double sampler_ms = 0.0;
   uint64_t weight_bytes_per_token = 0;  // bytes of weights one decode step reads
   uint32_t dispatches_per_token = 0;
+  // With Session::setProfiling(true): GPU time per group of ops, summed by name over the
+  // profiled single-token decode steps (graph order of first appearance), and their number.
+  std::vector<OpTime> decode_ops;
+  int64_t profiled_steps = 0;
   double promptTokensPerSecond() const { return prompt_ms > 0 ? prompt_tokens * 1000.0 / prompt_ms : 0.0; }
   double generateTokensPerSecond() const {
     return generate_ms > 0 ? generated_tokens * 1000.0 / generate_ms : 0.0;
@@ -156,6 +166,9 @@ class Session {
 
   virtual const Timings& timings() const = 0;
   virtual void resetTimings() = 0;
+  // Times every group of ops of single-token decode steps with GPU timestamps (Timings::
+  // decode_ops). Costs a little; backends without timestamps ignore it.
+  virtual void setProfiling(bool on) { (void)on; }
 };
 
 }  // namespace tokenfab
