@@ -40,16 +40,18 @@ int runSynth(std::span<const std::string> raw) {
   Args args(raw);
   if (args.flag("--help", "-h")) {
     std::printf(
-        "usage: tokenfab-cli synth --shape NAME --type q8_0|q4_0|q4_k_m|f16 -o FILE [--seed N] [--layers N] [-q]\n"
+        "usage: tokenfab-cli synth --shape NAME --type q8_0|q4_0|q4_k_m|f16 -o FILE [--seed N] [--layers N] [--zeros] [-q]\n"
         "       tokenfab-cli synth --list\n"
         "  Writes a GGUF with random weights and the exact tensor shapes and types of a real model\n"
         "  (as llama.cpp's converter and llama-quantize make it) and a synthetic tokenizer, for\n"
         "  benchmarks: tokenfab-cli bench -m FILE. The output text is gibberish.\n"
-        "  --layers N keeps only the first N blocks (quick tests); --seed picks the weights (default 1).\n");
+        "  --layers N keeps only the first N blocks (quick tests); --seed picks the weights (default 1).\n"
+        "  --zeros leaves every matrix zero (a sparse file, written at once): loads, but measures nothing real.\n");
     return kExitOk;
   }
   const bool list = args.flag("--list");
   const bool quiet = args.flag("--quiet", "-q");
+  const bool zeros = args.flag("--zeros");
   const auto shape_name = args.value("--shape");
   const auto type_name = args.value("--type");
   const auto out = args.value("--output", "-o");
@@ -66,6 +68,7 @@ int runSynth(std::span<const std::string> raw) {
   if (!type) return usageError("synth: " + type.status().message());
   synth::Options options;
   options.type = *type;
+  options.zero_weights = zeros;
   try {
     if (seed_text) options.seed = std::stoull(*seed_text);
     if (layers_text) {

@@ -102,12 +102,21 @@ class TempFile final : public GgufStreamWriter::Sink {
   uint64_t writtenInTensor() const { return m_written; }
 
   Status write(std::span<const uint8_t> bytes) override {
-    if (bytes.size() > m_expected - m_written)
-      return Status(Code::kInvalidArgument, "the fill wrote more bytes than the tensor holds (" +
-                                                std::to_string(m_written + bytes.size()) + " > " +
-                                                std::to_string(m_expected) + ")");
-    m_written += bytes.size();
+    TF_RETURN_IF_ERROR(count(bytes.size()));
     return writeRaw(bytes);
+  }
+
+  Status writeZeros(uint64_t n) override {
+    TF_RETURN_IF_ERROR(count(n));
+    return skip(n);
+  }
+
+  // Leaves a hole; commit() sets the final length, so a hole at the end reads as zeros too.
+  Status skip(uint64_t n) {
+    if (n == 0) return Status::ok();
+    if (::lseek(m_fd, static_cast<off_t>(n), SEEK_CUR) < 0) return ioError("cannot seek in", m_path, errno);
+    m_size += n;
+    return Status::ok();
   }
 
   Status writeRaw(std::span<const uint8_t> bytes) {
@@ -120,20 +129,12 @@ class TempFile final : public GgufStreamWriter::Sink {
       }
       done += static_cast<size_t>(n);
     }
-    return Status::ok();
-  }
-
-  Status zeros(uint64_t n) {
-    static const uint8_t kZeros[64] = {};
-    while (n > 0) {
-      const uint64_t step = n < sizeof(kZeros) ? n : sizeof(kZeros);
-      TF_RETURN_IF_ERROR(writeRaw(std::span<const uint8_t>(kZeros, step)));
-      n -= step;
-    }
+    m_size += bytes.size();
     return Status::ok();
   }
 
   Status commit(const std::filesystem::path& target) {
+    if (::ftruncate(m_fd, static_cast<off_t>(m_size)) != 0) return ioError("cannot set the size of", m_path, errno);
     if (::fsync(m_fd) != 0) return ioError("cannot sync", m_path, errno);
     const int fd = m_fd;
     m_fd = -1;
@@ -155,8 +156,18 @@ class TempFile final : public GgufStreamWriter::Sink {
   std::filesystem::path m_path;
   int m_fd = -1;
   bool m_committed = false;
+  uint64_t m_size = 0;  // bytes of the file so far (holes included)
   uint64_t m_expected = 0;
   uint64_t m_written = 0;
+
+  Status count(uint64_t n) {
+    if (n > m_expected - m_written)
+      return Status(Code::kInvalidArgument, "the fill wrote more bytes than the tensor holds (" +
+                                                std::to_string(m_written + n) + " > " + std::to_string(m_expected) +
+                                                ")");
+    m_written += n;
+    return Status::ok();
+  }
 };
 
 }  // namespace
@@ -267,7 +278,7 @@ Status GgufStreamWriter::writeFile(const std::filesystem::path& path, const Fill
       return Status(Code::kInvalidArgument, "tensor " + t.name + ": the fill wrote " +
                                                 std::to_string(file.writtenInTensor()) + " of " +
                                                 std::to_string(t.n_bytes) + " bytes");
-    TF_RETURN_IF_ERROR(file.zeros(padded(t.n_bytes, m_alignment) - t.n_bytes));
+    TF_RETURN_IF_ERROR(file.skip(padded(t.n_bytes, m_alignment) - t.n_bytes));
   }
   return file.commit(path);
 }

@@ -226,8 +226,8 @@ Status writeFloats(gguf::GgufStreamWriter::Sink& sink, TensorType type, std::spa
 }
 
 // Generates and quantizes one tensor in chunks of rows, `threads` workers per chunk.
-Status fillTensor(const PlannedTensor& t, uint64_t seed, uint32_t threads, std::span<const float> rope_factors,
-                  gguf::GgufStreamWriter::Sink& sink) {
+Status fillTensor(const PlannedTensor& t, const Options& options, uint32_t threads, std::span<const float> rope_factors,
+                  uint64_t n_bytes, gguf::GgufStreamWriter::Sink& sink) {
   const uint64_t cols = t.ne[0];
   const uint64_t rows = t.elements() / cols;
   switch (t.fill) {
@@ -242,6 +242,9 @@ Status fillTensor(const PlannedTensor& t, uint64_t seed, uint32_t threads, std::
     case PlannedTensor::Fill::kMatrix:
       break;
   }
+  // All-zero bytes are a valid encoding of zeros in every type used here (scales 0).
+  if (options.zero_weights) return sink.writeZeros(n_bytes);
+  const uint64_t seed = options.seed;
   const uint64_t hash = nameHash(t.name);
   const uint64_t chunk_rows = std::max<uint64_t>(1, kChunkElements / cols);
   std::vector<std::vector<uint8_t>> parts(threads);
@@ -448,7 +451,7 @@ Result<Summary> synthesize(const Shape& shape, const Options& options, const std
   uint64_t written = header.size();
   auto fill = [&](size_t index, gguf::GgufStreamWriter::Sink& sink) -> Status {
     const PlannedTensor& t = plan[index];
-    TF_RETURN_IF_ERROR(fillTensor(t, options.seed, threads, rope_factors, sink));
+    TF_RETURN_IF_ERROR(fillTensor(t, options, threads, rope_factors, writer.tensorBytes(index), sink));
     written += (writer.tensorBytes(index) + 31) / 32 * 32;
     if (options.progress) options.progress({index + 1, plan.size(), t.name, written, total});
     return Status::ok();

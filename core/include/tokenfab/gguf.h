@@ -180,6 +180,8 @@ class GgufStreamWriter {
   class Sink {
    public:
     virtual Status write(std::span<const uint8_t> bytes) = 0;
+    // `n` zero bytes; the file is left sparse there (a hole) instead of writing them.
+    virtual Status writeZeros(uint64_t n) = 0;
 
    protected:
     ~Sink() = default;

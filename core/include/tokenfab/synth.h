@@ -101,6 +101,9 @@ struct Options {
   uint64_t seed = 1;
   uint32_t n_layer = 0;  // 0: the shape's own block count
   uint32_t threads = 2;
+  // Matrices and biases all zero, left as holes in a sparse file: instant and takes no disk
+  // space; for tests of the tensor table and loading (norms and rope_freqs keep their values).
+  bool zero_weights = false;
   std::function<void(const Progress&)> progress;  // after each tensor; may be empty
 };
 
