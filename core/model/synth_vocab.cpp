@@ -31,14 +31,13 @@ void appendUtf8(std::string& out, uint32_t cp) {
 
 // GPT-2's bytes_to_unicode: printable bytes stand for themselves, the others take code points
 // 256, 257, ... in byte order.
+bool isPrintableByte(int b) { return (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255); }
+
 std::string byteChar(int b) {
   uint32_t cp = static_cast<uint32_t>(b);
-  const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
-  if (!printable) {
+  if (!isPrintableByte(b)) {
     uint32_t n = 0;
-    for (int x = 0; x < b; ++x) {
-      if (!((x >= 33 && x <= 126) || (x >= 161 && x <= 172) || (x >= 174 && x <= 255))) ++n;
-    }
+    for (int x = 0; x < b; ++x) n += isPrintableByte(x) ? 0 : 1;
     cp = 256 + n;
   }
   std::string s;
@@ -104,7 +103,11 @@ std::string controlText(const Shape& shape, uint32_t id) {
 }
 
 void buildBpe(const Shape& shape, VocabBuilder& v, std::vector<Value>& merges) {
-  for (int b = 0; b < 256; ++b) v.add(byteChar(b), kNormal);
+  // Ids 0..255 in GPT-2's order (the printable bytes first), as in the real vocabularies.
+  for (int b = 0; b < 256; ++b)
+    if (isPrintableByte(b)) v.add(byteChar(b), kNormal);
+  for (int b = 0; b < 256; ++b)
+    if (!isPrintableByte(b)) v.add(byteChar(b), kNormal);
   for (const char* m : kMerges) {
     const std::string_view text(m);
     const size_t space = text.find(' ');
