@@ -1,4 +1,4 @@
-// tokenfab-cli synth --shape NAME --type q8_0|q4_0|q4_k_m|f16 -o FILE [--seed N] [--layers N] [-q]
+// tokenfab-cli synth --shape NAME --type q8_0|q4_0|q4_k_m|f16 -o FILE [--seed N] [--layers N] [--zeros] [-q]
 // tokenfab-cli synth --list
 // Writes a random-weight GGUF with the exact tensor shapes and llama-quantize type mix of a real
 // model (core/include/tokenfab/synth.h), for benchmarks: `tokenfab-cli bench -m FILE`.
@@ -16,15 +16,28 @@ namespace {
 
 double mib(uint64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
 
+// "1.236B", "494.0M", "107.1K": parameter counts as model cards write them.
+std::string paramText(uint64_t n) {
+  char buf[32];
+  if (n >= 1000000000ull) {
+    std::snprintf(buf, sizeof buf, "%.3fB", static_cast<double>(n) / 1e9);
+  } else if (n >= 1000000ull) {
+    std::snprintf(buf, sizeof buf, "%.1fM", static_cast<double>(n) / 1e6);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1fK", static_cast<double>(n) / 1e3);
+  }
+  return buf;
+}
+
 int listShapes() {
   std::printf("%-14s %-6s %7s %6s %6s %4s %6s %7s %8s %-5s %8s", "shape", "arch", "vocab", "embd", "layers", "head",
               "kv", "ffn", "params", "tied", "ctx");
   for (synth::FileType t : synth::fileTypes()) std::printf(" %9s", std::string(synth::fileTypeName(t)).c_str());
   std::printf("\n");
   for (const synth::Shape& s : synth::shapes()) {
-    std::printf("%-14s %-6s %7u %6u %6u %4u %6u %7u %7.3fB %-5s %8u", s.name.c_str(), s.arch.c_str(), s.n_vocab,
-                s.n_embd, s.n_layer, s.n_head, s.n_head_kv, s.n_ff,
-                static_cast<double>(synth::parameterCount(s)) / 1e9, s.tied_output ? "yes" : "no", s.n_ctx_train);
+    std::printf("%-14s %-6s %7u %6u %6u %4u %6u %7u %8s %-5s %8u", s.name.c_str(), s.arch.c_str(), s.n_vocab,
+                s.n_embd, s.n_layer, s.n_head, s.n_head_kv, s.n_ff, paramText(synth::parameterCount(s)).c_str(),
+                s.tied_output ? "yes" : "no", s.n_ctx_train);
     for (synth::FileType t : synth::fileTypes()) {
       Result<uint64_t> bytes = synth::fileSize(s, t);
       if (!bytes) return failure("synth: " + bytes.status().toString());
@@ -95,9 +108,9 @@ int runSynth(std::span<const std::string> raw) {
   Result<synth::Summary> summary = synth::synthesize(*shape, options, *out);
   if (!summary) return failure("synth: " + summary.status().toString());
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("wrote %s: %s %s, %zu tensors, %.3fB parameters, %llu bytes (%.1f MiB), seed %llu, %.1f s\n",
+  std::printf("wrote %s: %s %s, %zu tensors, %s parameters, %llu bytes (%.1f MiB), seed %llu, %.1f s\n",
               out->c_str(), shape->name.c_str(), std::string(synth::fileTypeName(options.type)).c_str(),
-              summary->n_tensors, static_cast<double>(summary->n_params) / 1e9,
+              summary->n_tensors, paramText(summary->n_params).c_str(),
               static_cast<unsigned long long>(summary->file_bytes), mib(summary->file_bytes),
               static_cast<unsigned long long>(options.seed), seconds);
   return kExitOk;

@@ -260,6 +260,8 @@ Status GgufStreamWriter::writeFile(const std::filesystem::path& path, const Fill
   std::filesystem::path dir = path.parent_path();
   if (dir.empty()) dir = ".";
   std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec))
+    return Status(Code::kIoError, "cannot write '" + path.string() + "': folder '" + dir.string() + "' does not exist");
   const std::filesystem::space_info space = std::filesystem::space(dir, ec);
   if (!ec && space.available < total) {
     auto mib = [](uint64_t b) { return std::to_string((b + (1u << 20) - 1) >> 20); };

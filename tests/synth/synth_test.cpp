@@ -437,6 +437,30 @@ TEST(SynthWeights, SeededAndIndependentOfThreads) {
   }
 }
 
+// The streamed file equals what GgufWriter (the in-memory writer) makes of the same keys and of
+// the tensor bytes read back from it: header, infos, offsets and padding all agree.
+TEST(SynthWeights, StreamedFileEqualsGgufWriterOfTheSameModel) {
+  auto tiny = synth::findShape("tiny");
+  TempDir dir;
+  synth::Options options;
+  options.type = FileType::kQ4_K_M;
+  ASSERT_TRUE(synth::synthesize(*tiny, options, dir.path / "m.gguf").isOk());
+  auto file = gguf::GgufFile::open(dir.path / "m.gguf");
+  ASSERT_TRUE(file.isOk());
+  gguf::GgufWriter writer;
+  for (const auto& [key, value] : synth::metadata(*tiny, options.type)) writer.set(key, value);
+  for (const gguf::TensorInfo& t : file->tensors()) {
+    auto data = file->tensorData(t);
+    ASSERT_TRUE(writer
+                    .addTensor(t.name, t.type, std::vector<uint64_t>(t.ne.begin(), t.ne.begin() + t.n_dims),
+                               std::vector<uint8_t>(data.begin(), data.end()))
+                    .isOk());
+  }
+  auto bytes = writer.toBytes();
+  ASSERT_TRUE(bytes.isOk());
+  EXPECT_EQ(*bytes, readAll(dir.path / "m.gguf"));
+}
+
 // The statistics the generator promises (mean 0, std 0.02 matrices; norms 1), read back through
 // the reference dequantizer.
 TEST(SynthWeights, MatricesAreSmallRandomNormsAreOne) {
