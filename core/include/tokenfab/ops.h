@@ -53,6 +53,31 @@ enum class KvType { kF32, kF16 };
 Status recordKvStore(vk::Recorder& rec, const vk::BufferView& src, const vk::BufferView& cache, KvType type,
                      uint32_t n_tokens, uint32_t row, uint32_t pos0);
 
+// One dispatch doing bias add + rope + kv_store for a decoder layer (replaces 3 recordAdd, 2
+// recordRope and 2 recordKvStore, and the barriers between them). Afterwards q, k, v hold the
+// biased (q, k also rotated) values, bit-identical to that sequence, and the final k, v rows
+// are in cache rows pos0 .. pos0 + n_tokens - 1. head_dim and head_dim_v must be even and
+// <= 256, n_kv_heads must divide n_heads. Empty views: freq_factors and bias are optional.
+struct RopeStoreArgs {
+  vk::BufferView q;             // (n_tokens, n_heads, head_dim) f32, in place
+  vk::BufferView k;             // (n_tokens, n_kv_heads, head_dim) f32, in place
+  vk::BufferView v;             // (n_tokens, n_kv_heads, head_dim_v) f32, in place
+  vk::BufferView positions;     // (n_tokens) uint32: rope positions
+  vk::BufferView freq_factors;  // (n_rot / 2) f32, or empty
+  vk::BufferView bias;          // (q_dim + k_dim + v_dim) f32 = [bq | bk | bv], or empty
+  vk::BufferView k_cache;       // (n_ctx, n_kv_heads, head_dim) of kv_type, n_ctx >= pos0 + n_tokens
+  vk::BufferView v_cache;       // (n_ctx, n_kv_heads, head_dim_v) of kv_type
+  uint32_t n_tokens = 0;
+  uint32_t n_heads = 0;
+  uint32_t n_kv_heads = 0;
+  uint32_t head_dim = 0;
+  uint32_t head_dim_v = 0;  // 0 = head_dim
+  uint32_t pos0 = 0;        // cache row of the first token
+  KvType kv_type = KvType::kF32;
+  RopeConfig rope;
+};
+Status recordRopeStore(vk::Recorder& rec, const RopeStoreArgs& args);
+
 struct AttentionShape {
   uint32_t n_q = 1;         // query tokens (1 = decode, more = prefill)
   uint32_t n_heads = 0;

@@ -67,6 +67,25 @@ TF_STRUCT(KvStoreParams) {
   uint pos0;
 };
 
+// rope_store.comp (rope_store_{norm,neox}_{f32,f16}): bias + rope + kv_store in one dispatch.
+// Workgroup (head slot s, token t): slots [0, n_heads) are q heads, then n_kv_heads k heads, then
+// n_kv_heads v heads. q, k, v (has_bias: += [bq | bk | bv]) are written back in place, q and k
+// rotated as rope.comp; the final k and v rows go to cache rows pos0 + t as kv_store.comp.
+// head_dim and head_dim_v are even and <= 256.
+TF_STRUCT(RopeStoreParams) {
+  uint n_tokens;
+  uint n_heads;
+  uint n_kv_heads;
+  uint head_dim;
+  uint head_dim_v;
+  uint n_rot;
+  float freq_base;
+  float freq_scale;
+  uint has_freq_factors;
+  uint has_bias;
+  uint pos0;
+};
+
 // attention_split.comp: workgroup (chunk c, head h, query t). Query t sits at position
 // pos0 + t and attends causally to keys 0..pos0+t of the cache, head h reading kv head
 // h / (n_heads / n_kv_heads). Chunk c covers keys [c * chunk, (c + 1) * chunk). Writes
