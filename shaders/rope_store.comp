@@ -1,27 +1,26 @@
 #version 450
-// bias + rope + kv_store fused: one workgroup per (head slot, token). Slot s < n_heads is q head
-// s, then n_kv_heads k heads, then n_kv_heads v heads. The head row is read (plus its bias) into
-// shared memory first, so rotated pairs can be written in place in any order; each invocation
-// then writes output dims (2j, 2j+1) of the row, and for k and v the same pair into the cache
-// (one packed uint in an f16 cache). The float operations are those of rope.comp, add.comp and
-// kv_store.comp, so the results are bit-identical to that sequence. NEOX: pairs (i, i + n_rot/2)
-// (qwen2); otherwise (2i, 2i+1) (llama).
+// bias + rope + kv_store fused. Grid: x = unit of a head row, y = head slot, z = token. Slot
+// s < n_heads is q head s, then n_kv_heads k heads, then n_kv_heads v heads. Every unit reads,
+// rotates and writes back whole rope pairs, so in-place writes race with no other invocation
+// and no barrier is needed; and it writes whole adjacent dim pairs (2j, 2j+1), i.e. whole words
+// of an f16 cache. Adjacent layout (llama): unit j = pair (2j, 2j+1). NEOX (qwen2): unit
+// j < n_rot/4 = pairs (2j, 2j + n_rot/2) and (2j+1, 2j+1 + n_rot/2); later units copy the
+// unrotated dims two at a time. v: unit j = dims (2j, 2j+1). The float operations are those
+// of add.comp, rope.comp and kv_store.comp, so results are bit-identical to that sequence.
 #extension GL_GOOGLE_include_directive : require
 #include "tokenfab/shader_abi.h"
 
 layout(constant_id = 0) const uint kWorkgroup = 64;
 layout(local_size_x_id = 0) in;
 
-const uint kMaxHeadDim = 256;
-
 layout(set = 0, binding = 0) buffer Q { float q[]; };  // (n_tokens, n_heads, head_dim)
 layout(set = 0, binding = 1) buffer K { float k[]; };  // (n_tokens, n_kv_heads, head_dim)
 layout(set = 0, binding = 2) buffer V { float v[]; };  // (n_tokens, n_kv_heads, head_dim_v)
-layout(set = 0, binding = 3) readonly buffer Pos { uint pos[]; };  // (n_tokens)
+layout(set = 0, binding = 3) readonly buffer Pos { uint pos[]; };             // (n_tokens)
 layout(set = 0, binding = 4) readonly buffer Freq { float freq_factors[]; };  // (n_rot / 2)
-layout(set = 0, binding = 5) readonly buffer Bias { float bias[]; };  // (q_dim + k_dim + v_dim)
+layout(set = 0, binding = 5) readonly buffer Bias { float bias[]; };          // (q_dim + k_dim + v_dim)
 #ifdef KV_F16
-layout(set = 0, binding = 6) writeonly buffer KCache { uint k_cache[]; };  // (n_ctx, k_dim / 2)
+layout(set = 0, binding = 6) writeonly buffer KCache { uint k_cache[]; };  // (n_ctx, k_dim / 2) half pairs
 layout(set = 0, binding = 7) writeonly buffer VCache { uint v_cache[]; };  // (n_ctx, v_dim / 2)
 #else
 layout(set = 0, binding = 6) writeonly buffer KCache { float k_cache[]; };  // (n_ctx, k_dim)
@@ -29,7 +28,49 @@ layout(set = 0, binding = 7) writeonly buffer VCache { float v_cache[]; };  // (
 #endif
 layout(push_constant) uniform Push { RopeStoreParams p; };
 
-shared float s_row[kMaxHeadDim];  // the (biased) input row of this head
+const uint kQ = 0u, kK = 1u, kV = 2u;
+
+// This workgroup's head row: which tensor, its first element, its bias and cache offsets.
+uint g_which, g_base, g_bias_base, g_cache_base;
+
+// Dims (d, d + 1) of the row, plus their bias (as add.comp: one f32 add; none without bias,
+// since x + 0.0 would turn -0.0 into +0.0).
+vec2 loadPair(uint d) {
+  const uint i = g_base + d;
+  vec2 x = g_which == kQ ? vec2(q[i], q[i + 1]) : (g_which == kK ? vec2(k[i], k[i + 1]) : vec2(v[i], v[i + 1]));
+  if (p.has_bias != 0u) {
+    x.x = x.x + bias[g_bias_base + d];
+    x.y = x.y + bias[g_bias_base + d + 1];
+  }
+  return x;
+}
+
+// Writes dims (d, d + 1) back in place and, for k and v, into the cache row (kv_store.comp).
+void storePair(uint d, vec2 x) {
+  const uint i = g_base + d, c = g_cache_base + d;
+  if (g_which == kQ) {
+    q[i] = x.x;
+    q[i + 1] = x.y;
+  } else if (g_which == kK) {
+    k[i] = x.x;
+    k[i + 1] = x.y;
+#ifdef KV_F16
+    k_cache[c / 2] = packHalf2x16(x);
+#else
+    k_cache[c] = x.x;
+    k_cache[c + 1] = x.y;
+#endif
+  } else {
+    v[i] = x.x;
+    v[i + 1] = x.y;
+#ifdef KV_F16
+    v_cache[c / 2] = packHalf2x16(x);
+#else
+    v_cache[c] = x.x;
+    v_cache[c + 1] = x.y;
+#endif
+  }
+}
 
 // Same expression as rope.comp, term for term.
 float ropeTheta(uint t, uint i) {
@@ -38,87 +79,49 @@ float ropeTheta(uint t, uint i) {
   return theta;
 }
 
-#ifdef NEOX
-// Output dim d < n_rot of pair (i, i + n_rot/2).
-float rotatedDim(uint t, uint d) {
-  const uint half_rot = p.n_rot / 2;
-  const uint i = d < half_rot ? d : d - half_rot;
-  const float theta = ropeTheta(t, i);
-  const float c = cos(theta), s = sin(theta);
-  const float x0 = s_row[i], x1 = s_row[i + half_rot];
-  return d < half_rot ? x0 * c - x1 * s : x0 * s + x1 * c;
-}
-#endif
-
-// Rotated output dims (2j, 2j + 1) of the row in s_row.
-vec2 rotatedPair(uint t, uint j) {
-  if (2 * j >= p.n_rot) return vec2(s_row[2 * j], s_row[2 * j + 1]);
-#ifdef NEOX
-  return vec2(rotatedDim(t, 2 * j), rotatedDim(t, 2 * j + 1));
-#else
-  const float theta = ropeTheta(t, j);
-  const float c = cos(theta), s = sin(theta);
-  const float x0 = s_row[2 * j], x1 = s_row[2 * j + 1];
-  return vec2(x0 * c - x1 * s, x0 * s + x1 * c);
-#endif
-}
-
-void storeCache(bool is_k, uint index, vec2 val) {
-#ifdef KV_F16
-  if (is_k) k_cache[index / 2] = packHalf2x16(val);
-  else v_cache[index / 2] = packHalf2x16(val);
-#else
-  if (is_k) {
-    k_cache[index] = val.x;
-    k_cache[index + 1] = val.y;
-  } else {
-    v_cache[index] = val.x;
-    v_cache[index + 1] = val.y;
-  }
-#endif
-}
-
 void main() {
-  const uint slot = gl_WorkGroupID.x;
-  const uint t = gl_WorkGroupID.y;
-  const uint lid = gl_LocalInvocationID.x;
+  const uint u = gl_GlobalInvocationID.x;
+  const uint slot = gl_WorkGroupID.y;
+  const uint t = gl_WorkGroupID.z;
   const uint q_dim = p.n_heads * p.head_dim, k_dim = p.n_kv_heads * p.head_dim;
-  const uint v_dim = p.n_kv_heads * p.head_dim_v;
-  // 0 = q, 1 = k, 2 = v; uniform over the workgroup.
-  const uint which = slot < p.n_heads ? 0u : (slot < p.n_heads + p.n_kv_heads ? 1u : 2u);
-  const uint h = which == 0u ? slot : (which == 1u ? slot - p.n_heads : slot - p.n_heads - p.n_kv_heads);
-  const uint dim = which == 2u ? p.head_dim_v : p.head_dim;
-  const uint heads = which == 0u ? p.n_heads : p.n_kv_heads;
-  const uint base = (t * heads + h) * dim;  // first element of this head row in q / k / v
-  const uint bias_base = which == 0u ? h * p.head_dim : (which == 1u ? q_dim + h * p.head_dim : q_dim + k_dim + h * p.head_dim_v);
+  g_which = slot < p.n_heads ? kQ : (slot < p.n_heads + p.n_kv_heads ? kK : kV);
+  const uint h = g_which == kQ ? slot : (g_which == kK ? slot - p.n_heads : slot - p.n_heads - p.n_kv_heads);
+  const uint dim = g_which == kV ? p.head_dim_v : p.head_dim;
+  g_base = (t * (g_which == kQ ? p.n_heads : p.n_kv_heads) + h) * dim;
+  g_bias_base = (g_which == kQ ? 0u : (g_which == kK ? q_dim : q_dim + k_dim)) + h * dim;
+  // Cache row pos0 + t of (n_ctx, n_kv_heads, dim).
+  g_cache_base = ((p.pos0 + t) * p.n_kv_heads + h) * dim;
 
-  for (uint d = lid; d < dim; d += kWorkgroup) {
-    float x = which == 0u ? q[base + d] : (which == 1u ? k[base + d] : v[base + d]);
-    // Branch rather than add 0: x + 0.0 would turn -0.0 into +0.0.
-    if (p.has_bias != 0u) x = x + bias[bias_base + d];
-    s_row[d] = x;
+  if (g_which == kV) {
+    if (2 * u >= dim) return;
+    storePair(2 * u, loadPair(2 * u));
+    return;
   }
-  memoryBarrierShared();
-  barrier();  // s_row complete before any pair reads its partner
-
-  const uint row = which == 2u ? v_dim : k_dim;  // cache row length
-  const uint cache_base = (p.pos0 + t) * row + h * dim;
-  for (uint j = lid; 2 * j < dim; j += kWorkgroup) {
-    const uint d = 2 * j;
-    if (which == 0u) {
-      const vec2 o = rotatedPair(t, j);
-      q[base + d] = o.x;
-      q[base + d + 1] = o.y;
-    } else if (which == 1u) {
-      const vec2 o = rotatedPair(t, j);
-      k[base + d] = o.x;
-      k[base + d + 1] = o.y;
-      storeCache(true, cache_base + d, o);
-    } else {
-      const vec2 o = vec2(s_row[d], s_row[d + 1]);
-      v[base + d] = o.x;
-      v[base + d + 1] = o.y;
-      storeCache(false, cache_base + d, o);
-    }
+#ifdef NEOX
+  const uint half_rot = p.n_rot / 2;
+  if (u < p.n_rot / 4) {
+    const uint d = 2 * u;
+    const vec2 lo = loadPair(d), hi = loadPair(d + half_rot);  // x0 of pairs d, d+1; their x1
+    const float theta0 = ropeTheta(t, d), theta1 = ropeTheta(t, d + 1);
+    const float c0 = cos(theta0), s0 = sin(theta0);
+    const float c1 = cos(theta1), s1 = sin(theta1);
+    storePair(d, vec2(lo.x * c0 - hi.x * s0, lo.y * c1 - hi.y * s1));
+    storePair(d + half_rot, vec2(lo.x * s0 + hi.x * c0, lo.y * s1 + hi.y * c1));
+    return;
   }
+  const uint d = p.n_rot + 2 * (u - p.n_rot / 4);  // unrotated dims
+  if (d >= dim) return;
+  storePair(d, loadPair(d));
+#else
+  const uint d = 2 * u;
+  if (d >= dim) return;
+  vec2 x = loadPair(d);
+  if (d < p.n_rot) {
+    const float theta = ropeTheta(t, u);
+    const float c = cos(theta), s = sin(theta);
+    const float x0 = x.x, x1 = x.y;
+    x = vec2(x0 * c - x1 * s, x0 * s + x1 * c);
+  }
+  storePair(d, x);
+#endif
 }

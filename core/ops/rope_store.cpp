@@ -1,4 +1,5 @@
 // Fused bias + rope + kv_store recorder (shaders/rope_store.comp).
+#include <algorithm>
 #include <string>
 
 #include "ops/op_util.h"
@@ -11,7 +12,6 @@ using detail::fitsBinding;
 using detail::needBytes;
 
 namespace {
-constexpr uint32_t kMaxHeadDim = 256;  // s_row in rope_store.comp
 constexpr const char* kOp = "rope_store";
 
 Status invalid(const std::string& what) { return Status(Code::kInvalidArgument, std::string(kOp) + ": " + what); }
@@ -35,17 +35,19 @@ Status recordRopeStore(vk::Recorder& rec, const RopeStoreArgs& a) {
   const uint32_t head_dim_v = a.head_dim_v ? a.head_dim_v : a.head_dim;
   if (a.n_heads == 0 || a.n_kv_heads == 0 || a.n_heads % a.n_kv_heads != 0)
     return invalid("n_kv_heads " + std::to_string(a.n_kv_heads) + " must divide n_heads " + std::to_string(a.n_heads));
-  // Even head dims: every invocation owns whole (2j, 2j+1) pairs, i.e. whole f16 words of the cache.
-  if (a.head_dim == 0 || a.head_dim % 2 != 0 || a.head_dim > kMaxHeadDim)
-    return invalid("head_dim " + std::to_string(a.head_dim) + " must be even and <= 256");
-  if (head_dim_v % 2 != 0 || head_dim_v > kMaxHeadDim)
-    return invalid("head_dim_v " + std::to_string(head_dim_v) + " must be even and <= 256");
+  // Even head dims: every invocation owns whole (2j, 2j+1) pairs, i.e. whole f16 words of the
+  // cache (so k_dim and v_dim are even too). NEOX: each invocation rotates two adjacent pairs.
+  if (a.head_dim == 0 || a.head_dim % 2 != 0)
+    return invalid("head_dim " + std::to_string(a.head_dim) + " must be even (k_dim, whole f16 pairs)");
+  if (head_dim_v % 2 != 0) return invalid("head_dim_v " + std::to_string(head_dim_v) + " must be even");
   const uint32_t n_rot = a.rope.n_rot ? a.rope.n_rot : a.head_dim;
-  if (n_rot % 2 != 0 || n_rot > a.head_dim)
-    return invalid("n_rot " + std::to_string(n_rot) + " must be even and <= head_dim " + std::to_string(a.head_dim));
+  const uint32_t n_rot_step = a.rope.layout == RopeLayout::kHalves ? 4 : 2;
+  if (n_rot % n_rot_step != 0 || n_rot > a.head_dim)
+    return invalid("n_rot " + std::to_string(n_rot) + " must be a multiple of " + std::to_string(n_rot_step) +
+                   " and <= head_dim " + std::to_string(a.head_dim));
   if (!(a.rope.freq_base > 0.0f) || !(a.rope.freq_scale > 0.0f))
     return invalid("freq_base and freq_scale must be positive");
-  if (uint64_t{a.n_heads} + 2ull * a.n_kv_heads > dev.report().max_workgroup_count[0])
+  if (uint64_t{a.n_heads} + 2ull * a.n_kv_heads > dev.report().max_workgroup_count[1])
     return invalid("too many heads for one dispatch");
 
   const uint64_t n = a.n_tokens;
@@ -64,7 +66,7 @@ Status recordRopeStore(vk::Recorder& rec, const RopeStoreArgs& a) {
   const uint64_t ff_bytes = uint64_t{n_rot / 2} * 4, bias_bytes = (q_dim + k_dim + v_dim) * 4;
   if (has_ff) TF_RETURN_IF_ERROR(checkView(dev, "freq_factors", a.freq_factors, ff_bytes));
   if (has_bias) TF_RETURN_IF_ERROR(checkView(dev, "bias [bq | bk | bv]", a.bias, bias_bytes));
-  if (n > dev.report().max_workgroup_count[1]) return invalid("too many tokens for one dispatch");
+  if (n > dev.report().max_workgroup_count[2]) return invalid("too many tokens for one dispatch");
 
   const uint32_t wg = 64;
   TF_ASSIGN_OR_RETURN(const vk::Pipeline* pipe,
@@ -87,7 +89,8 @@ Status recordRopeStore(vk::Recorder& rec, const RopeStoreArgs& a) {
   return rec.dispatch(*pipe,
                       {a.q.sub(0, n * q_dim * 4), a.k.sub(0, n * k_dim * 4), a.v.sub(0, n * v_dim * 4), pos, ff, bias,
                        a.k_cache.sub(0, rows * k_dim * elem), a.v_cache.sub(0, rows * v_dim * elem)},
-                      p, a.n_heads + 2 * a.n_kv_heads, a.n_tokens);
+                      p, (std::max(a.head_dim, head_dim_v) / 2 + wg - 1) / wg, a.n_heads + 2 * a.n_kv_heads,
+                      a.n_tokens);
 }
 
 }  // namespace tokenfab::ops

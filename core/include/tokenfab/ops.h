@@ -56,8 +56,9 @@ Status recordKvStore(vk::Recorder& rec, const vk::BufferView& src, const vk::Buf
 // One dispatch doing bias add + rope + kv_store for a decoder layer (replaces 3 recordAdd, 2
 // recordRope and 2 recordKvStore, and the barriers between them). Afterwards q, k, v hold the
 // biased (q, k also rotated) values, bit-identical to that sequence, and the final k, v rows
-// are in cache rows pos0 .. pos0 + n_tokens - 1. head_dim and head_dim_v must be even and
-// <= 256, n_kv_heads must divide n_heads. Empty views: freq_factors and bias are optional.
+// are in cache rows pos0 .. pos0 + n_tokens - 1. head_dim and head_dim_v must be even, n_rot
+// a multiple of 4 for kHalves, n_kv_heads must divide n_heads. freq_factors and bias may be
+// empty views.
 struct RopeStoreArgs {
   vk::BufferView q;             // (n_tokens, n_heads, head_dim) f32, in place
   vk::BufferView k;             // (n_tokens, n_kv_heads, head_dim) f32, in place

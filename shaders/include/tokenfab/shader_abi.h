@@ -68,10 +68,10 @@ TF_STRUCT(KvStoreParams) {
 };
 
 // rope_store.comp (rope_store_{norm,neox}_{f32,f16}): bias + rope + kv_store in one dispatch.
-// Workgroup (head slot s, token t): slots [0, n_heads) are q heads, then n_kv_heads k heads, then
-// n_kv_heads v heads. q, k, v (has_bias: += [bq | bk | bv]) are written back in place, q and k
-// rotated as rope.comp; the final k and v rows go to cache rows pos0 + t as kv_store.comp.
-// head_dim and head_dim_v are even and <= 256.
+// Grid (unit of a row, head slot s, token t): slots [0, n_heads) are q heads, then n_kv_heads k
+// heads, then n_kv_heads v heads. q, k, v (has_bias: += [bq | bk | bv]) are written back in
+// place, q and k rotated as rope.comp; the final k and v rows go to cache rows pos0 + t as
+// kv_store.comp. head_dim and head_dim_v are even; NEOX: n_rot is a multiple of 4.
 TF_STRUCT(RopeStoreParams) {
   uint n_tokens;
   uint n_heads;
