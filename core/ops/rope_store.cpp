@@ -14,7 +14,9 @@ using detail::needBytes;
 namespace {
 constexpr const char* kOp = "rope_store";
 
-Status invalid(const std::string& what) { return Status(Code::kInvalidArgument, std::string(kOp) + ": " + what); }
+Status invalid(const std::string& what) {
+  return Status(Code::kInvalidArgument, std::string(kOp) + ": " + what);
+}
 
 // The bytes checks of one bound view: large enough and within one binding.
 Status checkView(vk::Device& dev, const char* name, const vk::BufferView& view, uint64_t bytes) {
@@ -34,7 +36,8 @@ Status recordRopeStore(vk::Recorder& rec, const RopeStoreArgs& a) {
   if (a.n_tokens == 0) return Status::ok();
   const uint32_t head_dim_v = a.head_dim_v ? a.head_dim_v : a.head_dim;
   if (a.n_heads == 0 || a.n_kv_heads == 0 || a.n_heads % a.n_kv_heads != 0)
-    return invalid("n_kv_heads " + std::to_string(a.n_kv_heads) + " must divide n_heads " + std::to_string(a.n_heads));
+    return invalid("n_kv_heads " + std::to_string(a.n_kv_heads) + " must divide n_heads " +
+                   std::to_string(a.n_heads));
   // Even head dims: every invocation owns whole (2j, 2j+1) pairs, i.e. whole f16 words of the
   // cache (so k_dim and v_dim are even too). NEOX: each invocation rotates two adjacent pairs.
   if (a.head_dim == 0 || a.head_dim % 2 != 0)
@@ -69,28 +72,21 @@ Status recordRopeStore(vk::Recorder& rec, const RopeStoreArgs& a) {
   if (n > dev.report().max_workgroup_count[2]) return invalid("too many tokens for one dispatch");
 
   const uint32_t wg = 64;
-  TF_ASSIGN_OR_RETURN(const vk::Pipeline* pipe,
-                      dev.pipeline({shaderName(a.rope.layout, a.kv_type), 8, sizeof(abi::RopeStoreParams), {wg}}));
-  abi::RopeStoreParams p{a.n_tokens,
-                         a.n_heads,
-                         a.n_kv_heads,
-                         a.head_dim,
-                         head_dim_v,
-                         n_rot,
-                         a.rope.freq_base,
-                         a.rope.freq_scale,
-                         has_ff ? 1u : 0u,
-                         has_bias ? 1u : 0u,
-                         a.pos0};
+  TF_ASSIGN_OR_RETURN(
+      const vk::Pipeline* pipe,
+      dev.pipeline({shaderName(a.rope.layout, a.kv_type), 8, sizeof(abi::RopeStoreParams), {wg}}));
+  abi::RopeStoreParams p{
+      a.n_tokens,       a.n_heads,         a.n_kv_heads,     a.head_dim,         head_dim_v, n_rot,
+      a.rope.freq_base, a.rope.freq_scale, has_ff ? 1u : 0u, has_bias ? 1u : 0u, a.pos0};
   // Absent optional inputs bind the positions view instead; the shader never reads them then.
   const vk::BufferView pos = a.positions.sub(0, n * 4);
   const vk::BufferView ff = has_ff ? a.freq_factors.sub(0, ff_bytes) : pos;
   const vk::BufferView bias = has_bias ? a.bias.sub(0, bias_bytes) : pos;
-  return rec.dispatch(*pipe,
-                      {a.q.sub(0, n * q_dim * 4), a.k.sub(0, n * k_dim * 4), a.v.sub(0, n * v_dim * 4), pos, ff, bias,
-                       a.k_cache.sub(0, rows * k_dim * elem), a.v_cache.sub(0, rows * v_dim * elem)},
-                      p, (std::max(a.head_dim, head_dim_v) / 2 + wg - 1) / wg, a.n_heads + 2 * a.n_kv_heads,
-                      a.n_tokens);
+  return rec.dispatch(
+      *pipe,
+      {a.q.sub(0, n * q_dim * 4), a.k.sub(0, n * k_dim * 4), a.v.sub(0, n * v_dim * 4), pos, ff, bias,
+       a.k_cache.sub(0, rows * k_dim * elem), a.v_cache.sub(0, rows * v_dim * elem)},
+      p, (std::max(a.head_dim, head_dim_v) / 2 + wg - 1) / wg, a.n_heads + 2 * a.n_kv_heads, a.n_tokens);
 }
 
 }  // namespace tokenfab::ops

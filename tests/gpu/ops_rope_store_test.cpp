@@ -39,8 +39,9 @@ struct Case {
   uint32_t nCtx() const { return pos0 + n_tokens + 3; }  // 3 rows past the last written one
   uint64_t elem() const { return kv == ops::KvType::kF16 ? 2 : 4; }
   std::string name() const {
-    return std::string(layout == ops::RopeLayout::kHalves ? "neox" : "adjacent") + " heads=" + std::to_string(n_heads) +
-           "/" + std::to_string(n_kv_heads) + " D=" + std::to_string(head_dim) + "/" + std::to_string(head_dim_v) +
+    return std::string(layout == ops::RopeLayout::kHalves ? "neox" : "adjacent") +
+           " heads=" + std::to_string(n_heads) + "/" + std::to_string(n_kv_heads) +
+           " D=" + std::to_string(head_dim) + "/" + std::to_string(head_dim_v) +
            " n_rot=" + std::to_string(n_rot) + (bias ? " bias" : "") + (factors ? " freq_factors" : "") +
            (kv == ops::KvType::kF16 ? " f16" : " f32") + " n_tokens=" + std::to_string(n_tokens) +
            " pos0=" + std::to_string(pos0) + (random_positions ? " random positions" : "");
@@ -114,8 +115,10 @@ void runOnGpu(vk::Device& dev, const Case& c, const Inputs& in, bool fused, Outp
   vk::Buffer bias_q = c.bias ? upload(dev, in.bq) : vk::Buffer{};
   vk::Buffer bias_k = c.bias ? upload(dev, in.bk) : vk::Buffer{};
   vk::Buffer bias_v = c.bias ? upload(dev, in.bv) : vk::Buffer{};
-  TF_ASSERT_OK_AND_ASSIGN(GuardedBuffer kc, GuardedBuffer::create(dev, uint64_t{c.nCtx()} * c.kDim() * c.elem()));
-  TF_ASSERT_OK_AND_ASSIGN(GuardedBuffer vc, GuardedBuffer::create(dev, uint64_t{c.nCtx()} * c.vDim() * c.elem()));
+  TF_ASSERT_OK_AND_ASSIGN(GuardedBuffer kc,
+                          GuardedBuffer::create(dev, uint64_t{c.nCtx()} * c.kDim() * c.elem()));
+  TF_ASSERT_OK_AND_ASSIGN(GuardedBuffer vc,
+                          GuardedBuffer::create(dev, uint64_t{c.nCtx()} * c.vDim() * c.elem()));
   const vk::BufferView ff = c.factors ? bf.view() : vk::BufferView{};
   TF_ASSERT_OK_AND_ASSIGN(vk::Recorder rec, dev.newRecorder());
   if (fused) {
@@ -135,8 +138,10 @@ void runOnGpu(vk::Device& dev, const Case& c, const Inputs& in, bool fused, Outp
       TF_ASSERT_OK(ops::recordAdd(rec, bv.view(), bias_v.view(), bv.view(), n * c.vDim(), c.vDim()));
       rec.barrier();  // biased q, k, v
     }
-    TF_ASSERT_OK(ops::recordRope(rec, bq.view(), bp.view(), ff, c.n_tokens, c.n_heads, c.head_dim, ropeConfig(c)));
-    TF_ASSERT_OK(ops::recordRope(rec, bk.view(), bp.view(), ff, c.n_tokens, c.n_kv_heads, c.head_dim, ropeConfig(c)));
+    TF_ASSERT_OK(
+        ops::recordRope(rec, bq.view(), bp.view(), ff, c.n_tokens, c.n_heads, c.head_dim, ropeConfig(c)));
+    TF_ASSERT_OK(
+        ops::recordRope(rec, bk.view(), bp.view(), ff, c.n_tokens, c.n_kv_heads, c.head_dim, ropeConfig(c)));
     rec.barrier();  // rotated q, k
     TF_ASSERT_OK(ops::recordKvStore(rec, bk.view(), kc.view(), c.kv, c.n_tokens, c.kDim(), c.pos0));
     TF_ASSERT_OK(ops::recordKvStore(rec, bv.view(), vc.view(), c.kv, c.n_tokens, c.vDim(), c.pos0));
@@ -154,15 +159,16 @@ std::vector<float> toFloats(const std::vector<double>& d) { return std::vector<f
 
 // Cache rows outside pos0..pos0+n-1 still poison; rows inside hold `src` (the op's own f32 output,
 // itself checked against the reference): equal in f32, within half an f16 ulp in f16.
-::testing::AssertionResult checkCache(const Case& c, const std::vector<uint8_t>& cache, const std::vector<float>& src,
-                                      uint32_t row) {
+::testing::AssertionResult checkCache(const Case& c, const std::vector<uint8_t>& cache,
+                                      const std::vector<float>& src, uint32_t row) {
   const size_t elem = c.elem();
   const size_t first = size_t{c.pos0} * row * elem, last = (size_t{c.pos0} + c.n_tokens) * row * elem;
   if (cache.size() != size_t{c.nCtx()} * row * elem) return ::testing::AssertionFailure() << "cache size";
   for (size_t b = 0; b < cache.size(); ++b) {
     if (b >= first && b < last) continue;
     if (cache[b] != reinterpret_cast<const uint8_t*>(&kPoisonBits)[b % 4])
-      return ::testing::AssertionFailure() << "cache byte " << b << " outside rows pos0..pos0+n-1 was written";
+      return ::testing::AssertionFailure()
+             << "cache byte " << b << " outside rows pos0..pos0+n-1 was written";
   }
   for (size_t i = 0; i < src.size(); ++i) {
     const uint8_t* p = cache.data() + first + i * elem;
@@ -195,10 +201,10 @@ TEST_F(OpsRopeStore, MatchesFloat64Reference) {
     const std::vector<float> k_in = c.bias ? toFloats(ref::add(in.k, in.bk)) : in.k;
     const std::vector<float> v_in = c.bias ? toFloats(ref::add(in.v, in.bv)) : in.v;
     const bool neox = c.layout == ops::RopeLayout::kHalves;
-    const auto want_q = ref::rope(q_in, in.pos, c.n_tokens, c.n_heads, c.head_dim, c.n_rot, neox, c.base, c.scale,
-                                  in.factors);
-    const auto want_k = ref::rope(k_in, in.pos, c.n_tokens, c.n_kv_heads, c.head_dim, c.n_rot, neox, c.base, c.scale,
-                                  in.factors);
+    const auto want_q = ref::rope(q_in, in.pos, c.n_tokens, c.n_heads, c.head_dim, c.n_rot, neox, c.base,
+                                  c.scale, in.factors);
+    const auto want_k = ref::rope(k_in, in.pos, c.n_tokens, c.n_kv_heads, c.head_dim, c.n_rot, neox, c.base,
+                                  c.scale, in.factors);
     const double bound = c.random_positions ? kRopeBound : kRopeBoundLowPos;
     EXPECT_TRUE(expectClose(got.q, want_q, bound)) << "q";
     EXPECT_TRUE(expectClose(got.k, want_k, bound)) << "k";
@@ -260,7 +266,8 @@ TEST_F(OpsRopeStore, RejectsBadArguments) {
     bad.push_back({what, a, code});
   };
   const Code kInvalid = Code::kInvalidArgument, kSmall = Code::kOutOfRange;
-  add("k_dim odd for f16", kInvalid, [](auto& a) { a.n_heads = 1, a.n_kv_heads = 1, a.head_dim = 63, a.rope.n_rot = 62; });
+  add("k_dim odd for f16", kInvalid,
+      [](auto& a) { a.n_heads = 1, a.n_kv_heads = 1, a.head_dim = 63, a.rope.n_rot = 62; });
   add("head_dim odd (f32)", kInvalid,
       [](auto& a) { a.head_dim = 63, a.rope.n_rot = 62, a.kv_type = ops::KvType::kF32; });
   add("head_dim_v odd", kInvalid, [](auto& a) { a.head_dim_v = 33, a.kv_type = ops::KvType::kF32; });
@@ -302,12 +309,13 @@ TEST_F(OpsRopeStore, RejectsBadArguments) {
 // of 100 fused dispatches and of 100 unfused 7-dispatch sequences (each followed by its barrier).
 TEST_F(OpsRopeStore, TimesFusedVsUnfusedAtQwen2DecodeShape) {
   if (!device().report().timestamps) GTEST_SKIP() << "device has no timestamps";
-  const Case c{ops::RopeLayout::kHalves, 14, 2, 64, 64, 64, true, false, ops::KvType::kF16, 1, 100, false,
-               1000000.f, 1.f};
+  const Case c{ops::RopeLayout::kHalves, 14, 2,   64,    64,        64, true, false,
+               ops::KvType::kF16,        1,  100, false, 1000000.f, 1.f};
   const Inputs in = makeInputs(c, 900);
   vk::Buffer bq = upload(device(), in.q), bk = upload(device(), in.k), bv = upload(device(), in.v);
   vk::Buffer bp = upload(device(), in.pos), bias = upload(device(), in.bias);
-  vk::Buffer bias_q = upload(device(), in.bq), bias_k = upload(device(), in.bk), bias_v = upload(device(), in.bv);
+  vk::Buffer bias_q = upload(device(), in.bq), bias_k = upload(device(), in.bk),
+             bias_v = upload(device(), in.bv);
   TF_ASSERT_OK_AND_ASSIGN(vk::Buffer kc, device().createBuffer(uint64_t{c.nCtx()} * c.kDim() * 2));
   TF_ASSERT_OK_AND_ASSIGN(vk::Buffer vc, device().createBuffer(uint64_t{c.nCtx()} * c.vDim() * 2));
   constexpr int kIters = 100;
@@ -335,8 +343,10 @@ TEST_F(OpsRopeStore, TimesFusedVsUnfusedAtQwen2DecodeShape) {
           TF_ASSERT_OK(ops::recordAdd(rec, bk.view(), bias_k.view(), bk.view(), c.kDim(), c.kDim()));
           TF_ASSERT_OK(ops::recordAdd(rec, bv.view(), bias_v.view(), bv.view(), c.vDim(), c.vDim()));
           rec.barrier();  // biased q, k, v
-          TF_ASSERT_OK(ops::recordRope(rec, bq.view(), bp.view(), {}, 1, c.n_heads, c.head_dim, ropeConfig(c)));
-          TF_ASSERT_OK(ops::recordRope(rec, bk.view(), bp.view(), {}, 1, c.n_kv_heads, c.head_dim, ropeConfig(c)));
+          TF_ASSERT_OK(
+              ops::recordRope(rec, bq.view(), bp.view(), {}, 1, c.n_heads, c.head_dim, ropeConfig(c)));
+          TF_ASSERT_OK(
+              ops::recordRope(rec, bk.view(), bp.view(), {}, 1, c.n_kv_heads, c.head_dim, ropeConfig(c)));
           rec.barrier();  // rotated q, k
           TF_ASSERT_OK(ops::recordKvStore(rec, bk.view(), kc.view(), c.kv, 1, c.kDim(), c.pos0));
           TF_ASSERT_OK(ops::recordKvStore(rec, bv.view(), vc.view(), c.kv, 1, c.vDim(), c.pos0));
@@ -352,13 +362,14 @@ TEST_F(OpsRopeStore, TimesFusedVsUnfusedAtQwen2DecodeShape) {
     }
   }
   for (auto& v : us) std::sort(v.begin(), v.end());
-  std::printf("[ rope_store ] %s, qwen2-0.5B decode (14/2 heads, D 64, bias, f16 cache), %d layers x %d repeats:\n"
-              "[ rope_store ]   fused:   %u dispatches / 100 barriers, per layer min %7.2f us, median %7.2f us\n"
-              "[ rope_store ]   unfused: %u dispatches / 300 barriers, per layer min %7.2f us, median %7.2f us\n"
-              "[ rope_store ]   unfused / fused: min %.2fx, median %.2fx\n",
-              device().report().name.c_str(), kIters, kRepeats, dispatches[1], us[1].front(), us[1][kRepeats / 2],
-              dispatches[0], us[0].front(), us[0][kRepeats / 2], us[0].front() / us[1].front(),
-              us[0][kRepeats / 2] / us[1][kRepeats / 2]);
+  std::printf(
+      "[ rope_store ] %s, qwen2-0.5B decode (14/2 heads, D 64, bias, f16 cache), %d layers x %d repeats:\n"
+      "[ rope_store ]   fused:   %u dispatches / 100 barriers, per layer min %7.2f us, median %7.2f us\n"
+      "[ rope_store ]   unfused: %u dispatches / 300 barriers, per layer min %7.2f us, median %7.2f us\n"
+      "[ rope_store ]   unfused / fused: min %.2fx, median %.2fx\n",
+      device().report().name.c_str(), kIters, kRepeats, dispatches[1], us[1].front(), us[1][kRepeats / 2],
+      dispatches[0], us[0].front(), us[0][kRepeats / 2], us[0].front() / us[1].front(),
+      us[0][kRepeats / 2] / us[1][kRepeats / 2]);
 }
 
 }  // namespace
