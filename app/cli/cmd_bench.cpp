@@ -1,12 +1,16 @@
 // tokenfab-cli bench: prompt processing and generation speed, and how close decode comes to the
 // memory-bandwidth limit (weight bytes read per token x tokens/s vs the measured copy bandwidth).
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 
+#include "bench_flops.h"
 #include "cli.h"
 #include "engine_flags.h"
 
@@ -31,6 +35,28 @@ Stat stat(const std::vector<double>& v) {
 
 int32_t argmax(std::span<const float> v) {
   return int32_t(std::max_element(v.begin(), v.end()) - v.begin());
+}
+
+// The weight types of the matrices, by bytes stored, largest first: "q4_k+q6_k".
+std::string weightTypes(const model::ModelConfig& cfg) {
+  std::map<gguf::TensorType, double> bytes;
+  auto add = [&](const model::WeightRef& w) {
+    const gguf::TypeTraits* traits = gguf::typeTraits(w.type);
+    if (w.present() && traits) bytes[w.type] += double(w.rows * w.cols) / traits->block_size * traits->type_size;
+  };
+  for (const model::LayerWeights& l : cfg.weights.layers)
+    for (const model::WeightRef* w : {&l.attn_q, &l.attn_k, &l.attn_v, &l.attn_output, &l.ffn_gate, &l.ffn_up, &l.ffn_down})
+      add(*w);
+  add(cfg.weights.output);
+  std::vector<std::pair<double, gguf::TensorType>> order;
+  for (const auto& [type, b] : bytes) order.emplace_back(b, type);
+  std::sort(order.rbegin(), order.rend());
+  std::string out;
+  for (const auto& [b, type] : order) {
+    if (!out.empty()) out += "+";
+    for (char c : gguf::typeName(type)) out += char(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
 }
 
 int runBench(std::span<const std::string> argv) {
@@ -85,6 +111,9 @@ int runBench(std::span<const std::string> argv) {
     ttft_ms.push_back(pp_s * 1000.0 + first_ms);
   }
   const Stat pp = stat(pp_tps), tg = stat(tg_tps), ttft = stat(ttft_ms);
+  // pp FLOP/s: the prefill's arithmetic (bench_flops.h) over its mean time.
+  const double pp_flops = n_prompt > 0 ? prefillFlops(cfg, n_prompt, flags->options.n_batch) : 0.0;
+  const double pp_gflops = pp.mean > 0 ? pp_flops * pp.mean / double(n_prompt) / 1e9 : 0.0;
   // Profiled decode steps, after (and apart from) the timed runs: timestamps cost a little.
   std::vector<OpTime> ops;
   double profiled_wall_ms = 0;
@@ -111,12 +140,16 @@ int runBench(std::span<const std::string> argv) {
   const double bytes = double(t.weight_bytes_per_token);
   const double gbps = bytes * tg.mean / 1e9;
   const double fraction = copy_gbps > 0 ? gbps / copy_gbps : 0.0;
+  std::error_code size_error;
+  const auto file_size = std::filesystem::file_size(flags->model, size_error);
+  const uint64_t file_bytes = size_error ? 0 : uint64_t(file_size);
   if (json) {
     nlohmann::ordered_json out = {
         {"model", flags->model.filename().string()}, {"device", (*engine)->device().name},
         {"backend", (*engine)->backend() == Backend::kVulkan ? "vulkan" : "reference"},
+        {"weight_types", weightTypes(cfg)}, {"file_bytes", file_bytes},
         {"n_prompt", n_prompt}, {"n_gen", n_gen}, {"repetitions", reps},
-        {"pp_tokens_per_s", pp.mean}, {"pp_sd", pp.sd}, {"tg_tokens_per_s", tg.mean}, {"tg_sd", tg.sd},
+        {"pp_tokens_per_s", pp.mean}, {"pp_sd", pp.sd}, {"pp_flops", pp_flops}, {"pp_gflops", pp_gflops}, {"tg_tokens_per_s", tg.mean}, {"tg_sd", tg.sd},
         {"time_to_first_token_ms", ttft.mean}, {"weight_bytes_per_token", t.weight_bytes_per_token},
         {"achieved_gbps", gbps}, {"copy_gbps", copy_gbps}, {"bandwidth_fraction", fraction},
         {"dispatches_per_token", t.dispatches_per_token}};
@@ -131,10 +164,11 @@ int runBench(std::span<const std::string> argv) {
   }
   std::printf("model      %s (%s)\n", flags->model.filename().string().c_str(), cfg.summary().c_str());
   std::printf("device     %s\n", (*engine)->device().name.c_str());
-  std::printf("pp%-6d   %10.1f ± %.1f tokens/s\n", n_prompt, pp.mean, pp.sd);
+  std::printf("pp%-6d   %10.1f ± %.1f tokens/s, %.2f GFLOP/s\n", n_prompt, pp.mean, pp.sd, pp_gflops);
   std::printf("tg%-6d   %10.1f ± %.1f tokens/s\n", n_gen, tg.mean, tg.sd);
   std::printf("ttft       %10.1f ms (prompt of %d + first token)\n", ttft.mean, n_prompt);
-  std::printf("weights    %10.2f MB read per token, %u dispatches per token\n", bytes / 1e6, t.dispatches_per_token);
+  std::printf("weights    %10.2f MB read per token, %u dispatches per token (%s, file %.1f MB)\n", bytes / 1e6,
+              t.dispatches_per_token, weightTypes(cfg).c_str(), double(file_bytes) / 1e6);
   std::printf("bandwidth  %10.2f GB/s achieved, copy bandwidth %.2f GB/s: %.1f%% of it\n", gbps, copy_gbps, 100 * fraction);
   if (profiled_steps > 0) {
     double gpu_ns = 0;
