@@ -31,29 +31,65 @@ Status GpuModel::upload(const gguf::GgufFile& file, const ProgressFn& progress) 
     return Status::ok();
   };
 
-  // A matrix stays in its GGUF block layout; the shaders decode it.
-  auto matrix = [&](const WeightRef& w, ops::QuantMatrix& out) -> Status {
-    const gguf::TensorInfo& info = file.tensors()[w.index];
+  // A matrix stays in its GGUF block layout; the shaders decode it. Matrices that one decode step
+  // multiplies with the same vector (q/k/v, gate/up) share a buffer when they have the same type
+  // and shape, each at an offset aligned for binding: the grouped products read them in one
+  // dispatch (ops::recordMatVecGroup / recordMatVecGlu).
+  const uint64_t align = std::max<uint64_t>(16, dev.report().min_storage_buffer_offset_alignment);
+  auto checkType = [&](const gguf::TensorInfo& info) -> Status {
     if (!ops::matMulSupports(info.type))
       return Status(Code::kUnsupported, "tensor " + info.name + " has type " + std::string(gguf::typeName(info.type)) +
                                             ", which the GPU path cannot run");
-    const uint64_t bytes = ops::quantMatrixBytes(info.type, w.rows, w.cols);
-    TF_ASSIGN_OR_RETURN(vk::Buffer buf, dev.createBuffer(bytes));
+    return Status::ok();
+  };
+  auto uploadTensor = [&](const vk::Buffer& buf, uint64_t at, const gguf::TensorInfo& info) -> Status {
     std::span<const uint8_t> data = file.tensorData(info);
     for (uint64_t off = 0; off < data.size(); off += kUploadPiece) {
       const uint64_t len = std::min<uint64_t>(kUploadPiece, data.size() - off);
       if (len % 4 == 0) {
-        TF_RETURN_IF_ERROR(dev.upload(buf.view(off, len), data.data() + off, len));
+        TF_RETURN_IF_ERROR(dev.upload(buf.view(at + off, len), data.data() + off, len));
       } else {  // the tail of a tensor whose size is not a whole number of words
         std::vector<uint8_t> padded(roundUp4(len), 0);
         std::memcpy(padded.data(), data.data() + off, len);
-        TF_RETURN_IF_ERROR(dev.upload(buf.view(off, padded.size()), padded.data(), padded.size()));
+        TF_RETURN_IF_ERROR(dev.upload(buf.view(at + off, padded.size()), padded.data(), padded.size()));
       }
       TF_RETURN_IF_ERROR(report(len));
     }
-    out = {info.type, buf.view(), w.rows, static_cast<uint32_t>(w.cols)};
     m_weight_bytes += data.size();
+    return Status::ok();
+  };
+  using Part = std::pair<const WeightRef*, ops::QuantMatrix*>;
+  // Uploads `parts` into one buffer, each at an aligned offset.
+  auto shareBuffer = [&](std::span<const Part> parts) -> Status {
+    std::vector<uint64_t> offsets;
+    uint64_t total = 0;
+    for (const Part& part : parts) {
+      offsets.push_back(total);
+      const gguf::TensorInfo& info = file.tensors()[part.first->index];
+      total = (total + ops::quantMatrixBytes(info.type, part.first->rows, part.first->cols) + align - 1) / align * align;
+    }
+    TF_ASSIGN_OR_RETURN(vk::Buffer buf, dev.createBuffer(total));
+    for (size_t m = 0; m < parts.size(); ++m) {
+      const WeightRef& w = *parts[m].first;
+      const gguf::TensorInfo& info = file.tensors()[w.index];
+      TF_RETURN_IF_ERROR(uploadTensor(buf, offsets[m], info));
+      *parts[m].second = {info.type, buf.view(offsets[m], ops::quantMatrixBytes(info.type, w.rows, w.cols)), w.rows,
+                          static_cast<uint32_t>(w.cols)};
+    }
     m_weight_buffers.push_back(std::move(buf));
+    return Status::ok();
+  };
+  auto matrices = [&](std::initializer_list<Part> list) -> Status {
+    const std::vector<Part> parts(list);
+    const gguf::TensorInfo& first = file.tensors()[parts.front().first->index];
+    bool shared = true;
+    for (const Part& part : parts) {
+      const gguf::TensorInfo& info = file.tensors()[part.first->index];
+      TF_RETURN_IF_ERROR(checkType(info));
+      shared = shared && info.type == first.type && part.first->cols == parts.front().first->cols;
+    }
+    if (shared) return shareBuffer(parts);
+    for (const Part& part : parts) TF_RETURN_IF_ERROR(shareBuffer(std::span<const Part>(&part, 1)));
     return Status::ok();
   };
   // Norm weights, biases and rope factors are small: decoded to f32 on the CPU.
@@ -69,11 +105,11 @@ Status GpuModel::upload(const gguf::GgufFile& file, const ProgressFn& progress) 
   };
 
   const ModelWeights& w = m_config.weights;
-  TF_RETURN_IF_ERROR(matrix(w.token_embd, m_token_embd));
+  TF_RETURN_IF_ERROR(matrices({{&w.token_embd, &m_token_embd}}));
   if (m_config.tied_output) {
     m_output = m_token_embd;
   } else {
-    TF_RETURN_IF_ERROR(matrix(w.output, m_output));
+    TF_RETURN_IF_ERROR(matrices({{&w.output, &m_output}}));
   }
   TF_RETURN_IF_ERROR(vector(w.output_norm, m_output_norm));
   TF_RETURN_IF_ERROR(vector(w.rope_freqs, m_rope_freqs));
@@ -86,13 +122,10 @@ Status GpuModel::upload(const gguf::GgufFile& file, const ProgressFn& progress) 
     TF_RETURN_IF_ERROR(vector(lw.attn_q_bias, g.bq));
     TF_RETURN_IF_ERROR(vector(lw.attn_k_bias, g.bk));
     TF_RETURN_IF_ERROR(vector(lw.attn_v_bias, g.bv));
-    TF_RETURN_IF_ERROR(matrix(lw.attn_q, g.wq));
-    TF_RETURN_IF_ERROR(matrix(lw.attn_k, g.wk));
-    TF_RETURN_IF_ERROR(matrix(lw.attn_v, g.wv));
-    TF_RETURN_IF_ERROR(matrix(lw.attn_output, g.wo));
-    TF_RETURN_IF_ERROR(matrix(lw.ffn_gate, g.w_gate));
-    TF_RETURN_IF_ERROR(matrix(lw.ffn_up, g.w_up));
-    TF_RETURN_IF_ERROR(matrix(lw.ffn_down, g.w_down));
+    TF_RETURN_IF_ERROR(matrices({{&lw.attn_q, &g.wq}, {&lw.attn_k, &g.wk}, {&lw.attn_v, &g.wv}}));
+    TF_RETURN_IF_ERROR(matrices({{&lw.attn_output, &g.wo}}));
+    TF_RETURN_IF_ERROR(matrices({{&lw.ffn_gate, &g.w_gate}, {&lw.ffn_up, &g.w_up}}));
+    TF_RETURN_IF_ERROR(matrices({{&lw.ffn_down, &g.w_down}}));
   }
 
   // One decode step reads every layer matrix once, one embedding row, and the output matrix.
@@ -266,9 +299,15 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
     rec.barrier();  // xn (n, n_embd)
     mark("rms_norm");
     TF_RETURN_IF_ERROR(point(blk + "attn_norm", s.xn, e));
-    TF_RETURN_IF_ERROR(matmul(rec, g.wq, s.xn, s.q, n));  // q (n, n_head * head_dim)
-    TF_RETURN_IF_ERROR(matmul(rec, g.wk, s.xn, s.k, n));  // k (n, n_kv * head_dim)
-    TF_RETURN_IF_ERROR(matmul(rec, g.wv, s.xn, s.v, n));  // v (n, n_kv * head_dim)
+    if (n == 1) {  // decode: one dispatch when q, k and v share a buffer
+      const ops::QuantMatrix parts[3] = {g.wq, g.wk, g.wv};
+      const vk::BufferView ys[3] = {s.q.view(), s.k.view(), s.v.view()};
+      TF_RETURN_IF_ERROR(ops::recordMatVecGroup(rec, parts, s.xn.view(), ys));
+    } else {
+      TF_RETURN_IF_ERROR(matmul(rec, g.wq, s.xn, s.q, n));  // q (n, n_head * head_dim)
+      TF_RETURN_IF_ERROR(matmul(rec, g.wk, s.xn, s.k, n));  // k (n, n_kv * head_dim)
+      TF_RETURN_IF_ERROR(matmul(rec, g.wv, s.xn, s.v, n));  // v (n, n_kv * head_dim)
+    }
     rec.barrier();  // q, k, v
     mark("matmul_qkv");
     if (g.bq.size()) {
@@ -306,14 +345,20 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
     rec.barrier();  // xn
     mark("rms_norm");
     TF_RETURN_IF_ERROR(point(blk + "ffn_norm", s.xn, e));
-    TF_RETURN_IF_ERROR(matmul(rec, g.w_gate, s.xn, s.gate, n));  // gate (n, n_ff)
-    TF_RETURN_IF_ERROR(matmul(rec, g.w_up, s.xn, s.up, n));      // up (n, n_ff)
-    rec.barrier();  // gate, up
-    mark("matmul_gate_up");
-    const uint64_t n_ff = uint64_t(c.nFf(l));
-    TF_RETURN_IF_ERROR(ops::recordSiluMul(rec, s.gate.view(), s.up.view(), s.gate.view(), n * n_ff));
-    rec.barrier();  // gate = silu(gate) * up
-    mark("silu_mul");
+    if (n == 1) {  // decode: gate, up and the SwiGLU in one dispatch when gate and up share a buffer
+      TF_RETURN_IF_ERROR(ops::recordMatVecGlu(rec, g.w_gate, g.w_up, s.xn.view(), s.gate.view(), s.up.view()));
+      rec.barrier();  // gate = silu(gate) * up
+      mark("matmul_gate_up_silu");
+    } else {
+      TF_RETURN_IF_ERROR(matmul(rec, g.w_gate, s.xn, s.gate, n));  // gate (n, n_ff)
+      TF_RETURN_IF_ERROR(matmul(rec, g.w_up, s.xn, s.up, n));      // up (n, n_ff)
+      rec.barrier();  // gate, up
+      mark("matmul_gate_up");
+      const uint64_t n_ff = uint64_t(c.nFf(l));
+      TF_RETURN_IF_ERROR(ops::recordSiluMul(rec, s.gate.view(), s.up.view(), s.gate.view(), n * n_ff));
+      rec.barrier();  // gate = silu(gate) * up
+      mark("silu_mul");
+    }
     TF_RETURN_IF_ERROR(point(blk + "ffn_act", s.gate, uint64_t(c.nFf(l))));
     TF_RETURN_IF_ERROR(matmul(rec, g.w_down, s.gate, s.x, n, true));
     rec.barrier();  // x += ffn

@@ -5,19 +5,15 @@
 #include <string>
 #include <vector>
 
+#include "ops/matmul_internal.h"
 #include "tokenfab/ops_matmul.h"
 #include "tokenfab/shader_abi_matmul.h"
 
 namespace tokenfab::ops {
-namespace {
 
 using gguf::TensorType;
 
-struct TypeInfo {
-  const char* suffix;  // shader variant suffix, as in shaders/lists/matmul.cmake
-  uint32_t block_size;
-  uint32_t block_bytes;
-};
+namespace detail {
 
 const TypeInfo* typeInfo(TensorType type) {
   static const TypeInfo kF32{"f32", 1, 4}, kF16{"f16", 1, 2}, kBf16{"bf16", 1, 2},
@@ -44,13 +40,23 @@ const TypeInfo* typeInfo(TensorType type) {
   }
 }
 
+}  // namespace detail
+
+namespace {
+
+using detail::TypeInfo;
+using detail::typeInfo;
+
 uint64_t roundUp4(uint64_t n) { return (n + 3) / 4 * 4; }
 
 std::string typeLabel(TensorType type) {
   return std::string(gguf::typeName(type)) + " (" + std::to_string(static_cast<uint32_t>(type)) + ")";
 }
 
-// Checks the matrix itself; returns its type info.
+}  // namespace
+
+namespace detail {
+
 Result<const TypeInfo*> checkMatrix(const char* op, const QuantMatrix& w) {
   const TypeInfo* info = typeInfo(w.type);
   if (info == nullptr) {
@@ -74,7 +80,12 @@ Result<const TypeInfo*> checkMatrix(const char* op, const QuantMatrix& w) {
   return info;
 }
 
-uint64_t bindingLimit(const vk::Device& device, uint64_t max_binding_bytes);
+}  // namespace detail
+
+namespace {
+
+using detail::bindingLimit;
+using detail::checkMatrix;
 
 // The weight rows split into bindings no larger than the limit. Each piece is widened to whole
 // 32-bit words; the widening stays inside the matrix view (its size is rounded up to 4).
@@ -118,11 +129,15 @@ Status checkActivations(const char* op, const QuantMatrix& w, const vk::BufferVi
   return Status::ok();
 }
 
-uint64_t bindingLimit(const vk::Device& device, uint64_t max_binding_bytes) {
+}  // namespace
+
+uint64_t detail::bindingLimit(const vk::Device& device, uint64_t max_binding_bytes) {
   uint64_t limit = device.report().max_storage_buffer_range;
   if (max_binding_bytes != 0) limit = std::min(limit, max_binding_bytes);
   return limit;
 }
+
+namespace {
 
 // A run of activation rows [first, first + count) bound as its own x and y windows. A window
 // starts at the aligned offset at or below its first element; the remainder goes into the push
@@ -183,6 +198,19 @@ uint32_t powerOfTwoAtMost(uint32_t n) {
 
 }  // namespace
 
+detail::MatVecGeometry detail::matVecGeometry(const vk::Device& device) {
+  const auto& report = device.report();
+  MatVecGeometry g;
+  // A power of two (the fallback reduces by halving) and a multiple of the subgroup size.
+  const uint32_t subgroup = report.subgroup_size ? report.subgroup_size : 32;
+  g.workgroup = powerOfTwoAtMost(std::min<uint32_t>(std::max<uint32_t>(64, subgroup), report.max_workgroup_invocations));
+  g.use_subgroup = device.features().subgroup_arithmetic;
+  // Subgroup variants: two rows per (reported) subgroup of the workgroup; the shaders hand rows
+  // to whatever subgroups they really get, so a different actual subgroup size stays correct.
+  g.rows_per_group = g.use_subgroup ? 2 * std::max<uint32_t>(1, g.workgroup / subgroup) : TF_MATVEC_ROWS;
+  return g;
+}
+
 bool matMulSupports(gguf::TensorType type) { return typeInfo(type) != nullptr; }
 
 uint64_t quantRowBytes(gguf::TensorType type, uint64_t cols) {
@@ -230,14 +258,9 @@ Status recordMatVec(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferVie
     return Status(Code::kLimitExceeded, "recordMatVec: batch exceeds maxComputeWorkGroupCount[2]");
   }
 
-  // A power of two (the fallback reduces by halving) and a multiple of the subgroup size.
-  const uint32_t subgroup = report.subgroup_size ? report.subgroup_size : 32;
-  uint32_t workgroup = std::max<uint32_t>(64, subgroup);
-  workgroup = powerOfTwoAtMost(std::min<uint32_t>(workgroup, report.max_workgroup_invocations));
-  const bool use_subgroup = device->features().subgroup_arithmetic;
-  // Subgroup variant: two rows per (reported) subgroup of the workgroup; the shader hands rows to
-  // whatever subgroups it really gets, so a different actual subgroup size stays correct.
-  const uint32_t rows_per_group = use_subgroup ? 2 * std::max<uint32_t>(1, workgroup / subgroup) : TF_MATVEC_ROWS;
+  const detail::MatVecGeometry geo = detail::matVecGeometry(*device);
+  const bool use_subgroup = geo.use_subgroup;
+  const uint32_t workgroup = geo.workgroup, rows_per_group = geo.rows_per_group;
   vk::PipelineDesc desc;
   desc.shader = std::string("matvec_") + info->suffix + (use_subgroup ? "" : "_nosg");
   desc.bindings = 3;

@@ -337,6 +337,93 @@ TEST_P(MatMulTypes, Strides) {
   }
 }
 
+// Grouped decode products: three matrices of one type in one buffer at aligned offsets (one
+// dispatch), or in separate buffers (one product each), vs the float64 reference per matrix; and
+// the SwiGLU product silu(gate x) * (up x) vs silu/product computed in double from the reference.
+TEST_P(MatMulTypes, GroupAndGlu) {
+  const TensorType type = GetParam();
+  const uint64_t seed = 8000 + static_cast<uint64_t>(type);
+  SCOPED_TRACE(std::string(gguf::typeName(type)) + " seed " + std::to_string(seed));
+  vk::Device& dev = GpuTest::device();
+  TestRng rng(seed);
+  const uint32_t cols = randomCols(type, rng);
+  const uint64_t rows[3] = {37, 11, 11 + rng.below(9)};
+  const uint64_t align = std::max<uint64_t>(16, dev.report().min_storage_buffer_offset_alignment);
+  std::vector<std::vector<uint8_t>> weights;
+  std::vector<uint64_t> offsets;
+  uint64_t total = 0;
+  for (uint64_t r : rows) {
+    weights.push_back(randomWeights(type, r, cols, rng));
+    offsets.push_back(total);
+    total = (total + ops::quantMatrixBytes(type, r, cols) + align - 1) / align * align;
+  }
+  std::vector<uint8_t> packed(total, 0);
+  for (size_t m = 0; m < 3; ++m) std::copy(weights[m].begin(), weights[m].end(), packed.begin() + offsets[m]);
+  const auto x = rng.floats(cols);
+  std::vector<double> want[3], abs_sum[3];
+  for (size_t m = 0; m < 3; ++m) {
+    auto r = ref::matMulQuant(type, weights[m], rows[m], cols, x, 1, &abs_sum[m]);
+    ASSERT_TRUE(r.isOk()) << r.status().toString();
+    want[m] = *r;
+  }
+  vk::Buffer shared_buf = test::uploadBytes(dev, packed.data(), packed.size());
+  vk::Buffer own[3];
+  for (size_t m = 0; m < 3; ++m) own[m] = test::uploadBytes(dev, weights[m].data(), weights[m].size());
+  vk::Buffer x_buf = test::upload(dev, x);
+
+  for (bool one_buffer : {true, false}) {
+    SCOPED_TRACE(one_buffer ? "one buffer" : "separate buffers");
+    ops::QuantMatrix parts[3];
+    for (size_t m = 0; m < 3; ++m) {
+      const vk::BufferView v = one_buffer ? shared_buf.view(offsets[m], ops::quantMatrixBytes(type, rows[m], cols))
+                                          : own[m].view();
+      parts[m] = {type, v, rows[m], cols};
+    }
+    std::vector<test::GuardedBuffer> ys;
+    for (uint64_t r : rows) {
+      TF_ASSERT_OK_AND_ASSIGN(auto y, test::GuardedBuffer::create(dev, r * 4));
+      ys.push_back(std::move(y));
+    }
+    const vk::BufferView y_views[3] = {ys[0].view(), ys[1].view(), ys[2].view()};
+    TF_ASSERT_OK_AND_ASSIGN(auto rec, dev.newRecorder());
+    TF_ASSERT_OK(ops::recordMatVecGroup(rec, parts, x_buf.view(), y_views));
+    TF_ASSERT_OK(rec.submitAndWait());
+    for (size_t m = 0; m < 3; ++m) {
+      std::vector<float> got;
+      ASSERT_TRUE(ys[m].read(got));
+      ASSERT_TRUE(test::allWritten(got));
+      for (uint64_t r = 0; r < rows[m]; ++r)
+        ASSERT_LE(std::fabs(got[r] - want[m][r]), kBound * std::max(abs_sum[m][r], 1e-30)) << "matrix " << m << " row " << r;
+    }
+
+    // SwiGLU over matrices 1 and 2 cut to the same row count (gate = 1, up = 2).
+    ops::QuantMatrix gate = parts[1], up = parts[2];
+    up.rows = gate.rows;
+    TF_ASSERT_OK_AND_ASSIGN(auto y, test::GuardedBuffer::create(dev, gate.rows * 4));
+    TF_ASSERT_OK_AND_ASSIGN(auto scratch, test::GuardedBuffer::create(dev, gate.rows * 4));
+    TF_ASSERT_OK_AND_ASSIGN(auto rec2, dev.newRecorder());
+    TF_ASSERT_OK(ops::recordMatVecGlu(rec2, gate, up, x_buf.view(), y.view(), scratch.view()));
+    TF_ASSERT_OK(rec2.submitAndWait());
+    std::vector<float> got;
+    ASSERT_TRUE(y.read(got));
+    ASSERT_TRUE(test::allWritten(got));
+    for (uint64_t r = 0; r < gate.rows; ++r) {
+      const double g = want[1][r], u = want[2][r];
+      const double expect = g / (1.0 + std::exp(-g)) * u;
+      // Error of silu(g) * u from errors eg, eu of the two products: |silu'| <= 1.1, |silu(g)| <= |g|.
+      const double bound = kBound * (1.1 * abs_sum[1][r] * std::fabs(u) + std::fabs(g) * abs_sum[2][r]) + 1e-6 * std::fabs(expect);
+      ASSERT_LE(std::fabs(got[r] - expect), bound) << "glu row " << r;
+    }
+  }
+  // Parts that do not fit the API.
+  TF_ASSERT_OK_AND_ASSIGN(auto rec, dev.newRecorder());
+  ops::QuantMatrix a{type, own[0].view(), rows[0], cols}, b{type, own[1].view(), rows[1], cols};
+  EXPECT_EQ(ops::recordMatVecGlu(rec, a, b, x_buf.view(), x_buf.view(), x_buf.view()).code(), Code::kInvalidArgument);
+  const vk::BufferView one_y[1] = {x_buf.view()};
+  const ops::QuantMatrix two[2] = {a, b};
+  EXPECT_EQ(ops::recordMatVecGroup(rec, two, x_buf.view(), one_y).code(), Code::kInvalidArgument);
+}
+
 INSTANTIATE_TEST_SUITE_P(Types, MatMulTypes, ::testing::ValuesIn(kTypes),
                          [](const auto& param_info) {
                            std::string s(gguf::typeName(param_info.param));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "tokenfab/gguf.h"
 #include "tokenfab/status.h"
@@ -49,6 +50,17 @@ struct MatMulLayout {
 // element by element through shared memory (matvec.comp).
 Status recordMatVec(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferView& x,
                     const vk::BufferView& y, uint32_t batch = 1, MatMulLayout layout = {});
+// Decode products of several matrices in one dispatch (batch 1, x of `cols` floats at offset 0):
+// ys[m] (parts[m].rows) = W_m x. Fused when the parts share one buffer (increasing offsets, the
+// span fitting one binding), type and column count and the device has subgroup arithmetic;
+// otherwise one recordMatVec per part. 1 to 3 parts.
+Status recordMatVecGroup(vk::Recorder& rec, std::span<const QuantMatrix> parts, const vk::BufferView& x,
+                         std::span<const vk::BufferView> ys);
+// y (gate.rows) = silu(W_gate x) * (W_up x), the SwiGLU of a decode step, fused under the same
+// conditions (gate before up in one buffer); otherwise gate -> y, up -> scratch (gate.rows
+// floats), a barrier and recordSiluMul.
+Status recordMatVecGlu(vk::Recorder& rec, const QuantMatrix& gate, const QuantMatrix& up, const vk::BufferView& x,
+                       const vk::BufferView& y, const vk::BufferView& scratch);
 // The same product, tiled through shared memory: for prefill batches.
 Status recordMatMul(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferView& x,
                     const vk::BufferView& y, uint32_t batch, MatMulLayout layout = {});

@@ -27,6 +27,23 @@ struct MatMulParams {
   uint accumulate;  // 1: y += product (a residual add fused into the product); 0: y = product
 };
 
+// Grouped decode products (matvec_group_*, matvec_glu_*), batch 1: up to three matrices of one
+// type and column count stored in one binding, matrix m starting at byte part_byte[m] (0 for the
+// first). Bindings: 0 = weights, 1 = x (cols) f32, 2.. = outputs.
+// group: rows [0, part_row[1]) are matrix 0 -> y0, [part_row[1], part_row[2]) matrix 1 -> y1,
+//        [part_row[2], rows) matrix 2 -> y2 (y_m[r] = W_m[r] . x).
+// glu:   y0[r] = silu(W_0[r] . x) * (W_1[r] . x) for r < rows (gate and up of a SwiGLU FFN).
+struct MatVecGroupParams {
+  uint rows;        // group: rows of all matrices; glu: rows of one matrix
+  uint cols;
+  uint row_bytes;
+  uint part_row1;
+  uint part_row2;
+  uint part_byte1;
+  uint part_byte2;
+  uint groups_x;
+};
+
 // Bindings: 0 = weights as above, 1 = row ids (uint32), 2 = output (n_ids, cols) f32.
 // out[out_offset + i * out_stride + k] = W[ids[ids_offset + i]][k] for ids inside this piece
 // [first_row, first_row + rows); ids >= total_rows give zeros (written by the first piece).
