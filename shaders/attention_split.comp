@@ -1,7 +1,8 @@
 #version 450
 // Attention over the KV cache, split along the key axis (split-K): workgroup (chunk c, head h,
 // query t) scores the chunk's keys, softmaxes them locally and writes the unnormalised output
-// with its max and exp-sum; attention_combine.comp merges the chunks. Causal: query t (position
+// with its max and exp-sum; attention_combine.comp merges the chunks (with a single chunk the
+// output is written normalised, and there is no combine pass). Causal: query t (position
 // pos0 + t) sees keys 0..pos0+t. Grouped-query: head h reads kv head h / (n_heads / n_kv_heads).
 // q (n_q, n_heads, head_dim) f32; k, v caches (n_ctx, n_kv_heads, head_dim), f32 or (KV_F16)
 // halves packed two per uint; head_dim even and <= 256.
@@ -73,9 +74,15 @@ void main() {
   for (uint d = tid; d < D; d += kWorkgroup) {
     float acc = 0.0;
     for (uint j = 0; j < n; ++j) acc += s_p[j] * vAt((k0 + j) * kv_stride + kvh * D + d);
-    partial[out_base + d] = acc;
+    if (p.n_chunks == 1u) {
+      // One chunk holds every key: binding 3 is the output itself, normalised here exactly as
+      // the combine pass would (its max is this chunk's, exp(0) = 1).
+      partial[(t * p.n_heads + h) * D + d] = acc / l;
+    } else {
+      partial[out_base + d] = acc;
+    }
   }
-  if (tid == 0) {
+  if (tid == 0 && p.n_chunks > 1u) {
     partial[out_base + D] = m;
     partial[out_base + D + 1] = l;  // 0 for a chunk with no visible key
   }

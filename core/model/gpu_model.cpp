@@ -122,6 +122,14 @@ Status GpuModel::upload(const gguf::GgufFile& file, const ProgressFn& progress) 
     TF_RETURN_IF_ERROR(vector(lw.attn_q_bias, g.bq));
     TF_RETURN_IF_ERROR(vector(lw.attn_k_bias, g.bk));
     TF_RETURN_IF_ERROR(vector(lw.attn_v_bias, g.bv));
+    if (g.bq.size() && g.bk.size() && g.bv.size()) {  // [bq | bk | bv] for the fused rope + store
+      TF_ASSIGN_OR_RETURN(g.bqkv, dev.createBuffer(g.bq.size() + g.bk.size() + g.bv.size()));
+      TF_ASSIGN_OR_RETURN(vk::Recorder rec, dev.newRecorder());
+      TF_RETURN_IF_ERROR(rec.copy(g.bq.view(), g.bqkv.view(0, g.bq.size())));
+      TF_RETURN_IF_ERROR(rec.copy(g.bk.view(), g.bqkv.view(g.bq.size(), g.bk.size())));
+      TF_RETURN_IF_ERROR(rec.copy(g.bv.view(), g.bqkv.view(g.bq.size() + g.bk.size(), g.bv.size())));
+      TF_RETURN_IF_ERROR(rec.submitAndWait());
+    }
     TF_RETURN_IF_ERROR(matrices({{&lw.attn_q, &g.wq}, {&lw.attn_k, &g.wk}, {&lw.attn_v, &g.wv}}));
     TF_RETURN_IF_ERROR(matrices({{&lw.attn_output, &g.wo}}));
     TF_RETURN_IF_ERROR(matrices({{&lw.ffn_gate, &g.w_gate}, {&lw.ffn_up, &g.w_up}}));
@@ -266,6 +274,9 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
   const vk::BufferView freqs = m_rope_freqs.size() ? m_rope_freqs.view() : vk::BufferView{};
   const ops::KvType kv_type = m_kv_f16 ? ops::KvType::kF16 : ops::KvType::kF32;
   const float eps = float(c.rms_eps);
+  // recordRopeStore rotates two pairs per invocation: NEOX needs n_rot % 4 == 0. The debug taps
+  // read q/k/v between the steps, so they keep the separate ops.
+  const bool fuse_rope_store = !tap && (rope.layout == ops::RopeLayout::kAdjacent || rope.n_rot % 4 == 0);
 
   TF_ASSIGN_OR_RETURN(vk::Recorder rec, m_device->newRecorder());
   // Debug only: run what is recorded so far and hand the first row of `buf` to the tap.
@@ -310,26 +321,49 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
     }
     rec.barrier();  // q, k, v
     mark("matmul_qkv");
-    if (g.bq.size()) {
-      TF_RETURN_IF_ERROR(ops::recordAdd(rec, s.q.view(), g.bq.view(), s.q.view(), uint64_t(n) * c.qDim(), c.qDim()));
-      TF_RETURN_IF_ERROR(ops::recordAdd(rec, s.k.view(), g.bk.view(), s.k.view(), uint64_t(n) * k_dim, k_dim));
-      TF_RETURN_IF_ERROR(ops::recordAdd(rec, s.v.view(), g.bv.view(), s.v.view(), uint64_t(n) * v_dim, v_dim));
-      rec.barrier();  // biased q, k, v
-      mark("bias");
+    if (fuse_rope_store && (!g.bq.size() || g.bqkv.size())) {
+      // biases, rope on q and k, and the cache rows pos0..pos0+n in one dispatch
+      ops::RopeStoreArgs a;
+      a.q = s.q.view(0, uint64_t(n) * c.qDim() * 4);
+      a.k = s.k.view(0, uint64_t(n) * k_dim * 4);
+      a.v = s.v.view(0, uint64_t(n) * v_dim * 4);
+      a.positions = s.pos.view(0, uint64_t(n) * 4);
+      a.freq_factors = freqs;
+      if (g.bqkv.size()) a.bias = g.bqkv.view();
+      a.k_cache = s.k_cache[size_t(l)].view();
+      a.v_cache = s.v_cache[size_t(l)].view();
+      a.n_tokens = n;
+      a.n_heads = uint32_t(c.n_head);
+      a.n_kv_heads = n_kv;
+      a.head_dim = uint32_t(c.head_dim);
+      a.pos0 = uint32_t(pos0);
+      a.kv_type = kv_type;
+      a.rope = rope;
+      TF_RETURN_IF_ERROR(ops::recordRopeStore(rec, a));
+      rec.barrier();  // rotated q, cache rows pos0..pos0+n
+      mark("rope_store");
+    } else {
+      if (g.bq.size()) {
+        TF_RETURN_IF_ERROR(ops::recordAdd(rec, s.q.view(), g.bq.view(), s.q.view(), uint64_t(n) * c.qDim(), c.qDim()));
+        TF_RETURN_IF_ERROR(ops::recordAdd(rec, s.k.view(), g.bk.view(), s.k.view(), uint64_t(n) * k_dim, k_dim));
+        TF_RETURN_IF_ERROR(ops::recordAdd(rec, s.v.view(), g.bv.view(), s.v.view(), uint64_t(n) * v_dim, v_dim));
+        rec.barrier();  // biased q, k, v
+        mark("bias");
+      }
+      TF_RETURN_IF_ERROR(point(blk + "q", s.q, uint64_t(c.qDim())));
+      TF_RETURN_IF_ERROR(point(blk + "k", s.k, k_dim));
+      TF_RETURN_IF_ERROR(point(blk + "v", s.v, v_dim));
+      TF_RETURN_IF_ERROR(ops::recordRope(rec, s.q.view(), s.pos.view(), freqs, n, uint32_t(c.n_head), uint32_t(c.head_dim), rope));
+      TF_RETURN_IF_ERROR(ops::recordRope(rec, s.k.view(), s.pos.view(), freqs, n, n_kv, uint32_t(c.head_dim), rope));
+      rec.barrier();  // rotated q, k
+      mark("rope");
+      TF_RETURN_IF_ERROR(point(blk + "q_rope", s.q, uint64_t(c.qDim())));
+      TF_RETURN_IF_ERROR(point(blk + "k_rope", s.k, k_dim));
+      TF_RETURN_IF_ERROR(ops::recordKvStore(rec, s.k.view(), s.k_cache[size_t(l)].view(), kv_type, n, k_dim, uint32_t(pos0)));
+      TF_RETURN_IF_ERROR(ops::recordKvStore(rec, s.v.view(), s.v_cache[size_t(l)].view(), kv_type, n, v_dim, uint32_t(pos0)));
+      rec.barrier();  // cache rows pos0..pos0+n
+      mark("kv_store");
     }
-    TF_RETURN_IF_ERROR(point(blk + "q", s.q, uint64_t(c.qDim())));
-    TF_RETURN_IF_ERROR(point(blk + "k", s.k, k_dim));
-    TF_RETURN_IF_ERROR(point(blk + "v", s.v, v_dim));
-    TF_RETURN_IF_ERROR(ops::recordRope(rec, s.q.view(), s.pos.view(), freqs, n, uint32_t(c.n_head), uint32_t(c.head_dim), rope));
-    TF_RETURN_IF_ERROR(ops::recordRope(rec, s.k.view(), s.pos.view(), freqs, n, n_kv, uint32_t(c.head_dim), rope));
-    rec.barrier();  // rotated q, k
-    mark("rope");
-    TF_RETURN_IF_ERROR(point(blk + "q_rope", s.q, uint64_t(c.qDim())));
-    TF_RETURN_IF_ERROR(point(blk + "k_rope", s.k, k_dim));
-    TF_RETURN_IF_ERROR(ops::recordKvStore(rec, s.k.view(), s.k_cache[size_t(l)].view(), kv_type, n, k_dim, uint32_t(pos0)));
-    TF_RETURN_IF_ERROR(ops::recordKvStore(rec, s.v.view(), s.v_cache[size_t(l)].view(), kv_type, n, v_dim, uint32_t(pos0)));
-    rec.barrier();  // cache rows pos0..pos0+n
-    mark("kv_store");
     ops::AttentionShape shape{n, uint32_t(c.n_head), n_kv, uint32_t(c.head_dim), uint32_t(pos0), 0.0f, kv_type, 0};
     TF_RETURN_IF_ERROR(ops::recordAttention(rec, s.q.view(), s.k_cache[size_t(l)].view(), s.v_cache[size_t(l)].view(),
                                             s.scratch.view(), s.attn.view(), shape));

@@ -21,6 +21,7 @@ namespace tokenfab::model {
 struct GpuLayer {
   vk::Buffer attn_norm, ffn_norm;  // (n_embd) f32
   vk::Buffer bq, bk, bv;           // (q_dim) (k_dim) (v_dim) f32, empty when absent
+  vk::Buffer bqkv;                 // [bq | bk | bv] when all three exist (fused rope + store)
   ops::QuantMatrix wq, wk, wv, wo, w_gate, w_up, w_down;
 };
 

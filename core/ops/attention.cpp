@@ -82,6 +82,10 @@ Status recordAttention(vk::Recorder& rec, const vk::BufferView& q, const vk::Buf
                       dev.pipeline({"attention_combine", 2, sizeof(abi::AttentionCombineParams), {64}}));
   const float scale = s.scale != 0.0f ? s.scale : 1.0f / std::sqrt(static_cast<float>(s.head_dim));
   abi::AttentionParams p{s.n_q, s.n_heads, s.n_kv_heads, s.head_dim, s.pos0, n_chunks, scale};
+  if (n_chunks == 1) {  // every key in one chunk: the split pass writes the output itself
+    return rec.dispatch(*split, {q.sub(0, q_bytes), k_cache.sub(0, kv_bytes), v_cache.sub(0, kv_bytes), out.sub(0, q_bytes)},
+                        p, 1, s.n_heads, s.n_q);
+  }
   TF_RETURN_IF_ERROR(rec.dispatch(*split,
                                   {q.sub(0, q_bytes), k_cache.sub(0, kv_bytes), v_cache.sub(0, kv_bytes),
                                    scratch.sub(0, scratch_bytes)},

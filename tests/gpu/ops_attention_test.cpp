@@ -205,6 +205,24 @@ TEST_F(OpsAttention, LongContextDecode) {
   for (const AttnCase& c : cases) runAttention(device(), c, ++seed);
 }
 
+// Every key in one chunk: one dispatch writes the normalised output (no combine pass), and the
+// values still match the reference; two chunks take two dispatches.
+TEST_F(OpsAttention, SingleChunkIsOneDispatch) {
+  const AttnCase cases[] = {
+      {1, 8, 2, 64, 100, ops::KvType::kF16, 0},  // decode, 101 keys
+      {1, 4, 4, 128, 255, ops::KvType::kF32, 0},  // decode, exactly 256 keys
+  };
+  uint64_t seed = 400;
+  for (const AttnCase& c : cases) runAttention(device(), c, ++seed);
+  TF_ASSERT_OK_AND_ASSIGN(vk::Buffer buf, device().createBuffer(4 << 20));
+  for (uint32_t pos0 : {255u, 256u}) {
+    TF_ASSERT_OK_AND_ASSIGN(vk::Recorder rec, device().newRecorder());
+    const ops::AttentionShape s{1, 4, 4, 128, pos0, 0.0f, ops::KvType::kF32, 0};
+    TF_ASSERT_OK(ops::recordAttention(rec, buf.view(), buf.view(), buf.view(), buf.view(), buf.view(), s));
+    EXPECT_EQ(rec.dispatchCount(), pos0 + 1 <= 256 ? 1u : 2u) << "pos0 " << pos0;
+  }
+}
+
 TEST_F(OpsAttention, RejectsBadShapes) {
   TF_ASSERT_OK_AND_ASSIGN(vk::Buffer buf, device().createBuffer(1 << 16));
   TF_ASSERT_OK_AND_ASSIGN(vk::Recorder rec, device().newRecorder());

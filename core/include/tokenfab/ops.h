@@ -94,7 +94,8 @@ uint64_t attentionScratchBytes(const AttentionShape& shape);
 // out (n_q, n_heads, head_dim) = causal softmax(q k^T * scale) v over the cache rows
 // 0..pos0+t for query t. q (n_q, n_heads, head_dim); caches (n_ctx, n_kv_heads, head_dim) with
 // the new rows already stored (recordKvStore + barrier). Two dispatches: split over key chunks,
-// then a combine pass (the barrier between them is recorded here).
+// then a combine pass (the barrier between them is recorded here); one when a single chunk
+// holds every key (pos0 + n_q <= chunk).
 Status recordAttention(vk::Recorder& rec, const vk::BufferView& q, const vk::BufferView& k_cache,
                        const vk::BufferView& v_cache, const vk::BufferView& scratch, const vk::BufferView& out,
                        const AttentionShape& shape);
