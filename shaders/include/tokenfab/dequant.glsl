@@ -145,12 +145,8 @@ float dq(uint rb, uint k) {
 #endif
 // {f16 d; f16 dmin; u8 scales[12]; [u8 qh[32];] u8 qs[128]}: 8 sub-blocks of 32 with 6-bit
 // scale and min; sub-block s uses the low (s even) or high (s odd) nibbles of qs[32 * (s / 2)..].
-float dq(uint rb, uint k) {
-  const uint bb = rb + (k >> 8) * BLOCK_BYTES;
-  const uint j = k & 255u;
-  const uint s = j >> 5;
-  const uint sb = bb + 4u;
-  uint sc, mn;
+// Scale and min of sub-block s from the 12 scale bytes at sb.
+void scaleMinK4(uint sb, uint s, out uint sc, out uint mn) {
   if (s < 4u) {
     sc = wByte(sb + s) & 63u;
     mn = wByte(sb + s + 4u) & 63u;
@@ -158,6 +154,13 @@ float dq(uint rb, uint k) {
     sc = (wByte(sb + s + 4u) & 15u) | ((wByte(sb + s - 4u) >> 6) << 4);
     mn = (wByte(sb + s + 4u) >> 4) | ((wByte(sb + s) >> 6) << 4);
   }
+}
+float dq(uint rb, uint k) {
+  const uint bb = rb + (k >> 8) * BLOCK_BYTES;
+  const uint j = k & 255u;
+  const uint s = j >> 5;
+  uint sc, mn;
+  scaleMinK4(bb + 4u, s, sc, mn);
   const uint qb = wByte(bb + QS_OFFSET + 32u * (s >> 1) + (j & 31u));
   uint q = (s & 1u) == 0u ? (qb & 15u) : (qb >> 4);
 #if defined(TYPE_Q5_K)

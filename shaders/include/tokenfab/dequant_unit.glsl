@@ -12,30 +12,16 @@ uint wHalfAligned32(uint b) {
   return (b & 2u) == 0u ? wq[w] : ((wq[w] >> 16) | (wq[w + 1u] << 16));
 }
 
-// Eight words (32 bytes) starting at an even byte offset b. Loads nine aligned words only when b
-// is not word aligned: a ninth word could lie past the end of the binding otherwise.
-void load8(uint b, out uint v[8]) {
+// n <= 8 words (4n bytes) starting at an even byte offset b, into v[0..n). Loads n + 1 aligned
+// words only when b is not word aligned: an extra word could lie past the end of the binding
+// otherwise.
+void loadWords(uint b, uint n, out uint v[8]) {
   const uint w = b >> 2;
   if ((b & 2u) == 0u) {
-    for (uint i = 0u; i < 8u; ++i) v[i] = wq[w + i];
+    for (uint i = 0u; i < n; ++i) v[i] = wq[w + i];
   } else {
     uint prev = wq[w];
-    for (uint i = 0u; i < 8u; ++i) {
-      const uint next = wq[w + i + 1u];
-      v[i] = (prev >> 16) | (next << 16);
-      prev = next;
-    }
-  }
-}
-
-// Four words (16 bytes) at an even byte offset, as load8.
-void load4(uint b, out uint v[4]) {
-  const uint w = b >> 2;
-  if ((b & 2u) == 0u) {
-    for (uint i = 0u; i < 4u; ++i) v[i] = wq[w + i];
-  } else {
-    uint prev = wq[w];
-    for (uint i = 0u; i < 4u; ++i) {
+    for (uint i = 0u; i < n; ++i) {
       const uint next = wq[w + i + 1u];
       v[i] = (prev >> 16) | (next << 16);
       prev = next;
@@ -54,7 +40,7 @@ vec4 x4(uint i) { return vec4(x[i], x[i + 1u], x[i + 2u], x[i + 3u]); }
 float unitDot(uint rb, uint u, uint xo) {
   const uint bb = rb + u * BLOCK_BYTES;
   uint q[8];
-  load8(bb + 2u, q);
+  loadWords(bb + 2u, 8u, q);
   float s = 0.0;
   for (uint i = 0u; i < 8u; ++i) s += dot(i8x4(q[i]), x4(xo + 4u * i));
   return s * wF16(bb);
@@ -64,8 +50,8 @@ float unitDot(uint rb, uint u, uint xo) {
 #define UNIT 32u
 float unitDot(uint rb, uint u, uint xo) {
   const uint bb = rb + u * BLOCK_BYTES;
-  uint q[4];
-  load4(bb + 2u, q);
+  uint q[8];
+  loadWords(bb + 2u, 4u, q);
   float s = 0.0;
   for (uint i = 0u; i < 4u; ++i) {
     s += dot(lo4x4(q[i]) - 8.0, x4(xo + 4u * i)) + dot(hi4x4(q[i]) - 8.0, x4(xo + 16u + 4u * i));
@@ -78,8 +64,8 @@ float unitDot(uint rb, uint u, uint xo) {
 float unitDot(uint rb, uint u, uint xo) {
   const uint bb = rb + u * BLOCK_BYTES;
   const uint qh = wHalfAligned32(bb + 2u);
-  uint q[4];
-  load4(bb + 6u, q);
+  uint q[8];
+  loadWords(bb + 6u, 4u, q);
   float s = 0.0;
   for (uint i = 0u; i < 4u; ++i) {
     // bit j of qh is bit 4 of element j
@@ -98,20 +84,13 @@ float unitDot(uint rb, uint u, uint xo) {
 float unitDot(uint rb, uint u, uint xo) {
   const uint bb = rb + (u >> 3) * BLOCK_BYTES;
   const uint s = u & 7u;
-  const uint sb = bb + 4u;
   uint sc, mn;
-  if (s < 4u) {
-    sc = wByte(sb + s) & 63u;
-    mn = wByte(sb + s + 4u) & 63u;
-  } else {
-    sc = (wByte(sb + s + 4u) & 15u) | ((wByte(sb + s - 4u) >> 6) << 4);
-    mn = (wByte(sb + s + 4u) >> 4) | ((wByte(sb + s) >> 6) << 4);
-  }
+  scaleMinK4(bb + 4u, s, sc, mn);
   uint q[8];
-  load8(bb + QS_OFFSET + 32u * (s >> 1), q);
+  loadWords(bb + QS_OFFSET + 32u * (s >> 1), 8u, q);
 #if defined(TYPE_Q5_K)
   uint h[8];
-  load8(bb + 16u, h);
+  loadWords(bb + 16u, 8u, h);
 #endif
   float sq = 0.0, sx = 0.0;
   for (uint i = 0u; i < 8u; ++i) {
@@ -135,8 +114,8 @@ float unitDot(uint rb, uint u, uint xo) {
   const uint s = u & 7u;
   const uint h = s >> 2, c = s & 3u;
   uint ql[8], qh[8];
-  load8(bb + 64u * h + 32u * (c & 1u), ql);
-  load8(bb + 128u + 32u * h, qh);
+  loadWords(bb + 64u * h + 32u * (c & 1u), 8u, ql);
+  loadWords(bb + 128u + 32u * h, 8u, qh);
   float s0 = 0.0, s1 = 0.0;
   for (uint i = 0u; i < 8u; ++i) {
     const vec4 lo = c < 2u ? lo4x4(ql[i]) : hi4x4(ql[i]);
