@@ -30,14 +30,15 @@ std::string paramText(uint64_t n) {
 }
 
 int listShapes() {
-  std::printf("%-14s %-6s %7s %6s %6s %4s %6s %7s %8s %-5s %8s", "shape", "arch", "vocab", "embd", "layers", "head",
-              "kv", "ffn", "params", "tied", "ctx");
-  for (synth::FileType t : synth::fileTypes()) std::printf(" %9s", std::string(synth::fileTypeName(t)).c_str());
+  std::printf("%-14s %-6s %7s %6s %6s %4s %6s %7s %8s %-5s %8s", "shape", "arch", "vocab", "embd", "layers",
+              "head", "kv", "ffn", "params", "tied", "ctx");
+  for (synth::FileType t : synth::fileTypes())
+    std::printf(" %9s", std::string(synth::fileTypeName(t)).c_str());
   std::printf("\n");
   for (const synth::Shape& s : synth::shapes()) {
     std::printf("%-14s %-6s %7u %6u %6u %4u %6u %7u %8s %-5s %8u", s.name.c_str(), s.arch.c_str(), s.n_vocab,
-                s.n_embd, s.n_layer, s.n_head, s.n_head_kv, s.n_ff, paramText(synth::parameterCount(s)).c_str(),
-                s.tied_output ? "yes" : "no", s.n_ctx_train);
+                s.n_embd, s.n_layer, s.n_head, s.n_head_kv, s.n_ff,
+                paramText(synth::parameterCount(s)).c_str(), s.tied_output ? "yes" : "no", s.n_ctx_train);
     for (synth::FileType t : synth::fileTypes()) {
       Result<uint64_t> bytes = synth::fileSize(s, t);
       if (!bytes) return failure("synth: " + bytes.status().toString());
@@ -53,13 +54,15 @@ int runSynth(std::span<const std::string> raw) {
   Args args(raw);
   if (args.flag("--help", "-h")) {
     std::printf(
-        "usage: tokenfab-cli synth --shape NAME --type q8_0|q4_0|q4_k_m|f16 -o FILE [--seed N] [--layers N] [--zeros] [-q]\n"
+        "usage: tokenfab-cli synth --shape NAME --type q8_0|q4_0|q4_k_m|f16 -o FILE [--seed N] [--layers N] "
+        "[--zeros] [-q]\n"
         "       tokenfab-cli synth --list\n"
         "  Writes a GGUF with random weights and the exact tensor shapes and types of a real model\n"
         "  (as llama.cpp's converter and llama-quantize make it) and a synthetic tokenizer, for\n"
         "  benchmarks: tokenfab-cli bench -m FILE. The output text is gibberish.\n"
         "  --layers N keeps only the first N blocks (quick tests); --seed picks the weights (default 1).\n"
-        "  --zeros leaves every matrix zero (a sparse file, written at once): loads, but measures nothing real.\n");
+        "  --zeros leaves every matrix zero (a sparse file, written at once): loads, but measures nothing "
+        "real.\n");
     return kExitOk;
   }
   const bool list = args.flag("--list");
@@ -73,7 +76,8 @@ int runSynth(std::span<const std::string> raw) {
   if (!args.unknownOptions().empty()) return usageError("synth: unknown option " + args.unknownOptions()[0]);
   if (!args.positionals().empty()) return usageError("synth: unexpected argument " + args.positionals()[0]);
   if (list) return listShapes();
-  if (!shape_name || !type_name || !out) return usageError("synth: need --shape, --type and -o FILE (see --help)");
+  if (!shape_name || !type_name || !out)
+    return usageError("synth: need --shape, --type and -o FILE (see --help)");
 
   Result<synth::Shape> shape = synth::findShape(*shape_name);
   if (!shape) return usageError("synth: " + shape.status().message());
@@ -87,7 +91,8 @@ int runSynth(std::span<const std::string> raw) {
     if (layers_text) {
       const unsigned long layers = std::stoul(*layers_text);
       if (layers == 0 || layers > shape->n_layer)
-        return usageError("synth: --layers must be 1.." + std::to_string(shape->n_layer) + " for " + shape->name);
+        return usageError("synth: --layers must be 1.." + std::to_string(shape->n_layer) + " for " +
+                          shape->name);
       options.n_layer = static_cast<uint32_t>(layers);
     }
   } catch (const std::exception&) {

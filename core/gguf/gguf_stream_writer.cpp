@@ -38,18 +38,42 @@ class HeaderSink {
 
 Status putValue(HeaderSink& sink, const Value& v) {
   switch (v.type()) {
-    case ValueType::kUint8: sink.put<uint8_t>(static_cast<uint8_t>(*v.toUint())); return {};
-    case ValueType::kUint16: sink.put<uint16_t>(static_cast<uint16_t>(*v.toUint())); return {};
-    case ValueType::kUint32: sink.put<uint32_t>(static_cast<uint32_t>(*v.toUint())); return {};
-    case ValueType::kUint64: sink.put<uint64_t>(*v.toUint()); return {};
-    case ValueType::kInt8: sink.put<int8_t>(static_cast<int8_t>(*v.toInt())); return {};
-    case ValueType::kInt16: sink.put<int16_t>(static_cast<int16_t>(*v.toInt())); return {};
-    case ValueType::kInt32: sink.put<int32_t>(static_cast<int32_t>(*v.toInt())); return {};
-    case ValueType::kInt64: sink.put<int64_t>(*v.toInt()); return {};
-    case ValueType::kFloat32: sink.put<float>(static_cast<float>(*v.toDouble())); return {};
-    case ValueType::kFloat64: sink.put<double>(*v.toDouble()); return {};
-    case ValueType::kBool: sink.put<uint8_t>(*v.toBool() ? 1 : 0); return {};
-    case ValueType::kString: sink.putString(*v.asString()); return {};
+    case ValueType::kUint8:
+      sink.put<uint8_t>(static_cast<uint8_t>(*v.toUint()));
+      return {};
+    case ValueType::kUint16:
+      sink.put<uint16_t>(static_cast<uint16_t>(*v.toUint()));
+      return {};
+    case ValueType::kUint32:
+      sink.put<uint32_t>(static_cast<uint32_t>(*v.toUint()));
+      return {};
+    case ValueType::kUint64:
+      sink.put<uint64_t>(*v.toUint());
+      return {};
+    case ValueType::kInt8:
+      sink.put<int8_t>(static_cast<int8_t>(*v.toInt()));
+      return {};
+    case ValueType::kInt16:
+      sink.put<int16_t>(static_cast<int16_t>(*v.toInt()));
+      return {};
+    case ValueType::kInt32:
+      sink.put<int32_t>(static_cast<int32_t>(*v.toInt()));
+      return {};
+    case ValueType::kInt64:
+      sink.put<int64_t>(*v.toInt());
+      return {};
+    case ValueType::kFloat32:
+      sink.put<float>(static_cast<float>(*v.toDouble()));
+      return {};
+    case ValueType::kFloat64:
+      sink.put<double>(*v.toDouble());
+      return {};
+    case ValueType::kBool:
+      sink.put<uint8_t>(*v.toBool() ? 1 : 0);
+      return {};
+    case ValueType::kString:
+      sink.putString(*v.asString());
+      return {};
     case ValueType::kArray: {
       const Value::Array* arr = v.asArray();
       sink.put<uint32_t>(static_cast<uint32_t>(arr->element_type));
@@ -134,7 +158,8 @@ class TempFile final : public GgufStreamWriter::Sink {
   }
 
   Status commit(const std::filesystem::path& target) {
-    if (::ftruncate(m_fd, static_cast<off_t>(m_size)) != 0) return ioError("cannot set the size of", m_path, errno);
+    if (::ftruncate(m_fd, static_cast<off_t>(m_size)) != 0)
+      return ioError("cannot set the size of", m_path, errno);
     if (::fsync(m_fd) != 0) return ioError("cannot sync", m_path, errno);
     const int fd = m_fd;
     m_fd = -1;
@@ -163,8 +188,8 @@ class TempFile final : public GgufStreamWriter::Sink {
   Status count(uint64_t n) {
     if (n > m_expected - m_written)
       return Status(Code::kInvalidArgument, "the fill wrote more bytes than the tensor holds (" +
-                                                std::to_string(m_written + n) + " > " + std::to_string(m_expected) +
-                                                ")");
+                                                std::to_string(m_written + n) + " > " +
+                                                std::to_string(m_expected) + ")");
     m_written += n;
     return Status::ok();
   }
@@ -200,7 +225,8 @@ Status GgufStreamWriter::addTensor(std::string name, TensorType type, std::vecto
       return Status(Code::kInvalidArgument, "tensor '" + name + "' has a zero or overflowing dimension");
   }
   if (ne[0] % traits->block_size != 0)
-    return Status(Code::kInvalidArgument, "tensor '" + name + "' row length is not a multiple of the block size");
+    return Status(Code::kInvalidArgument,
+                  "tensor '" + name + "' row length is not a multiple of the block size");
   const uint64_t bytes = n / traits->block_size * traits->type_size;
   m_tensors.push_back({std::move(name), type, std::move(ne), bytes});
   return Status::ok();
@@ -210,7 +236,8 @@ Result<std::vector<uint8_t>> GgufStreamWriter::headerBytes() const {
   if (m_version != 2 && m_version != 3)
     return Status(Code::kInvalidArgument, "can only write GGUF v2 or v3, not v" + std::to_string(m_version));
   if (m_alignment == 0 || (m_alignment & (m_alignment - 1)) != 0 || m_alignment > UINT32_MAX)
-    return Status(Code::kInvalidArgument, "alignment " + std::to_string(m_alignment) + " is not a u32 power of two");
+    return Status(Code::kInvalidArgument,
+                  "alignment " + std::to_string(m_alignment) + " is not a u32 power of two");
   bool has_alignment_key = false;
   for (const auto& kv : m_kv) has_alignment_key |= kv.first == "general.alignment";
   const bool add_alignment_key = m_alignment != 32 && !has_alignment_key;
@@ -252,7 +279,8 @@ Result<uint64_t> GgufStreamWriter::fileSize() const {
 }
 
 Status GgufStreamWriter::writeFile(const std::filesystem::path& path, const FillFn& fill) const {
-  if (path.filename().empty()) return Status(Code::kInvalidArgument, "no file name in '" + path.string() + "'");
+  if (path.filename().empty())
+    return Status(Code::kInvalidArgument, "no file name in '" + path.string() + "'");
   TF_ASSIGN_OR_RETURN(std::vector<uint8_t> header, headerBytes());
   uint64_t total = header.size();
   for (const Planned& t : m_tensors) total += padded(t.n_bytes, m_alignment);
@@ -261,12 +289,13 @@ Status GgufStreamWriter::writeFile(const std::filesystem::path& path, const Fill
   if (dir.empty()) dir = ".";
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec))
-    return Status(Code::kIoError, "cannot write '" + path.string() + "': folder '" + dir.string() + "' does not exist");
+    return Status(Code::kIoError,
+                  "cannot write '" + path.string() + "': folder '" + dir.string() + "' does not exist");
   const std::filesystem::space_info space = std::filesystem::space(dir, ec);
   if (!ec && space.available < total) {
     auto mib = [](uint64_t b) { return std::to_string((b + (1u << 20) - 1) >> 20); };
-    return Status(Code::kIoError, "not enough disk space in '" + dir.string() + "': the file needs " + mib(total) +
-                                      " MiB, " + mib(space.available) + " MiB are free");
+    return Status(Code::kIoError, "not enough disk space in '" + dir.string() + "': the file needs " +
+                                      mib(total) + " MiB, " + mib(space.available) + " MiB are free");
   }
 
   TempFile file;

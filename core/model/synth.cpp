@@ -122,15 +122,20 @@ const std::vector<Shape>& shapeTable() {
   return kShapes;
 }
 
-constexpr std::array<FileType, 4> kFileTypes = {FileType::kQ8_0, FileType::kQ4_0, FileType::kQ4_K_M, FileType::kF16};
+constexpr std::array<FileType, 4> kFileTypes = {FileType::kQ8_0, FileType::kQ4_0, FileType::kQ4_K_M,
+                                                FileType::kF16};
 
 // The matrix type llama-quantize starts from for each file type.
 TensorType defaultType(FileType type) {
   switch (type) {
-    case FileType::kQ8_0: return TensorType::kQ8_0;
-    case FileType::kQ4_0: return TensorType::kQ4_0;
-    case FileType::kQ4_K_M: return TensorType::kQ4_K;
-    case FileType::kF16: return TensorType::kF16;
+    case FileType::kQ8_0:
+      return TensorType::kQ8_0;
+    case FileType::kQ4_0:
+      return TensorType::kQ4_0;
+    case FileType::kQ4_K_M:
+      return TensorType::kQ4_K;
+    case FileType::kF16:
+      return TensorType::kF16;
   }
   return TensorType::kF16;
 }
@@ -156,10 +161,17 @@ TensorType matrixType(std::string_view name, uint64_t row, FileType ftype, uint3
   }
   if (row % blockSize(t) != 0) {
     switch (t) {
-      case TensorType::kQ4_K: t = TensorType::kQ5_0; break;
-      case TensorType::kQ5_K: t = TensorType::kQ5_1; break;
-      case TensorType::kQ6_K: t = TensorType::kQ8_0; break;
-      default: break;
+      case TensorType::kQ4_K:
+        t = TensorType::kQ5_0;
+        break;
+      case TensorType::kQ5_K:
+        t = TensorType::kQ5_1;
+        break;
+      case TensorType::kQ6_K:
+        t = TensorType::kQ8_0;
+        break;
+      default:
+        break;
     }
     if (row % blockSize(t) != 0) t = TensorType::kF16;
   }
@@ -177,7 +189,9 @@ bool loaderOrder(const PlannedTensor& a, const PlannedTensor& b) {
   return a.name < b.name;
 }
 
-uint32_t effectiveLayers(const Shape& shape, uint32_t n_layer) { return n_layer == 0 ? shape.n_layer : n_layer; }
+uint32_t effectiveLayers(const Shape& shape, uint32_t n_layer) {
+  return n_layer == 0 ? shape.n_layer : n_layer;
+}
 
 // --- the random generator: one stream per (seed, tensor name, row), so values do not depend on
 // the thread split, the chunk size or on which other tensors are in the file.
@@ -203,7 +217,8 @@ void fillRandomRow(uint64_t stream, float stddev, float* out, uint64_t n) {
   const float scale = static_cast<float>(stddev / std::sqrt(4.0 * var_one));
   for (uint64_t j = 0; j < n; ++j) {
     const uint64_t r = splitMix(state);
-    const int64_t sum = static_cast<int64_t>((r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48));
+    const int64_t sum =
+        static_cast<int64_t>((r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48));
     out[j] = static_cast<float>(sum - 131070) * scale;  // 131070 = 4 * 65535 / 2
   }
 }
@@ -226,8 +241,8 @@ Status writeFloats(gguf::GgufStreamWriter::Sink& sink, TensorType type, std::spa
 }
 
 // Generates and quantizes one tensor in chunks of rows, `threads` workers per chunk.
-Status fillTensor(const PlannedTensor& t, const Options& options, uint32_t threads, std::span<const float> rope_factors,
-                  uint64_t n_bytes, gguf::GgufStreamWriter::Sink& sink) {
+Status fillTensor(const PlannedTensor& t, const Options& options, uint32_t threads,
+                  std::span<const float> rope_factors, uint64_t n_bytes, gguf::GgufStreamWriter::Sink& sink) {
   const uint64_t cols = t.ne[0];
   const uint64_t rows = t.elements() / cols;
   switch (t.fill) {
@@ -257,7 +272,8 @@ Status fillTensor(const PlannedTensor& t, const Options& options, uint32_t threa
       parts[w].clear();
       if (a == b) return;
       std::vector<float> values((b - a) * cols);
-      for (uint64_t r = a; r < b; ++r) fillRandomRow(rowStream(seed, hash, r), kWeightStd, &values[(r - a) * cols], cols);
+      for (uint64_t r = a; r < b; ++r)
+        fillRandomRow(rowStream(seed, hash, r), kWeightStd, &values[(r - a) * cols], cols);
       Result<std::vector<uint8_t>> q = ref::quantize(t.type, values);
       if (!q.isOk()) {
         errors[w] = q.status();
@@ -280,8 +296,8 @@ Status fillTensor(const PlannedTensor& t, const Options& options, uint32_t threa
 Result<gguf::GgufStreamWriter> makeWriter(const Shape& shape, FileType type, uint32_t n_layer,
                                           std::vector<PlannedTensor>* plan_out) {
   if (n_layer > shape.n_layer)
-    return Status(Code::kInvalidArgument, "--layers " + std::to_string(n_layer) + " is more than " + shape.name +
-                                              "'s " + std::to_string(shape.n_layer) + " layers");
+    return Status(Code::kInvalidArgument, "--layers " + std::to_string(n_layer) + " is more than " +
+                                              shape.name + "'s " + std::to_string(shape.n_layer) + " layers");
   gguf::GgufStreamWriter writer;
   for (auto& [key, value] : metadata(shape, type, n_layer)) writer.set(std::move(key), std::move(value));
   std::vector<PlannedTensor> plan = planTensors(shape, type, n_layer);
@@ -294,10 +310,14 @@ Result<gguf::GgufStreamWriter> makeWriter(const Shape& shape, FileType type, uin
 
 std::string_view fileTypeName(FileType type) {
   switch (type) {
-    case FileType::kQ8_0: return "q8_0";
-    case FileType::kQ4_0: return "q4_0";
-    case FileType::kQ4_K_M: return "q4_k_m";
-    case FileType::kF16: return "f16";
+    case FileType::kQ8_0:
+      return "q8_0";
+    case FileType::kQ4_0:
+      return "q4_0";
+    case FileType::kQ4_K_M:
+      return "q4_k_m";
+    case FileType::kF16:
+      return "f16";
   }
   return "?";
 }
@@ -348,7 +368,8 @@ std::vector<PlannedTensor> planTensors(const Shape& shape, FileType type, uint32
   std::vector<PlannedTensor> plan;
   auto add = [&](std::string name, std::vector<uint64_t> ne, Fill fill, uint32_t layer) {
     PlannedTensor t;
-    t.type = fill == Fill::kMatrix ? matrixType(name, ne[0], type, layer, layers, has_output) : TensorType::kF32;
+    t.type =
+        fill == Fill::kMatrix ? matrixType(name, ne[0], type, layer, layers, has_output) : TensorType::kF32;
     t.name = std::move(name);
     t.ne = std::move(ne);
     t.fill = fill;

@@ -31,7 +31,9 @@ void appendUtf8(std::string& out, uint32_t cp) {
 
 // GPT-2's bytes_to_unicode: printable bytes stand for themselves, the others take code points
 // 256, 257, ... in byte order.
-bool isPrintableByte(int b) { return (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255); }
+bool isPrintableByte(int b) {
+  return (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+}
 
 std::string byteChar(int b) {
   uint32_t cp = static_cast<uint32_t>(b);
@@ -76,29 +78,40 @@ struct VocabBuilder {
 
 // The first merges of GPT-2's merges.txt (a published fact; enough for common words to merge).
 constexpr const char* kMerges[] = {
-    "Ġ t", "Ġ a", "h e", "i n", "r e", "o n", "Ġt he", "e r", "Ġ s", "a t", "Ġ w", "Ġ o",
-    "e n", "Ġ c", "i t", "i s", "a n", "o r", "e s", "Ġ b", "e d", "Ġ f", "in g", "Ġ p",
-    "o u", "Ġa n", "a l", "a r", "Ġt o", "Ġ m", "Ġo f", "Ġ in", "Ġ d", "Ġ h", "Ġan d",
+    "Ġ t", "Ġ a",  "h e", "i n", "r e",  "o n", "Ġt he", "e r",  "Ġ s", "a t", "Ġ w",   "Ġ o",
+    "e n", "Ġ c",  "i t", "i s", "a n",  "o r", "e s",   "Ġ b",  "e d", "Ġ f", "in g",  "Ġ p",
+    "o u", "Ġa n", "a l", "a r", "Ġt o", "Ġ m", "Ġo f",  "Ġ in", "Ġ d", "Ġ h", "Ġan d",
 };
 
 std::string controlText(const Shape& shape, uint32_t id) {
   const uint32_t k = id - shape.first_special;
   if (shape.tokenizer_pre == "llama-bpe") {
     switch (k) {
-      case 0: return "<|begin_of_text|>";
-      case 1: return "<|end_of_text|>";
-      case 6: return "<|start_header_id|>";
-      case 7: return "<|end_header_id|>";
-      case 8: return "<|eom_id|>";
-      case 9: return "<|eot_id|>";
-      default: return "<|reserved_special_token_" + std::to_string(k) + "|>";
+      case 0:
+        return "<|begin_of_text|>";
+      case 1:
+        return "<|end_of_text|>";
+      case 6:
+        return "<|start_header_id|>";
+      case 7:
+        return "<|end_header_id|>";
+      case 8:
+        return "<|eom_id|>";
+      case 9:
+        return "<|eot_id|>";
+      default:
+        return "<|reserved_special_token_" + std::to_string(k) + "|>";
     }
   }
   switch (k) {  // qwen2 (and the tiny shape)
-    case 0: return "<|endoftext|>";
-    case 1: return "<|im_start|>";
-    case 2: return "<|im_end|>";
-    default: return "[PAD" + std::to_string(id) + "]";
+    case 0:
+      return "<|endoftext|>";
+    case 1:
+      return "<|im_start|>";
+    case 2:
+      return "<|im_end|>";
+    default:
+      return "[PAD" + std::to_string(id) + "]";
   }
 }
 
@@ -163,10 +176,13 @@ void appendVocab(const Shape& shape, std::vector<std::pair<std::string, Value>>&
   if (shape.vocab == VocabKind::kBpe) {
     kv.emplace_back("tokenizer.ggml.merges", Value::array(ValueType::kString, std::move(merges)));
   }
-  if (shape.bos_id >= 0) kv.emplace_back("tokenizer.ggml.bos_token_id", Value::u32(static_cast<uint32_t>(shape.bos_id)));
-  if (shape.eos_id >= 0) kv.emplace_back("tokenizer.ggml.eos_token_id", Value::u32(static_cast<uint32_t>(shape.eos_id)));
+  if (shape.bos_id >= 0)
+    kv.emplace_back("tokenizer.ggml.bos_token_id", Value::u32(static_cast<uint32_t>(shape.bos_id)));
+  if (shape.eos_id >= 0)
+    kv.emplace_back("tokenizer.ggml.eos_token_id", Value::u32(static_cast<uint32_t>(shape.eos_id)));
   if (shape.vocab == VocabKind::kSpm) kv.emplace_back("tokenizer.ggml.unknown_token_id", Value::u32(0));
-  if (shape.pad_id >= 0) kv.emplace_back("tokenizer.ggml.padding_token_id", Value::u32(static_cast<uint32_t>(shape.pad_id)));
+  if (shape.pad_id >= 0)
+    kv.emplace_back("tokenizer.ggml.padding_token_id", Value::u32(static_cast<uint32_t>(shape.pad_id)));
   kv.emplace_back("tokenizer.ggml.add_bos_token", Value::boolean(shape.add_bos));
   if (shape.vocab == VocabKind::kSpm) kv.emplace_back("tokenizer.ggml.add_eos_token", Value::boolean(false));
 }

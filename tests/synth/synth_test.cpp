@@ -1,6 +1,8 @@
 // synth: the tensor table, hyper-parameters and llama-quantize type mix of every shape against
 // hand-written expectations from the published configs, against files llama-quantize really
 // wrote (shared fixtures), and a tiny synthetic model run on the CPU reference.
+#include "tokenfab/synth.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -18,7 +20,6 @@
 #include "tokenfab/gguf.h"
 #include "tokenfab/model.h"
 #include "tokenfab/support.h"
-#include "tokenfab/synth.h"
 #include "tokenfab/tokenizer.h"
 
 namespace tokenfab {
@@ -77,18 +78,18 @@ constexpr TensorType Q4_K = TensorType::kQ4_K, Q5_0 = TensorType::kQ5_0, Q6_K = 
                      Q8_0 = TensorType::kQ8_0, Q4_0 = TensorType::kQ4_0, F16 = TensorType::kF16,
                      F32 = TensorType::kF32;
 const Expected kExpected[] = {
-    {"qwen2.5-0.5b", "qwen2", 151936, 896, 24, 14, 2, 4864, 32768, 1e6, 1e-6, true, true, false, "gpt2", 151643,
-     151645, 494032768, Q5_0, Q8_0, Q8_0, Q8_0},
-    {"qwen2.5-1.5b", "qwen2", 151936, 1536, 28, 12, 2, 8960, 32768, 1e6, 1e-6, true, true, false, "gpt2", 151643,
-     151645, 1543714304, Q4_K, Q6_K, Q6_K, Q6_K},
-    {"llama-3.2-1b", "llama", 128256, 2048, 16, 32, 8, 8192, 131072, 5e5, 1e-5, true, false, true, "gpt2", 128000,
-     128009, 1235814400, Q4_K, Q6_K, Q6_K, Q6_K},
-    {"llama-3.2-3b", "llama", 128256, 3072, 28, 24, 8, 8192, 131072, 5e5, 1e-5, true, false, true, "gpt2", 128000,
-     128009, 3212749824, Q4_K, Q6_K, Q6_K, Q6_K},
-    {"llama-2-7b", "llama", 32000, 4096, 32, 32, 32, 11008, 4096, 1e4, 1e-5, false, false, false, "llama", 1, 2,
-     6738415616, Q4_K, Q6_K, Q6_K, Q6_K},
-    {"llama-3-8b", "llama", 128256, 4096, 32, 32, 8, 14336, 8192, 5e5, 1e-5, false, false, false, "gpt2", 128000,
-     128009, 8030261248, Q4_K, Q6_K, Q6_K, Q6_K},
+    {"qwen2.5-0.5b", "qwen2", 151936, 896,    24,     14,     2,         4864, 32768, 1e6,  1e-6,
+     true,           true,    false,  "gpt2", 151643, 151645, 494032768, Q5_0, Q8_0,  Q8_0, Q8_0},
+    {"qwen2.5-1.5b", "qwen2", 151936, 1536,   28,     12,     2,          8960, 32768, 1e6,  1e-6,
+     true,           true,    false,  "gpt2", 151643, 151645, 1543714304, Q4_K, Q6_K,  Q6_K, Q6_K},
+    {"llama-3.2-1b", "llama", 128256, 2048,   16,     32,     8,          8192, 131072, 5e5,  1e-5,
+     true,           false,   true,   "gpt2", 128000, 128009, 1235814400, Q4_K, Q6_K,   Q6_K, Q6_K},
+    {"llama-3.2-3b", "llama", 128256, 3072,   28,     24,     8,          8192, 131072, 5e5,  1e-5,
+     true,           false,   true,   "gpt2", 128000, 128009, 3212749824, Q4_K, Q6_K,   Q6_K, Q6_K},
+    {"llama-2-7b", "llama", 32000, 4096,    32, 32, 32,         11008, 4096, 1e4,  1e-5,
+     false,        false,   false, "llama", 1,  2,  6738415616, Q4_K,  Q6_K, Q6_K, Q6_K},
+    {"llama-3-8b", "llama", 128256, 4096,   32,     32,     8,          14336, 8192, 5e5,  1e-5,
+     false,        false,   false,  "gpt2", 128000, 128009, 8030261248, Q4_K,  Q6_K, Q6_K, Q6_K},
 };
 
 void PrintTo(const Expected& e, std::ostream* os) { *os << e.shape; }
@@ -106,9 +107,12 @@ std::vector<ExpectedTensor> expectedTable(const Expected& e, FileType ft) {
   auto matrix = [&](const std::string& name, int layer) -> TensorType {
     const bool is_output = name == "output.weight" || (e.tied && name == "token_embd.weight");
     switch (ft) {
-      case FileType::kF16: return F16;
-      case FileType::kQ8_0: return Q8_0;
-      case FileType::kQ4_0: return is_output ? e.q4_0_output : Q4_0;
+      case FileType::kF16:
+        return F16;
+      case FileType::kQ8_0:
+        return Q8_0;
+      case FileType::kQ4_0:
+        return is_output ? e.q4_0_output : Q4_0;
       case FileType::kQ4_K_M:
         if (is_output) return e.q4km_output;
         if (name == "token_embd.weight") return Q4_K;
@@ -200,8 +204,8 @@ TEST_P(ShapeFile, TwoLayerFileMatchesThePublishedConfig) {
   EXPECT_FLOAT_EQ(static_cast<float>(config->rms_eps), static_cast<float>(e.rms_eps));
   EXPECT_EQ(config->tied_output, e.tied);
   EXPECT_EQ(config->weights.rope_freqs.present(), e.rope_freqs);
-  EXPECT_EQ(config->rope_layout, std::string(e.arch) == "qwen2" ? model::RopeLayout::kNeox
-                                                                 : model::RopeLayout::kAdjacent);
+  EXPECT_EQ(config->rope_layout,
+            std::string(e.arch) == "qwen2" ? model::RopeLayout::kNeox : model::RopeLayout::kAdjacent);
 
   auto tok = Tokenizer::fromGguf(*file);
   ASSERT_TRUE(tok.isOk()) << tok.status().toString();
@@ -226,8 +230,8 @@ std::string shapeFileName(const ::testing::TestParamInfo<std::tuple<Expected, Fi
 
 INSTANTIATE_TEST_SUITE_P(AllShapes, ShapeFile,
                          ::testing::Combine(::testing::ValuesIn(kExpected),
-                                            ::testing::Values(FileType::kQ8_0, FileType::kQ4_0, FileType::kQ4_K_M,
-                                                              FileType::kF16)),
+                                            ::testing::Values(FileType::kQ8_0, FileType::kQ4_0,
+                                                              FileType::kQ4_K_M, FileType::kF16)),
                          shapeFileName);
 
 TEST(SynthShapes, FullModelsHaveThePublishedParameterCounts) {
@@ -263,7 +267,8 @@ TEST(SynthMix, Qwen05bQ4KMByHand) {
     SCOPED_TRACE(b);
     EXPECT_EQ(typeOf(plan, b + "attn_v.weight"), more.count(l) ? Q8_0 : Q5_0);
     EXPECT_EQ(typeOf(plan, b + "ffn_down.weight"), more.count(l) ? Q6_K : Q4_K);
-    for (const char* n : {"attn_q.weight", "attn_k.weight", "attn_output.weight", "ffn_gate.weight", "ffn_up.weight"})
+    for (const char* n :
+         {"attn_q.weight", "attn_k.weight", "attn_output.weight", "ffn_gate.weight", "ffn_up.weight"})
       EXPECT_EQ(typeOf(plan, b + n), Q5_0) << n;
     EXPECT_EQ(typeOf(plan, b + "attn_q.bias"), F32);
   }
@@ -343,7 +348,8 @@ TEST_P(FixtureMix, PlanEqualsLlamaQuantizeOutput) {
   ASSERT_EQ(plan.size(), file->tensors().size());
   for (size_t i = 0; i < plan.size(); ++i) {
     const gguf::TensorInfo& t = file->tensors()[i];
-    EXPECT_EQ(describe(t), describe(ExpectedTensor{plan[i].name, plan[i].ne, plan[i].type})) << "tensor " << i;
+    EXPECT_EQ(describe(t), describe(ExpectedTensor{plan[i].name, plan[i].ne, plan[i].type}))
+        << "tensor " << i;
   }
   EXPECT_EQ(*file->getUint("general.file_type"), static_cast<uint64_t>(c.type));
 }

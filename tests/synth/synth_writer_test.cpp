@@ -1,11 +1,11 @@
 // GgufStreamWriter: byte-identical to GgufWriter::toBytes() for the same keys and tensors (the
 // independent check of the streaming path), and no file at the destination after any failure.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <unistd.h>
 
 #include "tokenfab/gguf.h"
 #include "tokenfab/status.h"
@@ -23,8 +23,8 @@ using gguf::ValueType;
 struct TempDir {
   fs::path path;
   TempDir() {
-    path = fs::temp_directory_path() / ("tf-synth-writer-" + std::to_string(::getpid()) + "-" +
-                                        std::to_string(std::random_device{}()));
+    path = fs::temp_directory_path() /
+           ("tf-synth-writer-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()));
     fs::create_directories(path);
   }
   ~TempDir() {
@@ -77,15 +77,22 @@ std::vector<std::pair<std::string, Value>> makeKeys() {
   return {
       {"general.architecture", Value::string("llama")},
       {"general.name", Value::string("stream \xC3\xA9 test")},
-      {"a.u8", Value::u8(200)},        {"a.i8", Value::i8(-5)},
-      {"a.u16", Value::u16(65000)},    {"a.i16", Value::i16(-3000)},
-      {"a.u32", Value::u32(123456)},   {"a.i32", Value::i32(-123456)},
-      {"a.u64", Value::u64(1ull << 40)}, {"a.i64", Value::i64(-(1ll << 40))},
-      {"a.f32", Value::f32(0.25f)},    {"a.f64", Value::f64(-1e300)},
+      {"a.u8", Value::u8(200)},
+      {"a.i8", Value::i8(-5)},
+      {"a.u16", Value::u16(65000)},
+      {"a.i16", Value::i16(-3000)},
+      {"a.u32", Value::u32(123456)},
+      {"a.i32", Value::i32(-123456)},
+      {"a.u64", Value::u64(1ull << 40)},
+      {"a.i64", Value::i64(-(1ll << 40))},
+      {"a.f32", Value::f32(0.25f)},
+      {"a.f64", Value::f64(-1e300)},
       {"a.bool", Value::boolean(true)},
-      {"a.strings", Value::array(ValueType::kString, {Value::string("x"), Value::string(""), Value::string("yz")})},
-      {"a.nested", Value::array(ValueType::kArray, {Value::array(ValueType::kInt32, {Value::i32(1), Value::i32(2)}),
-                                                    Value::array(ValueType::kInt32, {})})},
+      {"a.strings",
+       Value::array(ValueType::kString, {Value::string("x"), Value::string(""), Value::string("yz")})},
+      {"a.nested",
+       Value::array(ValueType::kArray, {Value::array(ValueType::kInt32, {Value::i32(1), Value::i32(2)}),
+                                        Value::array(ValueType::kInt32, {})})},
   };
 }
 
@@ -145,9 +152,8 @@ TEST_P(StreamWriterEquals, GgufWriterBytes) {
   zero_stream.setAlignment(alignment);
   for (const TestTensor& t : tensors) ASSERT_TRUE(zero_stream.addTensor(t.name, t.type, t.ne).isOk());
   const fs::path zeros = dir.path / "zeros.gguf";
-  s = zero_stream.writeFile(zeros, [&](size_t i, GgufStreamWriter::Sink& sink) {
-    return sink.writeZeros(tensors[i].data.size());
-  });
+  s = zero_stream.writeFile(
+      zeros, [&](size_t i, GgufStreamWriter::Sink& sink) { return sink.writeZeros(tensors[i].data.size()); });
   ASSERT_TRUE(s.isOk()) << s.toString();
   EXPECT_EQ(readAll(zeros), *zero_ref.toBytes());
 }
@@ -200,15 +206,17 @@ TEST_F(StreamWriterFailure, LongTensorIsRefused) {
 }
 
 TEST_F(StreamWriterFailure, MissingFolderIsAnIoError) {
-  Status s = writer.writeFile(dir.path / "no" / "such" / "model.gguf",
-                              [&](size_t i, GgufStreamWriter::Sink& sink) { return sink.write(tensors[i].data); });
+  Status s =
+      writer.writeFile(dir.path / "no" / "such" / "model.gguf",
+                       [&](size_t i, GgufStreamWriter::Sink& sink) { return sink.write(tensors[i].data); });
   EXPECT_EQ(s.code(), Code::kIoError) << s.toString();
 }
 
 TEST(StreamWriterSpace, NotEnoughSpaceIsRefusedBeforeWriting) {
   // 2^52 bytes of F32: more than any test machine's disk. The fill must never be called.
   GgufStreamWriter writer;
-  ASSERT_TRUE(writer.addTensor("huge.weight", TensorType::kF32, {uint64_t{1} << 25, uint64_t{1} << 25}).isOk());
+  ASSERT_TRUE(
+      writer.addTensor("huge.weight", TensorType::kF32, {uint64_t{1} << 25, uint64_t{1} << 25}).isOk());
   TempDir dir;
   bool called = false;
   Status s = writer.writeFile(dir.path / "huge.gguf", [&](size_t, GgufStreamWriter::Sink&) {
@@ -225,7 +233,8 @@ TEST(StreamWriterSpace, NotEnoughSpaceIsRefusedBeforeWriting) {
 TEST(StreamWriterChecks, AddTensorRefusesWhatGgufWriterRefuses) {
   GgufStreamWriter writer;
   EXPECT_EQ(writer.addTensor("", TensorType::kF32, {4}).code(), Code::kInvalidArgument);
-  EXPECT_EQ(writer.addTensor("a", TensorType::kQ4_K, {100}).code(), Code::kInvalidArgument);  // not 256-aligned
+  EXPECT_EQ(writer.addTensor("a", TensorType::kQ4_K, {100}).code(),
+            Code::kInvalidArgument);  // not 256-aligned
   EXPECT_EQ(writer.addTensor("a", TensorType::kF32, {}).code(), Code::kInvalidArgument);
   EXPECT_EQ(writer.addTensor("a", TensorType::kF32, {0}).code(), Code::kInvalidArgument);
   EXPECT_TRUE(writer.addTensor("a", TensorType::kF32, {4}).isOk());

@@ -21,7 +21,7 @@ namespace tokenfab::synth {
 
 // The llama.cpp file types offered (general.file_type = llama_ftype).
 enum class FileType : uint32_t { kF16 = 1, kQ4_0 = 2, kQ8_0 = 7, kQ4_K_M = 15 };
-std::string_view fileTypeName(FileType type);  // "q4_k_m"
+std::string_view fileTypeName(FileType type);           // "q4_k_m"
 Result<FileType> parseFileType(std::string_view name);  // kInvalidArgument names the valid ones
 std::span<const FileType> fileTypes();
 
@@ -29,9 +29,9 @@ enum class VocabKind { kBpe, kSpm };  // tokenizer.ggml.model gpt2 / llama
 
 // One model's shape: the facts of its published config.json.
 struct Shape {
-  std::string name;        // "qwen2.5-0.5b"
-  std::string title;       // general.name
-  std::string arch;        // general.architecture: "llama" or "qwen2"
+  std::string name;   // "qwen2.5-0.5b"
+  std::string title;  // general.name
+  std::string arch;   // general.architecture: "llama" or "qwen2"
   uint32_t n_vocab = 0;
   uint32_t n_embd = 0;
   uint32_t n_layer = 0;
@@ -82,14 +82,15 @@ bool useMoreBits(uint32_t layer, uint32_t n_layer);
 // rope_freqs.weight (head_dim / 2 divisors) for llama3 rope scaling; empty when the shape has none.
 std::vector<float> llama3RopeFactors(const Shape& shape);
 // Every metadata key the file gets (architecture, hyper-parameters, tokenizer), in file order.
-std::vector<std::pair<std::string, gguf::Value>> metadata(const Shape& shape, FileType type, uint32_t n_layer = 0);
+std::vector<std::pair<std::string, gguf::Value>> metadata(const Shape& shape, FileType type,
+                                                          uint32_t n_layer = 0);
 
 uint64_t parameterCount(const Shape& shape, uint32_t n_layer = 0);
 // The exact size of the file synthesize() writes.
 Result<uint64_t> fileSize(const Shape& shape, FileType type, uint32_t n_layer = 0);
 
 struct Progress {
-  size_t tensor = 0;   // 1-based index of the tensor just written
+  size_t tensor = 0;  // 1-based index of the tensor just written
   size_t n_tensors = 0;
   std::string_view name;
   uint64_t bytes_written = 0;
