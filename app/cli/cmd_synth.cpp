@@ -1,10 +1,12 @@
-// tokenfab-cli synth --shape NAME --type q8_0|q4_0|q4_k_m|f16 -o FILE [--seed N] [--layers N] [--zeros] [-q]
-// tokenfab-cli synth --list
-// Writes a random-weight GGUF with the exact tensor shapes and llama-quantize type mix of a real
-// model (core/include/tokenfab/synth.h), for benchmarks: `tokenfab-cli bench -m FILE`.
+// tokenfab-cli synth --shape NAME --type q8_0|q4_0|q4_k_m|f16 -o FILE [--seed N] [--layers N] [--zeros] [-t
+// N] [-q] tokenfab-cli synth --list Writes a random-weight GGUF with the exact tensor shapes and
+// llama-quantize type mix of a real model (core/include/tokenfab/synth.h), for benchmarks: `tokenfab-cli
+// bench -m FILE`.
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <string>
 
@@ -13,6 +15,13 @@
 
 namespace tokenfab::cli {
 namespace {
+
+constexpr int kExitInterrupted = 130;  // the shell's convention for SIGINT
+
+std::atomic<bool> g_synth_cancel{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "the signal handler needs a lock-free flag");
+
+extern "C" void onSynthInterrupt(int) { g_synth_cancel.store(true); }
 
 double mib(uint64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
 
@@ -55,12 +64,13 @@ int runSynth(std::span<const std::string> raw) {
   if (args.flag("--help", "-h")) {
     std::printf(
         "usage: tokenfab-cli synth --shape NAME --type q8_0|q4_0|q4_k_m|f16 -o FILE [--seed N] [--layers N] "
-        "[--zeros] [-q]\n"
+        "[--zeros] [-t N] [-q]\n"
         "       tokenfab-cli synth --list\n"
         "  Writes a GGUF with random weights and the exact tensor shapes and types of a real model\n"
         "  (as llama.cpp's converter and llama-quantize make it) and a synthetic tokenizer, for\n"
         "  benchmarks: tokenfab-cli bench -m FILE. The output text is gibberish.\n"
         "  --layers N keeps only the first N blocks (quick tests); --seed picks the weights (default 1).\n"
+        "  -t/--threads N quantizes on N threads (default 2).\n"
         "  --zeros leaves every matrix zero (a sparse file, written at once): loads, but measures nothing "
         "real.\n");
     return kExitOk;
@@ -73,6 +83,7 @@ int runSynth(std::span<const std::string> raw) {
   const auto out = args.value("--output", "-o");
   const auto seed_text = args.value("--seed");
   const auto layers_text = args.value("--layers");
+  const auto threads_text = args.value("--threads", "-t");
   if (!args.unknownOptions().empty()) return usageError("synth: unknown option " + args.unknownOptions()[0]);
   if (!args.positionals().empty()) return usageError("synth: unexpected argument " + args.positionals()[0]);
   if (list) return listShapes();
@@ -88,6 +99,11 @@ int runSynth(std::span<const std::string> raw) {
   options.zero_weights = zeros;
   try {
     if (seed_text) options.seed = std::stoull(*seed_text);
+    if (threads_text) {
+      const unsigned long threads = std::stoul(*threads_text);
+      if (threads == 0 || threads > 64) return usageError("synth: --threads must be 1..64");
+      options.threads = static_cast<uint32_t>(threads);
+    }
     if (layers_text) {
       const unsigned long layers = std::stoul(*layers_text);
       if (layers == 0 || layers > shape->n_layer)
@@ -96,7 +112,7 @@ int runSynth(std::span<const std::string> raw) {
       options.n_layer = static_cast<uint32_t>(layers);
     }
   } catch (const std::exception&) {
-    return usageError("synth: --seed and --layers take a non-negative integer");
+    return usageError("synth: --seed, --layers and --threads take a non-negative integer");
   }
   const bool tty = ::isatty(STDERR_FILENO) == 1;
   if (!quiet) {
@@ -110,7 +126,15 @@ int runSynth(std::span<const std::string> raw) {
     };
   }
   const auto start = std::chrono::steady_clock::now();
+  g_synth_cancel = false;
+  options.cancel = &g_synth_cancel;
+  auto previous = std::signal(SIGINT, onSynthInterrupt);
   Result<synth::Summary> summary = synth::synthesize(*shape, options, *out);
+  std::signal(SIGINT, previous);
+  if (!summary && summary.status().code() == Code::kCancelled) {
+    std::fprintf(stderr, "\ntokenfab-cli: synth: interrupted, no file written\n");
+    return kExitInterrupted;
+  }
   if (!summary) return failure("synth: " + summary.status().toString());
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("wrote %s: %s %s, %zu tensors, %s parameters, %llu bytes (%.1f MiB), seed %llu, %.1f s\n",

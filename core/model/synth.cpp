@@ -265,6 +265,7 @@ Status fillTensor(const PlannedTensor& t, const Options& options, uint32_t threa
   std::vector<std::vector<uint8_t>> parts(threads);
   std::vector<Status> errors(threads);
   for (uint64_t r0 = 0; r0 < rows; r0 += chunk_rows) {
+    if (options.cancel != nullptr && options.cancel->load()) return Status(Code::kCancelled, "interrupted");
     const uint64_t r1 = std::min(rows, r0 + chunk_rows);
     const uint64_t per = (r1 - r0 + threads - 1) / threads;
     auto work = [&](uint32_t w) {

@@ -409,6 +409,10 @@ TEST(SynthErrors, NamesTheValidChoices) {
   options.n_layer = 0;
   auto no_dir = synth::synthesize(*synth::findShape("tiny"), options, dir.path / "missing" / "x.gguf");
   EXPECT_EQ(no_dir.status().code(), Code::kIoError) << no_dir.status().toString();
+  std::atomic<bool> cancel{true};
+  options.cancel = &cancel;
+  auto cancelled = synth::synthesize(*synth::findShape("tiny"), options, dir.path / "x.gguf");
+  EXPECT_EQ(cancelled.status().code(), Code::kCancelled) << cancelled.status().toString();
   EXPECT_TRUE(fs::is_empty(dir.path));
 }
 

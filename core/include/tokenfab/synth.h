@@ -5,6 +5,7 @@
 // by tensor (GgufStreamWriter), so memory stays small whatever the model size.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -106,6 +107,9 @@ struct Options {
   // space; for tests of the tensor table and loading (norms and rope_freqs keep their values).
   bool zero_weights = false;
   std::function<void(const Progress&)> progress;  // after each tensor; may be empty
+  // Set from another thread or a signal handler: synthesize() stops within one chunk of rows
+  // and fails with kCancelled, leaving no file.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct Summary {
