@@ -13,7 +13,8 @@ usage: tools/bench/standard.sh [options]
   --cache DIR       where synthesized models are written once and reused (default: build/bench-models)
   --shapes "a b"    synth shapes (default: every shape of `tokenfab-cli synth --list` but tiny)
   --types "a b"     synth weight types (default: "q8_0 q4_k_m")
-  --quick           fixtures and the demo model only, with small -p/-n
+  --quick           fixtures and the demo model with small -p/-n; synth shapes only when
+                    --shapes is given
   -p N, -n N, -r N  passed to bench for every model (defaults: fixtures -p 512 -n 128 -r 3,
                     synth shapes -p 64 -n 8 -r 1, --quick -p 64 -n 32 -r 2)
   --device D        passed to bench (Vulkan device index or name substring)
@@ -75,7 +76,7 @@ for f in "$shared"/models/fixtures/fx-*.gguf; do [ -e "$f" ] && fixtures+=("$f")
 for f in "${fixtures[@]}" "$repo/resources/models/tokenfab-demo-q8_0.gguf"; do
   set_lines+=("$(basename "$f" .gguf)|file|$f|$fp|$fn|$fr")
 done
-if [ "$quick" = 0 ]; then
+if [ "$quick" = 0 ] || [ -n "$shapes" ]; then
   if [ -z "$shapes" ]; then
     # Every shape the CLI knows but the test-only "tiny": the rows of `synth --list` after its header.
     shapes=$("$cli" synth --list 2>/dev/null | awk 'NR > 1 && NF > 5 && $1 != "tiny" { printf "%s ", $1 }')
@@ -94,6 +95,7 @@ json_value() {
 # One line of an error, safe inside a table cell.
 cell() { tr '\n|' ' /' | sed 's/  */ /g; s/^ //; s/ $//' | cut -c1-160; }
 
+start_date=$(date -u '+%Y-%m-%d %H:%M UTC')
 load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tf-bench.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
@@ -129,6 +131,21 @@ for line in "${set_lines[@]}"; do
       error="bench failed: $(tail -n 3 "$tmp/err" | cell)"
     fi
   fi
+  row=""
+  j="$tmp/out.json"
+  if [ -z "$error" ]; then
+    [ -n "$device_name" ] || { device_name=$(json_value device "$j"); backend=$(json_value backend "$j"); }
+    row=$(awk -v label="$label" -v p="$p" -v n="$n" -v r="$r" \
+      -v types="$(json_value weight_types "$j")" -v file_bytes="$(json_value file_bytes "$j")" \
+      -v pp="$(json_value pp_tokens_per_s "$j")" -v gflops="$(json_value pp_gflops "$j")" \
+      -v tg="$(json_value tg_tokens_per_s "$j")" -v tg_sd="$(json_value tg_sd "$j")" \
+      -v ttft="$(json_value time_to_first_token_ms "$j")" -v bytes="$(json_value weight_bytes_per_token "$j")" \
+      -v gbps="$(json_value achieved_gbps "$j")" -v copy="$(json_value copy_gbps "$j")" \
+      -v frac="$(json_value bandwidth_fraction "$j")" -v disp="$(json_value dispatches_per_token "$j")" \
+      'BEGIN { tg_cell = (r > 1) ? sprintf("%.1f ± %.1f", tg, tg_sd) : sprintf("%.1f", tg)
+        printf "| %s | %s | %.1f | %s/%s | %.1f | %.2f | %s | %.1f | %.2f | %.2f | %.2f | %.1f | %d | |", label, types, file_bytes / 1e6, p, n, pp, gflops, tg_cell, ttft, bytes / 1e6, gbps, copy, 100 * frac, disp }')
+    [ -n "$(json_value tg_tokens_per_s "$j")" ] && [ -n "$row" ] || error="unreadable bench --json output: $(head -c 200 "$j" | cell)"
+  fi
   if [ -n "$error" ]; then
     errors=$((errors + 1))
     echo "[$index/$total] $label: ERROR $error" >&2
@@ -136,22 +153,13 @@ for line in "${set_lines[@]}"; do
     if [ "$keep_going" = 0 ]; then break; fi
     continue
   fi
-  j="$tmp/out.json"
-  [ -n "$device_name" ] || { device_name=$(json_value device "$j"); backend=$(json_value backend "$j"); }
-  rows+=("$(awk -v label="$label" -v p="$p" -v n="$n" \
-      -v types="$(json_value weight_types "$j")" -v file_bytes="$(json_value file_bytes "$j")" \
-      -v pp="$(json_value pp_tokens_per_s "$j")" -v gflops="$(json_value pp_gflops "$j")" \
-      -v tg="$(json_value tg_tokens_per_s "$j")" -v tg_sd="$(json_value tg_sd "$j")" \
-      -v ttft="$(json_value time_to_first_token_ms "$j")" -v bytes="$(json_value weight_bytes_per_token "$j")" \
-      -v gbps="$(json_value achieved_gbps "$j")" -v copy="$(json_value copy_gbps "$j")" \
-      -v frac="$(json_value bandwidth_fraction "$j")" -v disp="$(json_value dispatches_per_token "$j")" \
-      'BEGIN { printf "| %s | %s | %.1f | %s/%s | %.1f | %.2f | %.1f ± %.1f | %.1f | %.2f | %.2f | %.2f | %.1f | %d | |", label, types, file_bytes / 1e6, p, n, pp, gflops, tg, tg_sd, ttft, bytes / 1e6, gbps, copy, 100 * frac, disp }')")
+  rows+=("$row")
 done
 
 echo "## tokenfab standard benchmark"
 echo
 echo "device: ${device_name:-unknown} (${backend:-?})${device:+, --device $device}  "
-echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')  "
+echo "date: $start_date (start)  "
 echo "host: $(uname -n), load average before/after: ${load_before:-?} / $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)  "
 echo "cli: $cli"
 echo
