@@ -18,7 +18,8 @@ namespace tokenfab::cli {
 namespace {
 
 constexpr const char* kUsage = "usage: tokenfab-cli bench [-m MODEL] [-p 512] [-n 128] [-r 3] [--profile] [--json]\n"
-    "  --profile   also time each group of ops of the decode step with GPU timestamps\n";
+    "  --profile   also time each group of ops of the decode step with GPU timestamps\n"
+    "  --json      one JSON object: pp/tg tokens/s, pp_gflops, ttft, bytes per token, GB/s, ...\n";
 
 struct Stat {
   double mean = 0, sd = 0;
