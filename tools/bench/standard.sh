@@ -79,7 +79,7 @@ done
 if [ "$quick" = 0 ] || [ -n "$shapes" ]; then
   if [ -z "$shapes" ]; then
     # Every shape the CLI knows but the test-only "tiny": the rows of `synth --list` after its header.
-    shapes=$("$cli" synth --list 2>/dev/null | awk 'NR > 1 && NF > 5 && $1 != "tiny" { printf "%s ", $1 }')
+    shapes=$("$cli" synth --list 2>/dev/null | awk 'NR > 1 && $3 ~ /^[0-9]+$/ && $1 != "tiny" { printf "%s ", $1 }')
   fi
   for s in $shapes; do
     for t in $types; do
