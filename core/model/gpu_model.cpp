@@ -62,13 +62,13 @@ Status GpuModel::upload(const gguf::GgufFile& file, const ProgressFn& progress) 
   // Uploads `parts` into one buffer, each at an aligned offset.
   auto shareBuffer = [&](std::span<const Part> parts) -> Status {
     std::vector<uint64_t> offsets;
-    uint64_t total = 0;
+    uint64_t buffer_bytes = 0;
     for (const Part& part : parts) {
-      offsets.push_back(total);
+      offsets.push_back(buffer_bytes);
       const gguf::TensorInfo& info = file.tensors()[part.first->index];
-      total = (total + ops::quantMatrixBytes(info.type, part.first->rows, part.first->cols) + align - 1) / align * align;
+      buffer_bytes = (buffer_bytes + ops::quantMatrixBytes(info.type, part.first->rows, part.first->cols) + align - 1) / align * align;
     }
-    TF_ASSIGN_OR_RETURN(vk::Buffer buf, dev.createBuffer(total));
+    TF_ASSIGN_OR_RETURN(vk::Buffer buf, dev.createBuffer(buffer_bytes));
     for (size_t m = 0; m < parts.size(); ++m) {
       const WeightRef& w = *parts[m].first;
       const gguf::TensorInfo& info = file.tensors()[w.index];
@@ -277,6 +277,8 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
   // recordRopeStore rotates two pairs per invocation: NEOX needs n_rot % 4 == 0. The debug taps
   // read q/k/v between the steps, so they keep the separate ops.
   const bool fuse_rope_store = !tap && (rope.layout == ops::RopeLayout::kAdjacent || rope.n_rot % 4 == 0);
+  // Decode folds each RMS norm into the products that follow it (taps read the normed rows).
+  const bool decode_fused = n == 1 && !tap;
 
   TF_ASSIGN_OR_RETURN(vk::Recorder rec, m_device->newRecorder());
   // Debug only: run what is recorded so far and hand the first row of `buf` to the tap.
@@ -306,18 +308,23 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
     const uint32_t n_kv = uint32_t(c.nHeadKv(l)), k_dim = uint32_t(c.kDim(l)), v_dim = uint32_t(c.vDim(l));
     const std::string blk = "blk." + std::to_string(l) + ".";
     // attention block
-    TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.x.view(), g.attn_norm.view(), s.xn.view(), n, uint32_t(e), eps));
-    rec.barrier();  // xn (n, n_embd)
-    mark("rms_norm");
-    TF_RETURN_IF_ERROR(point(blk + "attn_norm", s.xn, e));
-    if (n == 1) {  // decode: one dispatch when q, k and v share a buffer
-      const ops::QuantMatrix parts[3] = {g.wq, g.wk, g.wv};
-      const vk::BufferView ys[3] = {s.q.view(), s.k.view(), s.v.view()};
-      TF_RETURN_IF_ERROR(ops::recordMatVecGroup(rec, parts, s.xn.view(), ys));
+    const ops::QuantMatrix qkv[3] = {g.wq, g.wk, g.wv};
+    const vk::BufferView qkv_out[3] = {s.q.view(), s.k.view(), s.v.view()};
+    if (decode_fused) {  // the norm and q, k, v in one dispatch when q, k and v share a buffer
+      const ops::FusedNorm norm{g.attn_norm.view(), eps, s.xn.view()};
+      TF_RETURN_IF_ERROR(ops::recordMatVecGroup(rec, qkv, s.x.view(), qkv_out, &norm));
     } else {
-      TF_RETURN_IF_ERROR(matmul(rec, g.wq, s.xn, s.q, n));  // q (n, n_head * head_dim)
-      TF_RETURN_IF_ERROR(matmul(rec, g.wk, s.xn, s.k, n));  // k (n, n_kv * head_dim)
-      TF_RETURN_IF_ERROR(matmul(rec, g.wv, s.xn, s.v, n));  // v (n, n_kv * head_dim)
+      TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.x.view(), g.attn_norm.view(), s.xn.view(), n, uint32_t(e), eps));
+      rec.barrier();  // xn (n, n_embd)
+      mark("rms_norm");
+      TF_RETURN_IF_ERROR(point(blk + "attn_norm", s.xn, e));
+      if (n == 1) {
+        TF_RETURN_IF_ERROR(ops::recordMatVecGroup(rec, qkv, s.xn.view(), qkv_out));
+      } else {
+        TF_RETURN_IF_ERROR(matmul(rec, g.wq, s.xn, s.q, n));  // q (n, n_head * head_dim)
+        TF_RETURN_IF_ERROR(matmul(rec, g.wk, s.xn, s.k, n));  // k (n, n_kv * head_dim)
+        TF_RETURN_IF_ERROR(matmul(rec, g.wv, s.xn, s.v, n));  // v (n, n_kv * head_dim)
+      }
     }
     rec.barrier();  // q, k, v
     mark("matmul_qkv");
@@ -375,15 +382,22 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
     mark("matmul_o");
     TF_RETURN_IF_ERROR(point(blk + "ffn_inp", s.x, e));
     // feed-forward block
-    TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.x.view(), g.ffn_norm.view(), s.xn.view(), n, uint32_t(e), eps));
-    rec.barrier();  // xn
-    mark("rms_norm");
-    TF_RETURN_IF_ERROR(point(blk + "ffn_norm", s.xn, e));
-    if (n == 1) {  // decode: gate, up and the SwiGLU in one dispatch when gate and up share a buffer
-      TF_RETURN_IF_ERROR(ops::recordMatVecGlu(rec, g.w_gate, g.w_up, s.xn.view(), s.gate.view(), s.up.view()));
+    if (decode_fused) {  // the norm, gate, up and the SwiGLU in one dispatch when gate and up share a buffer
+      const ops::FusedNorm norm{g.ffn_norm.view(), eps, s.xn.view()};
+      TF_RETURN_IF_ERROR(ops::recordMatVecGlu(rec, g.w_gate, g.w_up, s.x.view(), s.gate.view(), s.up.view(), &norm));
       rec.barrier();  // gate = silu(gate) * up
       mark("matmul_gate_up_silu");
     } else {
+      TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.x.view(), g.ffn_norm.view(), s.xn.view(), n, uint32_t(e), eps));
+      rec.barrier();  // xn
+      mark("rms_norm");
+      TF_RETURN_IF_ERROR(point(blk + "ffn_norm", s.xn, e));
+    }
+    if (n == 1 && !decode_fused) {
+      TF_RETURN_IF_ERROR(ops::recordMatVecGlu(rec, g.w_gate, g.w_up, s.xn.view(), s.gate.view(), s.up.view()));
+      rec.barrier();  // gate = silu(gate) * up
+      mark("matmul_gate_up_silu");
+    } else if (n > 1) {
       TF_RETURN_IF_ERROR(matmul(rec, g.w_gate, s.xn, s.gate, n));  // gate (n, n_ff)
       TF_RETURN_IF_ERROR(matmul(rec, g.w_up, s.xn, s.up, n));      // up (n, n_ff)
       rec.barrier();  // gate, up
@@ -401,17 +415,23 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
   }
   // output: final norm and projection, for every row or only the last one
   const uint32_t rows = all_logits ? n : 1;
-  if (!all_logits && n > 1) {
+  if (decode_fused) {  // the final norm folded into the output product
+    const ops::FusedNorm norm{m_output_norm.view(), eps, s.xn.view()};
+    const vk::BufferView logits[1] = {s.logits.view()};
+    TF_RETURN_IF_ERROR(ops::recordMatVecGroup(rec, std::span<const ops::QuantMatrix>(&m_output, 1), s.x.view(), logits, &norm));
+  } else if (!all_logits && n > 1) {
     TF_RETURN_IF_ERROR(rec.copy(s.x.view((n - 1) * e * 4, e * 4), s.proj.view(0, e * 4)));
     rec.barrier();  // proj row 0 = last row of x
     TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.proj.view(), m_output_norm.view(), s.xn.view(), 1, uint32_t(e), eps));
   } else {
     TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.x.view(), m_output_norm.view(), s.xn.view(), rows, uint32_t(e), eps));
   }
-  rec.barrier();  // xn
-  mark("rms_norm");
-  if (tap && n == 1) TF_RETURN_IF_ERROR(point("result_norm", s.xn, e));
-  TF_RETURN_IF_ERROR(matmul(rec, m_output, s.xn, s.logits, rows));
+  if (!decode_fused) {
+    rec.barrier();  // xn
+    mark("rms_norm");
+    if (tap && n == 1) TF_RETURN_IF_ERROR(point("result_norm", s.xn, e));
+    TF_RETURN_IF_ERROR(matmul(rec, m_output, s.xn, s.logits, rows));
+  }
   rec.barrier();  // logits, for the host
   mark("matmul_output");
   TF_RETURN_IF_ERROR(rec.submitAndWait());

@@ -46,11 +46,12 @@ Result<Span> spanOf(const vk::Device& device, std::span<const QuantMatrix> parts
 }
 
 Status dispatchGroup(vk::Recorder& rec, const char* kind, const QuantMatrix& w0, const Span& span, uint32_t rows,
-                     std::vector<vk::BufferView> views) {
+                     std::vector<vk::BufferView> views, const FusedNorm* norm) {
   vk::Device& device = *rec.device();
   const detail::MatVecGeometry geo = detail::matVecGeometry(device);
+  if (norm) views.push_back(norm->weight.sub(0, uint64_t(w0.cols) * 4));
   vk::PipelineDesc desc;
-  desc.shader = std::string("matvec_") + kind + "_" + detail::typeInfo(w0.type)->suffix;
+  desc.shader = std::string("matvec_") + kind + (norm ? "_norm_" : "_") + detail::typeInfo(w0.type)->suffix;
   desc.bindings = static_cast<uint32_t>(views.size());
   desc.push_bytes = sizeof(abi::MatVecGroupParams);
   desc.spec = {geo.workgroup, geo.rows_per_group};
@@ -63,6 +64,7 @@ Status dispatchGroup(vk::Recorder& rec, const char* kind, const QuantMatrix& w0,
   p.part_row2 = span.first_row[2] ? span.first_row[2] : rows;
   p.part_byte1 = span.byte[1];
   p.part_byte2 = span.byte[2];
+  p.eps = norm ? norm->eps : 0.0f;
   const auto& report = device.report();
   const uint64_t groups = (uint64_t(rows) + geo.rows_per_group - 1) / geo.rows_per_group;
   const uint32_t gx = static_cast<uint32_t>(std::min<uint64_t>(groups, report.max_workgroup_count[0]));
@@ -79,17 +81,36 @@ Status checkVector(const char* op, const vk::BufferView& v, uint64_t floats, con
   return Status::ok();
 }
 
+Status checkNorm(const char* op, const FusedNorm* norm, uint32_t cols) {
+  if (!norm) return Status::ok();
+  if (!(norm->eps >= 0.0f)) return Status(Code::kInvalidArgument, std::string(op) + ": norm eps must be >= 0");
+  TF_RETURN_IF_ERROR(checkVector(op, norm->weight, cols, "norm weight"));
+  return checkVector(op, norm->scratch, cols, "norm scratch");
+}
+
+// The fallback's norm: x normalised into the scratch, which then stands for x.
+Status normaliseApart(vk::Recorder& rec, const FusedNorm* norm, uint32_t cols, vk::BufferView& x) {
+  if (!norm) return Status::ok();
+  TF_RETURN_IF_ERROR(recordRmsNorm(rec, x, norm->weight, norm->scratch, 1, cols, norm->eps));
+  rec.barrier();  // the normalised x, for the products
+  x = norm->scratch;
+  return Status::ok();
+}
+
 }  // namespace
 
 Status recordMatVecGroup(vk::Recorder& rec, std::span<const QuantMatrix> parts, const vk::BufferView& x,
-                         std::span<const vk::BufferView> ys) {
+                         std::span<const vk::BufferView> ys, const FusedNorm* norm) {
   constexpr const char* kOp = "recordMatVecGroup";
   if (rec.device() == nullptr) return Status(Code::kInvalidArgument, "recordMatVecGroup: recorder has no device");
   if (parts.empty() || parts.size() > 3 || ys.size() != parts.size())
     return Status(Code::kInvalidArgument, "recordMatVecGroup: 1 to 3 matrices, one output each");
   TF_ASSIGN_OR_RETURN(Span span, spanOf(*rec.device(), parts, kOp));
+  TF_RETURN_IF_ERROR(checkNorm(kOp, norm, parts.front().cols));
   if (!span.fusable) {
-    for (size_t m = 0; m < parts.size(); ++m) TF_RETURN_IF_ERROR(recordMatVec(rec, parts[m], x, ys[m], 1));
+    vk::BufferView input = x;
+    TF_RETURN_IF_ERROR(normaliseApart(rec, norm, parts.front().cols, input));
+    for (size_t m = 0; m < parts.size(); ++m) TF_RETURN_IF_ERROR(recordMatVec(rec, parts[m], input, ys[m], 1));
     return Status::ok();
   }
   TF_RETURN_IF_ERROR(checkVector(kOp, x, parts.front().cols, "x"));
@@ -100,11 +121,11 @@ Status recordMatVecGroup(vk::Recorder& rec, std::span<const QuantMatrix> parts, 
     TF_RETURN_IF_ERROR(checkVector(kOp, ys[i], parts[i].rows, "output"));
     views.push_back(ys[i].sub(0, parts[i].rows * 4));
   }
-  return dispatchGroup(rec, "group", parts.front(), span, span.rows, std::move(views));
+  return dispatchGroup(rec, "group", parts.front(), span, span.rows, std::move(views), norm);
 }
 
 Status recordMatVecGlu(vk::Recorder& rec, const QuantMatrix& gate, const QuantMatrix& up, const vk::BufferView& x,
-                       const vk::BufferView& y, const vk::BufferView& scratch) {
+                       const vk::BufferView& y, const vk::BufferView& scratch, const FusedNorm* norm) {
   constexpr const char* kOp = "recordMatVecGlu";
   if (rec.device() == nullptr) return Status(Code::kInvalidArgument, "recordMatVecGlu: recorder has no device");
   if (gate.rows != up.rows || gate.cols != up.cols)
@@ -112,16 +133,19 @@ Status recordMatVecGlu(vk::Recorder& rec, const QuantMatrix& gate, const QuantMa
   const QuantMatrix parts[2] = {gate, up};
   TF_ASSIGN_OR_RETURN(Span span, spanOf(*rec.device(), parts, kOp));
   TF_RETURN_IF_ERROR(checkVector(kOp, y, gate.rows, "output"));
+  TF_RETURN_IF_ERROR(checkNorm(kOp, norm, gate.cols));
   if (!span.fusable) {
     TF_RETURN_IF_ERROR(checkVector(kOp, scratch, gate.rows, "scratch"));
-    TF_RETURN_IF_ERROR(recordMatVec(rec, gate, x, y, 1));
-    TF_RETURN_IF_ERROR(recordMatVec(rec, up, x, scratch, 1));
+    vk::BufferView input = x;
+    TF_RETURN_IF_ERROR(normaliseApart(rec, norm, gate.cols, input));
+    TF_RETURN_IF_ERROR(recordMatVec(rec, gate, input, y, 1));
+    TF_RETURN_IF_ERROR(recordMatVec(rec, up, input, scratch, 1));
     rec.barrier();  // gate and up products, for the SwiGLU
     return recordSiluMul(rec, y, scratch, y, gate.rows);
   }
   TF_RETURN_IF_ERROR(checkVector(kOp, x, gate.cols, "x"));
   return dispatchGroup(rec, "glu", gate, span, static_cast<uint32_t>(gate.rows),
-                       {span.view, x.sub(0, uint64_t(gate.cols) * 4), y.sub(0, gate.rows * 4)});
+                       {span.view, x.sub(0, uint64_t(gate.cols) * 4), y.sub(0, gate.rows * 4)}, norm);
 }
 
 }  // namespace tokenfab::ops

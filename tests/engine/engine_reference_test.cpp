@@ -63,35 +63,53 @@ TEST_P(EngineReference, TeacherForcedLogitsMatchReferences) {
   const std::vector<RefCase> exact = loadCases(exact_path);
   const std::vector<RefCase> cpp = loadCases(cpp_path);
   ASSERT_EQ(exact.size(), cpp.size());
+  // Both paths of the engine: the prompt as one prefill (decodeAll: the tiled products) and
+  // token by token (decode: the fused single-token products).
+  for (const bool stepped : {false, true}) {
+  const char* path = stepped ? "token by token" : "prefill";
   double max_exact = 0, max_cpp = 0, max_lse = 0;
-  for (size_t c = 0; c < exact.size(); ++c) {
+  // Token by token is one submission per token (slow with validation on): the first two cases.
+  const size_t n_cases = stepped ? std::min<size_t>(2, exact.size()) : exact.size();
+  for (size_t c = 0; c < n_cases; ++c) {
     ASSERT_EQ(exact[c].tokens, cpp[c].tokens) << "case " << c;
     auto session = (*engine)->newSession(0);
     ASSERT_TRUE(session.isOk()) << session.status().toString();
-    auto all = (*session)->decodeAll(exact[c].tokens);
-    ASSERT_TRUE(all.isOk()) << all.status().toString();
-    ASSERT_EQ(all->size(), exact[c].tokens.size() * n_vocab);
+    std::vector<float> all;
+    if (stepped) {
+      for (int32_t id : exact[c].tokens) {
+        auto l = (*session)->decode(std::span<const int32_t>(&id, 1));
+        ASSERT_TRUE(l.isOk()) << l.status().toString();
+        all.insert(all.end(), l->begin(), l->end());
+      }
+    } else {
+      auto r = (*session)->decodeAll(exact[c].tokens);
+      ASSERT_TRUE(r.isOk()) << r.status().toString();
+      all = std::move(*r);
+    }
+    ASSERT_EQ(all.size(), exact[c].tokens.size() * n_vocab);
     for (size_t p = 0; p < exact[c].tokens.size(); ++p) {
-      const float* row = all->data() + p * n_vocab;
+      const float* row = all.data() + p * n_vocab;
       const double lse = logSumExp(row, n_vocab);
       for (const auto* refs : {&exact[c].logits[p], &cpp[c].logits[p]}) {
         const bool is_exact = refs == &exact[c].logits[p];
         const double bound = is_exact ? mc.exact_bound : 0.5;
         const double dl = std::abs(lse - refs->at("lse").get<double>());
         max_lse = std::max(max_lse, dl);
-        EXPECT_LE(dl, 0.2) << mc.file << " case " << c << " pos " << p << (is_exact ? " exact" : " llama.cpp") << " lse";
+        EXPECT_LE(dl, 0.2) << mc.file << " " << path << " case " << c << " pos " << p
+                           << (is_exact ? " exact" : " llama.cpp") << " lse";
         for (const auto& pair : refs->at("top")) {
           const int32_t id = pair.at(0).get<int32_t>();
           const double d = std::abs(double(row[id]) - pair.at(1).get<double>());
           (is_exact ? max_exact : max_cpp) = std::max(is_exact ? max_exact : max_cpp, d);
-          ASSERT_LE(d, bound) << mc.file << " case " << c << " pos " << p << " id " << id
+          ASSERT_LE(d, bound) << mc.file << " " << path << " case " << c << " pos " << p << " id " << id
                               << (is_exact ? " vs exact" : " vs llama.cpp");
         }
       }
     }
   }
-  std::printf("%s: max |logit - exact| %.5f, max |logit - llama.cpp| %.5f, max |lse diff| %.5f\n", mc.file, max_exact,
-              max_cpp, max_lse);
+  std::printf("%s (%s): max |logit - exact| %.5f, max |logit - llama.cpp| %.5f, max |lse diff| %.5f\n", mc.file, path,
+              max_exact, max_cpp, max_lse);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(

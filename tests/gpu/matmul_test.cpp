@@ -339,7 +339,8 @@ TEST_P(MatMulTypes, Strides) {
 
 // Grouped decode products: three matrices of one type in one buffer at aligned offsets (one
 // dispatch), or in separate buffers (one product each), vs the float64 reference per matrix; and
-// the SwiGLU product silu(gate x) * (up x) vs silu/product computed in double from the reference.
+// the SwiGLU product silu(gate x) * (up x) vs silu/product computed in double from the reference;
+// each with and without an RMS norm of x folded in.
 TEST_P(MatMulTypes, GroupAndGlu) {
   const TensorType type = GetParam();
   const uint64_t seed = 8000 + static_cast<uint64_t>(type);
@@ -360,19 +361,36 @@ TEST_P(MatMulTypes, GroupAndGlu) {
   std::vector<uint8_t> packed(total, 0);
   for (size_t m = 0; m < 3; ++m) std::copy(weights[m].begin(), weights[m].end(), packed.begin() + offsets[m]);
   const auto x = rng.floats(cols);
-  std::vector<double> want[3], abs_sum[3];
-  for (size_t m = 0; m < 3; ++m) {
-    auto r = ref::matMulQuant(type, weights[m], rows[m], cols, x, 1, &abs_sum[m]);
-    ASSERT_TRUE(r.isOk()) << r.status().toString();
-    want[m] = *r;
+  // With a FusedNorm the products see rms_norm(x) * nw, computed here in double.
+  const auto nw = rng.floats(cols);
+  const float eps = 1e-5f;
+  double ss = 0;
+  for (float v : x) ss += double(v) * v;
+  const double inv = 1.0 / std::sqrt(ss / cols + eps);
+  std::vector<float> xn(cols);
+  for (uint32_t i = 0; i < cols; ++i) xn[i] = float(x[i] * inv * nw[i]);
+  std::vector<double> wants[2][3], abs_sums[2][3];
+  for (int normed = 0; normed < 2; ++normed) {
+    for (size_t m = 0; m < 3; ++m) {
+      auto r = ref::matMulQuant(type, weights[m], rows[m], cols, normed ? xn : x, 1, &abs_sums[normed][m]);
+      ASSERT_TRUE(r.isOk()) << r.status().toString();
+      wants[normed][m] = *r;
+    }
   }
   vk::Buffer shared_buf = test::uploadBytes(dev, packed.data(), packed.size());
   vk::Buffer own[3];
   for (size_t m = 0; m < 3; ++m) own[m] = test::uploadBytes(dev, weights[m].data(), weights[m].size());
   vk::Buffer x_buf = test::upload(dev, x);
+  vk::Buffer nw_buf = test::upload(dev, nw);
+  TF_ASSERT_OK_AND_ASSIGN(vk::Buffer norm_scratch, dev.createBuffer(uint64_t(cols) * 4));
 
+  for (int normed = 0; normed < 2; ++normed)
   for (bool one_buffer : {true, false}) {
-    SCOPED_TRACE(one_buffer ? "one buffer" : "separate buffers");
+    SCOPED_TRACE(std::string(one_buffer ? "one buffer" : "separate buffers") + (normed ? ", fused norm" : ""));
+    const ops::FusedNorm norm_args{nw_buf.view(), eps, norm_scratch.view()};
+    const ops::FusedNorm* norm = normed ? &norm_args : nullptr;
+    const auto& want = wants[normed];
+    const auto& abs_sum = abs_sums[normed];
     ops::QuantMatrix parts[3];
     for (size_t m = 0; m < 3; ++m) {
       const vk::BufferView v = one_buffer ? shared_buf.view(offsets[m], ops::quantMatrixBytes(type, rows[m], cols))
@@ -386,7 +404,7 @@ TEST_P(MatMulTypes, GroupAndGlu) {
     }
     const vk::BufferView y_views[3] = {ys[0].view(), ys[1].view(), ys[2].view()};
     TF_ASSERT_OK_AND_ASSIGN(auto rec, dev.newRecorder());
-    TF_ASSERT_OK(ops::recordMatVecGroup(rec, parts, x_buf.view(), y_views));
+    TF_ASSERT_OK(ops::recordMatVecGroup(rec, parts, x_buf.view(), y_views, norm));
     TF_ASSERT_OK(rec.submitAndWait());
     for (size_t m = 0; m < 3; ++m) {
       std::vector<float> got;
@@ -402,7 +420,7 @@ TEST_P(MatMulTypes, GroupAndGlu) {
     TF_ASSERT_OK_AND_ASSIGN(auto y, test::GuardedBuffer::create(dev, gate.rows * 4));
     TF_ASSERT_OK_AND_ASSIGN(auto scratch, test::GuardedBuffer::create(dev, gate.rows * 4));
     TF_ASSERT_OK_AND_ASSIGN(auto rec2, dev.newRecorder());
-    TF_ASSERT_OK(ops::recordMatVecGlu(rec2, gate, up, x_buf.view(), y.view(), scratch.view()));
+    TF_ASSERT_OK(ops::recordMatVecGlu(rec2, gate, up, x_buf.view(), y.view(), scratch.view(), norm));
     TF_ASSERT_OK(rec2.submitAndWait());
     std::vector<float> got;
     ASSERT_TRUE(y.read(got));

@@ -50,17 +50,25 @@ struct MatMulLayout {
 // element by element through shared memory (matvec.comp).
 Status recordMatVec(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferView& x,
                     const vk::BufferView& y, uint32_t batch = 1, MatMulLayout layout = {});
+// An RMS norm of x before the grouped products below: x / sqrt(mean(x^2) + eps) * weight. The
+// fused dispatch folds it in (no dispatch of its own); the fallback normalises x into `scratch`
+// (cols floats) first.
+struct FusedNorm {
+  vk::BufferView weight;  // (cols) f32
+  float eps = 0.0f;
+  vk::BufferView scratch;
+};
 // Decode products of several matrices in one dispatch (batch 1, x of `cols` floats at offset 0):
 // ys[m] (parts[m].rows) = W_m x. Fused when the parts share one buffer (increasing offsets, the
 // span fitting one binding), type and column count and the device has subgroup arithmetic;
 // otherwise one recordMatVec per part. 1 to 3 parts.
 Status recordMatVecGroup(vk::Recorder& rec, std::span<const QuantMatrix> parts, const vk::BufferView& x,
-                         std::span<const vk::BufferView> ys);
+                         std::span<const vk::BufferView> ys, const FusedNorm* norm = nullptr);
 // y (gate.rows) = silu(W_gate x) * (W_up x), the SwiGLU of a decode step, fused under the same
 // conditions (gate before up in one buffer); otherwise gate -> y, up -> scratch (gate.rows
 // floats), a barrier and recordSiluMul.
 Status recordMatVecGlu(vk::Recorder& rec, const QuantMatrix& gate, const QuantMatrix& up, const vk::BufferView& x,
-                       const vk::BufferView& y, const vk::BufferView& scratch);
+                       const vk::BufferView& y, const vk::BufferView& scratch, const FusedNorm* norm = nullptr);
 // The same product, tiled through shared memory: for prefill batches.
 Status recordMatMul(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferView& x,
                     const vk::BufferView& y, uint32_t batch, MatMulLayout layout = {});

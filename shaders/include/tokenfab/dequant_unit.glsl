@@ -3,7 +3,8 @@
 // or a 32-element sub-block of a K-quant super-block, or UNIT elements of a float row. Reading a
 // unit as whole 32-bit words (scales once per unit) instead of element by element is what
 // makes a decode step cheap. Types without a specialised version decode through dq().
-// The includer declares `uint wq[]`, `float x[]` and includes dequant.glsl first.
+// The includer declares `uint wq[]`, `float x[]` (and with NORM `float nw[]`) and includes
+// dequant.glsl first.
 // unitDot(rb, u, xo) = sum over i < UNIT of W[row at byte rb][u * UNIT + i] * x[xo + i].
 
 // 32 bits starting at an even byte offset b (two loads when b is not word aligned).
@@ -33,7 +34,18 @@ void loadWords(uint b, uint n, out uint v[8]) {
 vec4 i8x4(uint w) { return vec4(ivec4(int(w << 24), int(w << 16), int(w << 8), int(w)) >> 24); }
 vec4 lo4x4(uint w) { return vec4(uvec4(w, w >> 8, w >> 16, w >> 24) & 15u); }
 vec4 hi4x4(uint w) { return vec4(uvec4(w >> 4, w >> 12, w >> 20, w >> 28) & 15u); }
+#ifdef NORM
+// The RMS-normalised x as rms_norm.comp writes it, x * (1 / rms) * weight, computed on the fly;
+// the includer sets g_norm_inv before any unitDot.
+float g_norm_inv = 1.0;
+float xAt(uint i) { return x[i] * g_norm_inv * nw[i]; }
+vec4 x4(uint i) {
+  return vec4(x[i], x[i + 1u], x[i + 2u], x[i + 3u]) * g_norm_inv * vec4(nw[i], nw[i + 1u], nw[i + 2u], nw[i + 3u]);
+}
+#else
+float xAt(uint i) { return x[i]; }
 vec4 x4(uint i) { return vec4(x[i], x[i + 1u], x[i + 2u], x[i + 3u]); }
+#endif
 
 #if defined(TYPE_Q8_0)
 #define UNIT 32u
@@ -145,7 +157,7 @@ float unitDot(uint rb, uint u, uint xo) {
 #define UNIT 32u
 float unitDot(uint rb, uint u, uint xo) {
   float s = 0.0;
-  for (uint i = 0u; i < 32u; ++i) s += dq(rb, u * 32u + i) * x[xo + i];
+  for (uint i = 0u; i < 32u; ++i) s += dq(rb, u * 32u + i) * xAt(xo + i);
   return s;
 }
 #endif

@@ -33,6 +33,8 @@ struct MatMulParams {
 // group: rows [0, part_row[1]) are matrix 0 -> y0, [part_row[1], part_row[2]) matrix 1 -> y1,
 //        [part_row[2], rows) matrix 2 -> y2 (y_m[r] = W_m[r] . x).
 // glu:   y0[r] = silu(W_0[r] . x) * (W_1[r] . x) for r < rows (gate and up of a SwiGLU FFN).
+// *_norm variants replace x by rms_norm(x) * nw (nw bound after the outputs), computed on the
+// fly: the norm before the products folded into them.
 struct MatVecGroupParams {
   uint rows;        // group: rows of all matrices; glu: rows of one matrix
   uint cols;
@@ -42,6 +44,7 @@ struct MatVecGroupParams {
   uint part_byte1;
   uint part_byte2;
   uint groups_x;
+  float eps;        // *_norm variants: x is first RMS-normalised with this eps and weight nw
 };
 
 // Bindings: 0 = weights as above, 1 = row ids (uint32), 2 = output (n_ids, cols) f32.
