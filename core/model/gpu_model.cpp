@@ -277,8 +277,18 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
   // recordRopeStore rotates two pairs per invocation: NEOX needs n_rot % 4 == 0. The debug taps
   // read q/k/v between the steps, so they keep the separate ops.
   const bool fuse_rope_store = !tap && (rope.layout == ops::RopeLayout::kAdjacent || rope.n_rot % 4 == 0);
-  // Decode folds each RMS norm into the products that follow it (taps read the normed rows).
-  const bool decode_fused = n == 1 && !tap;
+  // Decode folds the RMS norm of a block into the products that follow it (taps read the normed
+  // rows) where that pays: folding saves a dispatch and a barrier, but every subgroup recomputes
+  // the norm and each element of x is read with its norm weight. Measured on lavapipe (CPU, where
+  // a dispatch costs ~60 us and x loads are gathers): +50% tokens/s for stories260K (products of
+  // <= 32K elements), -40% for fx-llama-spm-q8_0 (its 32000 x 256 output projection). So a CPU
+  // device folds only products of <= 64K elements; a GPU, where x and the norm weight are cache
+  // hits, folds q/k/v and gate/up (not measured: no GPU was available). The output projection,
+  // a vocabulary of rows, never folds.
+  const bool cpu_device = m_device->report().type == "cpu";
+  const auto foldNorm = [&](uint64_t elements) {
+    return n == 1 && !tap && (!cpu_device || elements <= (uint64_t{1} << 16));
+  };
 
   TF_ASSIGN_OR_RETURN(vk::Recorder rec, m_device->newRecorder());
   // Debug only: run what is recorded so far and hand the first row of `buf` to the tap.
@@ -310,7 +320,8 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
     // attention block
     const ops::QuantMatrix qkv[3] = {g.wq, g.wk, g.wv};
     const vk::BufferView qkv_out[3] = {s.q.view(), s.k.view(), s.v.view()};
-    if (decode_fused) {  // the norm and q, k, v in one dispatch when q, k and v share a buffer
+    const bool fold_attn_norm = foldNorm((g.wq.rows + g.wk.rows + g.wv.rows) * uint64_t(e));
+    if (fold_attn_norm) {  // the norm and q, k, v in one dispatch when q, k and v share a buffer
       const ops::FusedNorm norm{g.attn_norm.view(), eps, s.xn.view()};
       TF_RETURN_IF_ERROR(ops::recordMatVecGroup(rec, qkv, s.x.view(), qkv_out, &norm));
     } else {
@@ -382,7 +393,8 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
     mark("matmul_o");
     TF_RETURN_IF_ERROR(point(blk + "ffn_inp", s.x, e));
     // feed-forward block
-    if (decode_fused) {  // the norm, gate, up and the SwiGLU in one dispatch when gate and up share a buffer
+    const bool fold_ffn_norm = foldNorm((g.w_gate.rows + g.w_up.rows) * uint64_t(e));
+    if (fold_ffn_norm) {  // the norm, gate, up and the SwiGLU in one dispatch when gate and up share a buffer
       const ops::FusedNorm norm{g.ffn_norm.view(), eps, s.xn.view()};
       TF_RETURN_IF_ERROR(ops::recordMatVecGlu(rec, g.w_gate, g.w_up, s.x.view(), s.gate.view(), s.up.view(), &norm));
       rec.barrier();  // gate = silu(gate) * up
@@ -393,7 +405,7 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
       mark("rms_norm");
       TF_RETURN_IF_ERROR(point(blk + "ffn_norm", s.xn, e));
     }
-    if (n == 1 && !decode_fused) {
+    if (n == 1 && !fold_ffn_norm) {
       TF_RETURN_IF_ERROR(ops::recordMatVecGlu(rec, g.w_gate, g.w_up, s.xn.view(), s.gate.view(), s.up.view()));
       rec.barrier();  // gate = silu(gate) * up
       mark("matmul_gate_up_silu");
@@ -415,23 +427,17 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
   }
   // output: final norm and projection, for every row or only the last one
   const uint32_t rows = all_logits ? n : 1;
-  if (decode_fused) {  // the final norm folded into the output product
-    const ops::FusedNorm norm{m_output_norm.view(), eps, s.xn.view()};
-    const vk::BufferView logits[1] = {s.logits.view()};
-    TF_RETURN_IF_ERROR(ops::recordMatVecGroup(rec, std::span<const ops::QuantMatrix>(&m_output, 1), s.x.view(), logits, &norm));
-  } else if (!all_logits && n > 1) {
+  if (!all_logits && n > 1) {
     TF_RETURN_IF_ERROR(rec.copy(s.x.view((n - 1) * e * 4, e * 4), s.proj.view(0, e * 4)));
     rec.barrier();  // proj row 0 = last row of x
     TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.proj.view(), m_output_norm.view(), s.xn.view(), 1, uint32_t(e), eps));
   } else {
     TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.x.view(), m_output_norm.view(), s.xn.view(), rows, uint32_t(e), eps));
   }
-  if (!decode_fused) {
-    rec.barrier();  // xn
-    mark("rms_norm");
-    if (tap && n == 1) TF_RETURN_IF_ERROR(point("result_norm", s.xn, e));
-    TF_RETURN_IF_ERROR(matmul(rec, m_output, s.xn, s.logits, rows));
-  }
+  rec.barrier();  // xn
+  mark("rms_norm");
+  if (tap && n == 1) TF_RETURN_IF_ERROR(point("result_norm", s.xn, e));
+  TF_RETURN_IF_ERROR(matmul(rec, m_output, s.xn, s.logits, rows));
   rec.barrier();  // logits, for the host
   mark("matmul_output");
   TF_RETURN_IF_ERROR(rec.submitAndWait());
