@@ -27,4 +27,6 @@ if cmp -s "$out/tokenfab-demo-q8_0.gguf" "$root/resources/models/tokenfab-demo-q
 else
   echo "the GGUF differs from resources/models/tokenfab-demo-q8_0.gguf (see the comparison below)"
 fi
+$py score_sample.py "$out" "$out/run" results/heldout_sample.txt "$out/heldout_sample_score.json"
+echo "committed: $($py -c 'import json; d=json.load(open("results/heldout_sample_score.json")); print("mean log-prob %.5f" % d["mean_logprob"])')"
 $py compare_run.py "$out/run"
