@@ -3,6 +3,10 @@
 
 #include <atomic>
 #include <cmath>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
 
 #include "shared_data.h"
 #include "tokenfab/engine.h"
@@ -78,6 +82,47 @@ TEST_P(EngineSession, StopFlagEndsGenerationAtTheNextToken) {
   EXPECT_EQ(seen, 5);
   // Every emitted token is in the session (so a chat can continue from the text shown).
   EXPECT_EQ((*session)->position(), int32_t(prompt->size() + 5));
+}
+
+// Profiling times the groups of ops of single-token steps only, sums them by name over the steps
+// and changes nothing the steps compute.
+TEST_P(EngineSession, ProfilingTimesEveryGroupOfDecodeSteps) {
+  TF_SHARED_FILE(model_path, GetParam());
+  auto engine = Engine::open(model_path, {});
+  ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+  auto prompt = (*engine)->tokenizer().encode("Once upon a time");
+  ASSERT_TRUE(prompt.isOk());
+  std::vector<float> plain, profiled;
+  for (bool profile : {false, true}) {
+    auto session = (*engine)->newSession(0);
+    ASSERT_TRUE(session.isOk());
+    (*session)->setProfiling(profile);
+    ASSERT_TRUE((*session)->decode(*prompt).isOk());  // a prefill chunk: not profiled
+    EXPECT_EQ((*session)->timings().profiled_steps, 0);
+    const int32_t ids[3] = {11, 12, 13};
+    std::span<const float> last;
+    for (int32_t id : ids) {
+      auto l = (*session)->decode(std::span<const int32_t>(&id, 1));
+      ASSERT_TRUE(l.isOk()) << l.status().toString();
+      last = *l;
+    }
+    (profile ? profiled : plain).assign(last.begin(), last.end());
+    const Timings& t = (*session)->timings();
+    if (!profile) {
+      EXPECT_TRUE(t.decode_ops.empty());
+      continue;
+    }
+    if ((*engine)->backend() != Backend::kVulkan) GTEST_SKIP() << "profiling needs the Vulkan backend";
+    EXPECT_EQ(t.profiled_steps, 3);
+    std::set<std::string> names;
+    for (const OpTime& op : t.decode_ops) {
+      EXPECT_TRUE(names.insert(op.op).second) << op.op << " listed twice";
+      EXPECT_GE(op.ns, 0.0) << op.op;
+    }
+    for (const char* must : {"get_rows", "matmul_qkv", "attention", "matmul_o", "matmul_down", "matmul_output"})
+      EXPECT_TRUE(names.count(must)) << "no " << must;
+  }
+  EXPECT_EQ(plain, profiled);
 }
 
 TEST_P(EngineSession, VulkanAgreesWithTheCpuReference) {
