@@ -198,8 +198,14 @@ std::string Value::describe(size_t max_items) const {
   const Array* arr = asArray();
   if (arr == nullptr) return "?";
   if (arr->items.size() > max_items) {
-    std::string elem(valueTypeName(arr->element_type));
-    return "[" + std::to_string(arr->items.size()) + " " + elem + (elem == "string" || elem == "array" ? "s" : "") + "]";
+    const std::string elem(valueTypeName(arr->element_type));
+    std::string summary = "[";  // appended piece by piece: "[" + std::string&& trips GCC 12's -Wrestrict (bug 105329)
+    summary += std::to_string(arr->items.size());
+    summary += ' ';
+    summary += elem;
+    if (elem == "string" || elem == "array") summary += 's';
+    summary += ']';
+    return summary;
   }
   std::string out = "[";
   for (size_t k = 0; k < arr->items.size(); ++k) {
