@@ -168,10 +168,8 @@ void pack2Bit(const uint8_t* levels, uint8_t* qs) {
   }
 }
 
-
-// Symmetric 16-value fit to levels -nmax..nmax-1 weighted by x^2, refined one element at a time
-// while the least-squares score improves (up to 5 passes). Levels stored offset by nmax.
-float fitSymmetricRefined(int n, int nmax, const float* x, int8_t* levels) {
+// The element of largest magnitude, with its sign (the first of equal magnitudes; 0 for none).
+float largestMagnitude(int n, const float* x) {
   float max = 0, amax = 0;
   for (int i = 0; i < n; ++i) {
     const float ax = std::fabs(x[i]);
@@ -180,7 +178,14 @@ float fitSymmetricRefined(int n, int nmax, const float* x, int8_t* levels) {
       max = x[i];
     }
   }
-  if (amax < kGroupMaxEps) {
+  return max;
+}
+
+// Symmetric 16-value fit to levels -nmax..nmax-1 weighted by x^2, refined one element at a time
+// while the least-squares score improves (up to 5 passes). Levels stored offset by nmax.
+float fitSymmetricRefined(int n, int nmax, const float* x, int8_t* levels) {
+  const float max = largestMagnitude(n, x);
+  if (std::fabs(max) < kGroupMaxEps) {
     for (int i = 0; i < n; ++i) levels[i] = 0;
     return 0.0f;
   }
@@ -219,22 +224,12 @@ float fitSymmetricRefined(int n, int nmax, const float* x, int8_t* levels) {
   return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
 }
 
-
-
-
 // Symmetric fit of 16 values to levels -nmax..nmax-1 weighted by x^2: the max-magnitude scale,
 // then 18 nearby inverse scales, keeping the one with the best least-squares score.
 // Returns the scale; levels are stored offset by nmax.
 float fitSymmetric(int n, int nmax, const float* x, int8_t* levels) {
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    const float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[i];
-    }
-  }
-  if (amax < kGroupMaxEps) {
+  const float max = largestMagnitude(n, x);
+  if (std::fabs(max) < kGroupMaxEps) {
     for (int i = 0; i < n; ++i) levels[i] = 0;
     return 0.0f;
   }
