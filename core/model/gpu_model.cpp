@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "ref/dequant.h"
@@ -169,6 +170,15 @@ Result<std::unique_ptr<GpuModel>> GpuModel::load(const gguf::GgufFile& file, Mod
   model->m_config = std::move(config);
   model->m_device = std::move(device);
   model->m_kv_f16 = kv_f16;
+  // Folding the RMS norm into the products after it saves a dispatch and a barrier, but every
+  // subgroup recomputes the norm and reads each element of x with its norm weight. Measured on
+  // lavapipe (CPU: a dispatch costs ~60 us, x loads are gathers): +10-50 % tokens/s for
+  // stories260K (products <= 32K elements), -40 % for fx-llama-spm-q8_0 (a 32000 x 256 output
+  // projection). A CPU device folds products of <= 64K elements; a GPU, where x and the norm
+  // weight are cache hits, folds q/k/v and gate/up (not measured: no GPU was available). The
+  // output projection, a vocabulary of rows, never folds.
+  model->m_norm_fold_max_elements =
+      model->m_device->report().type == "cpu" ? (uint64_t{1} << 16) : std::numeric_limits<uint64_t>::max();
   TF_RETURN_IF_ERROR(model->upload(file, progress));
   return model;
 }
@@ -277,18 +287,9 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
   // recordRopeStore rotates two pairs per invocation: NEOX needs n_rot % 4 == 0. The debug taps
   // read q/k/v between the steps, so they keep the separate ops.
   const bool fuse_rope_store = !tap && (rope.layout == ops::RopeLayout::kAdjacent || rope.n_rot % 4 == 0);
-  // Decode folds the RMS norm of a block into the products that follow it (taps read the normed
-  // rows) where that pays: folding saves a dispatch and a barrier, but every subgroup recomputes
-  // the norm and each element of x is read with its norm weight. Measured on lavapipe (CPU, where
-  // a dispatch costs ~60 us and x loads are gathers): +50% tokens/s for stories260K (products of
-  // <= 32K elements), -40% for fx-llama-spm-q8_0 (its 32000 x 256 output projection). So a CPU
-  // device folds only products of <= 64K elements; a GPU, where x and the norm weight are cache
-  // hits, folds q/k/v and gate/up (not measured: no GPU was available). The output projection,
-  // a vocabulary of rows, never folds.
-  const bool cpu_device = m_device->report().type == "cpu";
-  const auto foldNorm = [&](uint64_t elements) {
-    return n == 1 && !tap && (!cpu_device || elements <= (uint64_t{1} << 16));
-  };
+  // Decode folds the RMS norm of a block into the products after it where that pays (see
+  // m_norm_fold_max_elements); the debug taps read the normed rows, so they keep the norm op.
+  const auto foldNorm = [&](uint64_t elements) { return n == 1 && !tap && elements <= m_norm_fold_max_elements; };
 
   TF_ASSIGN_OR_RETURN(vk::Recorder rec, m_device->newRecorder());
   // Debug only: run what is recorded so far and hand the first row of `buf` to the tap.

@@ -87,6 +87,7 @@ class GpuModel {
   std::vector<vk::Buffer> m_weight_buffers;  // owns every matrix's memory
   uint64_t m_weight_bytes = 0;
   uint64_t m_bytes_per_token = 0;
+  uint64_t m_norm_fold_max_elements = 0;  // largest decode product an RMS norm is folded into
 };
 
 }  // namespace tokenfab::model
