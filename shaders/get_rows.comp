@@ -13,6 +13,7 @@ layout(set = 0, binding = 1) readonly buffer Ids { uint ids[]; };
 layout(set = 0, binding = 2) writeonly buffer Out { float dst[]; };
 layout(push_constant) uniform Push { GetRowsParams p; };
 
+#define DQ_COLS p.cols
 #include "tokenfab/dequant.glsl"
 
 void main() {

@@ -19,6 +19,7 @@ layout(set = 0, binding = 1) readonly buffer X { float x[]; };
 layout(set = 0, binding = 2) buffer Y { float y[]; };
 layout(push_constant) uniform Push { MatMulParams p; };
 
+#define DQ_COLS p.cols
 #include "tokenfab/dequant.glsl"
 
 shared float red[kWorkgroup * TF_MATVEC_ROWS];

@@ -1,47 +1,64 @@
 #version 450
-// Quantized matrix x vector for decode, one subgroup per weight row: y[n][r] = sum_k W[r][k] x[n][k]
-// (+ y[n][r] when p.accumulate: the residual add fused into the product).
-// A workgroup owns kRows consecutive rows; its subgroups take them in turn, and the lanes of a
-// subgroup stride over the row's units (dequant_unit.glsl: whole blocks read as 32-bit words,
-// scales once per block), so neighbouring lanes read neighbouring blocks. The lane sums are
-// reduced with subgroupAdd: no shared memory and no barrier. Needs subgroup arithmetic; the
-// element-wise matvec.comp (_nosg variants) is the fallback.
+// Matrix x vector for decode: y[n][r] = sum_k W[r][k] x[n][k] (+ y[n][r] when p.accumulate: the
+// residual add fused into the product). A workgroup owns kRowsPerGroup consecutive rows; each
+// subgroup computes kRowsPerSubgroup of them at once (matvec_core.glsl: x staged in shared
+// memory, lanes on consecutive 32-element units, coalesced weight loads), and the lane sums are
+// reduced with subgroupAdd. Needs subgroup arithmetic; matvec.comp (_nosg variants) is the
+// fallback.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #include "tokenfab/shader_abi_matmul.h"
 
-layout(constant_id = 0) const uint kWorkgroup = 64;
-layout(constant_id = 1) const uint kRows = 16;  // weight rows per workgroup
+layout(constant_id = 0) const uint kWorkgroup = 128;
+layout(constant_id = 1) const uint kRowsPerGroup = 8;    // the host's dispatch unit
+layout(constant_id = 2) const uint kRowsPerSubgroup = 2;  // <= MV_DOTS
+layout(constant_id = 3) const uint kXChunk = 4096;        // floats of x in shared memory, multiple of 32
 layout(local_size_x_id = 0) in;
+const uint kDots = kRowsPerSubgroup;
+#define MV_DOTS 4
 
+// One binding, read as words, 8-byte and 16-byte words (aligned loads of the planes).
 layout(set = 0, binding = 0) readonly buffer Weights { uint wq[]; };
+layout(set = 0, binding = 0) readonly buffer Weights2 { uvec2 wq2[]; };
+layout(set = 0, binding = 0) readonly buffer Weights4 { uvec4 wq4[]; };
 layout(set = 0, binding = 1) readonly buffer X { float x[]; };
 layout(set = 0, binding = 2) buffer Y { float y[]; };
 layout(push_constant) uniform Push { MatMulParams p; };
 
+#define DQ_COLS p.cols
 #include "tokenfab/dequant.glsl"
-#include "tokenfab/dequant_unit.glsl"
+#include "tokenfab/matvec_unit.glsl"
+
+uint g_xb = 0u;  // this activation row's first element
+float xAt(uint k) { return x[g_xb + k]; }
+
+#include "tokenfab/matvec_core.glsl"
 
 void main() {
   const uint group = gl_WorkGroupID.y * p.groups_x + gl_WorkGroupID.x;
   const uint n = gl_WorkGroupID.z;
-  if (n >= p.batch) return;
-  const uint xb = p.x_offset + n * p.x_stride;
-  const uint units = p.cols / UNIT;
-  const uint lane = gl_SubgroupInvocationID;
-  // Each iteration is uniform within a subgroup: the whole subgroup works on row `row`.
-  for (uint rr = gl_SubgroupID; rr < kRows; rr += gl_NumSubgroups) {
-    const uint row = group * kRows + rr;
-    if (row >= p.rows) break;
-    const uint rb = row * p.row_bytes;
-    float acc = 0.0;
-    for (uint u = lane; u < units; u += gl_SubgroupSize) acc += unitDot(rb, u, xb + u * UNIT);
-    for (uint k = units * UNIT + lane; k < p.cols; k += gl_SubgroupSize) acc += dq(rb, k) * x[xb + k];
-    acc = subgroupAdd(acc);
-    if (subgroupElect()) {
-      const uint yi = p.y_offset + n * p.y_stride + p.row_offset + row;
-      y[yi] = p.accumulate != 0u ? y[yi] + acc : acc;
+  const uint first = group * kRowsPerGroup;
+  // Uniform per workgroup: every invocation leaves together, before any barrier.
+  if (first >= p.rows || n >= p.batch) return;
+  g_xb = p.x_offset + n * p.x_stride;
+  bool staged = false;
+  for (uint pass0 = 0u; pass0 < kRowsPerGroup; pass0 += gl_NumSubgroups * kRowsPerSubgroup) {
+    // A row past the end computes the group's first row again; its sum is never written.
+    for (uint d = 0u; d < kDots; ++d) {
+      const uint local = pass0 + gl_SubgroupID * kRowsPerSubgroup + d;
+      const uint row = first + local;
+      g_rb[d] = (local < kRowsPerGroup && row < p.rows ? row : first) * p.row_bytes;
+    }
+    runRows(staged);
+    for (uint d = 0u; d < kDots; ++d) {
+      const float acc = subgroupAdd(g_acc[d]);
+      const uint local = pass0 + gl_SubgroupID * kRowsPerSubgroup + d;
+      const uint row = first + local;
+      if (local < kRowsPerGroup && row < p.rows && subgroupElect()) {
+        const uint yi = p.y_offset + n * p.y_stride + p.row_offset + row;
+        y[yi] = p.accumulate != 0u ? y[yi] + acc : acc;
+      }
     }
   }
 }

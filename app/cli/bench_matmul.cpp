@@ -28,7 +28,7 @@ const TensorType kAllTypes[] = {TensorType::kF32,  TensorType::kF16,  TensorType
 // 16-bit field a small f16 (the scale fields are the only 16-bit fields at even offsets that
 // matter; overwriting every even pair with 0x2000-ish keeps blocks finite for all types).
 std::vector<uint8_t> benchWeights(TensorType type, uint64_t rows, uint64_t cols) {
-  const uint64_t bytes = ops::quantMatrixBytes(type, rows, cols);
+  const uint64_t bytes = rows * ops::quantRowBytes(type, cols);
   std::vector<uint8_t> w(bytes);
   uint64_t state = 0x9E3779B97F4A7C15ull;
   for (size_t i = 0; i < w.size(); ++i) {
@@ -69,8 +69,8 @@ Result<std::vector<MatMulBenchRow>> benchMatMul(vk::Device& device, const MatMul
     const uint32_t bs = ref::blockLayout(type)->block_size;
     const uint32_t cols = (options.cols + bs - 1) / bs * bs;
     const auto weights = benchWeights(type, options.rows, cols);
-    TF_ASSIGN_OR_RETURN(auto w_buf, device.createBuffer(weights.size()));
-    TF_RETURN_IF_ERROR(device.upload(w_buf.view(), weights.data(), weights.size()));
+    TF_ASSIGN_OR_RETURN(auto w_buf, device.createBuffer(ops::gpuMatrixBytes(type, options.rows, cols)));
+    TF_RETURN_IF_ERROR(ops::uploadMatrix(device, w_buf.view(), type, options.rows, cols, weights));
     x.assign(uint64_t(max_batch) * cols, 0.0f);
     for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 17) / 17.0f - 0.5f;
     TF_ASSIGN_OR_RETURN(auto x_buf, device.createBuffer(x.size() * 4));

@@ -11,7 +11,6 @@
 namespace tokenfab::model {
 namespace {
 
-constexpr uint64_t kUploadPiece = 16ull << 20;  // progress granularity of weight uploads
 constexpr uint64_t kMiB = 1ull << 20;
 
 uint64_t roundUp4(uint64_t n) { return (n + 3) & ~uint64_t{3}; }
@@ -32,10 +31,11 @@ Status GpuModel::upload(const gguf::GgufFile& file, const ProgressFn& progress) 
     return Status::ok();
   };
 
-  // A matrix stays in its GGUF block layout; the shaders decode it. Matrices that one decode step
-  // multiplies with the same vector (q/k/v, gate/up) share a buffer when they have the same type
-  // and shape, each at an offset aligned for binding: the grouped products read them in one
-  // dispatch (ops::recordMatVecGroup / recordMatVecGlu).
+  // A matrix is rewritten into the GPU layout as it is uploaded (ops::uploadMatrix: the same
+  // values, quants and scales in aligned planes); the shaders decode it. Matrices that one
+  // decode step multiplies with the same vector (q/k/v, gate/up) share a buffer when they have
+  // the same type and shape, each at an offset aligned for binding: the grouped products read
+  // them in one dispatch (ops::recordMatVecGroup / recordMatVecGlu).
   const uint64_t align = std::max<uint64_t>(16, dev.report().min_storage_buffer_offset_alignment);
   auto checkType = [&](const gguf::TensorInfo& info) -> Status {
     if (!ops::matMulSupports(info.type))
@@ -43,19 +43,11 @@ Status GpuModel::upload(const gguf::GgufFile& file, const ProgressFn& progress) 
                                             ", which the GPU path cannot run");
     return Status::ok();
   };
-  auto uploadTensor = [&](const vk::Buffer& buf, uint64_t at, const gguf::TensorInfo& info) -> Status {
+  auto uploadTensor = [&](const vk::Buffer& buf, uint64_t at, const gguf::TensorInfo& info, const WeightRef& w) -> Status {
     std::span<const uint8_t> data = file.tensorData(info);
-    for (uint64_t off = 0; off < data.size(); off += kUploadPiece) {
-      const uint64_t len = std::min<uint64_t>(kUploadPiece, data.size() - off);
-      if (len % 4 == 0) {
-        TF_RETURN_IF_ERROR(dev.upload(buf.view(at + off, len), data.data() + off, len));
-      } else {  // the tail of a tensor whose size is not a whole number of words
-        std::vector<uint8_t> padded(roundUp4(len), 0);
-        std::memcpy(padded.data(), data.data() + off, len);
-        TF_RETURN_IF_ERROR(dev.upload(buf.view(at + off, padded.size()), padded.data(), padded.size()));
-      }
-      TF_RETURN_IF_ERROR(report(len));
-    }
+    TF_RETURN_IF_ERROR(ops::uploadMatrix(dev, buf.view(at, ops::gpuMatrixBytes(info.type, w.rows, w.cols)), info.type,
+                                         w.rows, w.cols, data, report)
+                           .withContext(info.name));
     m_weight_bytes += data.size();
     return Status::ok();
   };
@@ -67,14 +59,14 @@ Status GpuModel::upload(const gguf::GgufFile& file, const ProgressFn& progress) 
     for (const Part& part : parts) {
       offsets.push_back(buffer_bytes);
       const gguf::TensorInfo& info = file.tensors()[part.first->index];
-      buffer_bytes = (buffer_bytes + ops::quantMatrixBytes(info.type, part.first->rows, part.first->cols) + align - 1) / align * align;
+      buffer_bytes = (buffer_bytes + ops::gpuMatrixBytes(info.type, part.first->rows, part.first->cols) + align - 1) / align * align;
     }
     TF_ASSIGN_OR_RETURN(vk::Buffer buf, dev.createBuffer(buffer_bytes));
     for (size_t m = 0; m < parts.size(); ++m) {
       const WeightRef& w = *parts[m].first;
       const gguf::TensorInfo& info = file.tensors()[w.index];
-      TF_RETURN_IF_ERROR(uploadTensor(buf, offsets[m], info));
-      *parts[m].second = {info.type, buf.view(offsets[m], ops::quantMatrixBytes(info.type, w.rows, w.cols)), w.rows,
+      TF_RETURN_IF_ERROR(uploadTensor(buf, offsets[m], info, w));
+      *parts[m].second = {info.type, buf.view(offsets[m], ops::gpuMatrixBytes(info.type, w.rows, w.cols)), w.rows,
                           static_cast<uint32_t>(w.cols)};
     }
     m_weight_buffers.push_back(std::move(buf));

@@ -2,6 +2,7 @@
 // variant choice from the weight type and device features, workgroup and tile sizes from the
 // device limits, and row pieces for weights larger than one binding.
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -16,11 +17,14 @@ using gguf::TensorType;
 namespace detail {
 
 const TypeInfo* typeInfo(TensorType type) {
-  static const TypeInfo kF32{"f32", 1, 4}, kF16{"f16", 1, 2}, kBf16{"bf16", 1, 2},
-      kQ4_0{"q4_0", 32, 18}, kQ4_1{"q4_1", 32, 20}, kQ5_0{"q5_0", 32, 22}, kQ5_1{"q5_1", 32, 24},
-      kQ8_0{"q8_0", 32, 34}, kIq4Nl{"iq4_nl", 32, 18}, kQ2_K{"q2_k", 256, 84},
-      kQ3_K{"q3_k", 256, 110}, kQ4_K{"q4_k", 256, 144}, kQ5_K{"q5_k", 256, 176},
-      kQ6_K{"q6_k", 256, 210};
+  // suffix, block elements, block bytes, GPU planes {q_bits, h_bits, scale block, scale bytes}
+  static const TypeInfo kF32{"f32", 1, 4, {}}, kF16{"f16", 1, 2, {}}, kBf16{"bf16", 1, 2, {}},
+      kQ4_0{"q4_0", 32, 18, {4, 0, 32, 2}}, kQ4_1{"q4_1", 32, 20, {4, 0, 32, 4}},
+      kQ5_0{"q5_0", 32, 22, {4, 1, 32, 2}}, kQ5_1{"q5_1", 32, 24, {4, 1, 32, 4}},
+      kQ8_0{"q8_0", 32, 34, {8, 0, 32, 2}}, kIq4Nl{"iq4_nl", 32, 18, {4, 0, 32, 2}},
+      kQ2_K{"q2_k", 256, 84, {2, 0, 256, 20}}, kQ3_K{"q3_k", 256, 110, {2, 1, 256, 14}},
+      kQ4_K{"q4_k", 256, 144, {4, 0, 256, 16}}, kQ5_K{"q5_k", 256, 176, {4, 1, 256, 16}},
+      kQ6_K{"q6_k", 256, 210, {4, 2, 256, 18}};
   switch (type) {
     case TensorType::kF32: return &kF32;
     case TensorType::kF16: return &kF16;
@@ -47,8 +51,6 @@ namespace {
 using detail::TypeInfo;
 using detail::typeInfo;
 
-uint64_t roundUp4(uint64_t n) { return (n + 3) / 4 * 4; }
-
 std::string typeLabel(TensorType type) {
   return std::string(gguf::typeName(type)) + " (" + std::to_string(static_cast<uint32_t>(type)) + ")";
 }
@@ -72,10 +74,10 @@ Result<const TypeInfo*> checkMatrix(const char* op, const QuantMatrix& w) {
   if (w.rows >= (1ull << 32)) {
     return Status(Code::kLimitExceeded, std::string(op) + ": more than 2^32 weight rows");
   }
-  if (!w.view.valid() || w.view.size < quantMatrixBytes(w.type, w.rows, w.cols)) {
+  if (!w.view.valid() || w.view.size < gpuMatrixBytes(w.type, w.rows, w.cols)) {
     return Status(Code::kOutOfRange,
                   std::string(op) + ": weight view of " + std::to_string(w.view.size) +
-                      " bytes, need " + std::to_string(quantMatrixBytes(w.type, w.rows, w.cols)));
+                      " bytes, need " + std::to_string(gpuMatrixBytes(w.type, w.rows, w.cols)));
   }
   return info;
 }
@@ -87,18 +89,17 @@ namespace {
 using detail::bindingLimit;
 using detail::checkMatrix;
 
-// The weight rows split into bindings no larger than the limit. Each piece is widened to whole
-// 32-bit words; the widening stays inside the matrix view (its size is rounded up to 4).
+// The weight rows split into bindings no larger than the limit (GPU rows are whole 16-byte
+// pieces, so every piece is too).
 Result<std::vector<vk::BufferPiece>> weightPieces(const vk::Device& device, const QuantMatrix& w,
                                                   uint64_t max_binding_bytes) {
-  const uint64_t row_bytes = quantRowBytes(w.type, w.cols);
+  const uint64_t row_bytes = gpuRowBytes(w.type, w.cols);
   const auto& report = device.report();
   const uint64_t limit = bindingLimit(device, max_binding_bytes);
   if (limit < 8) return Status(Code::kLimitExceeded, "weight binding limit too small");
-  TF_ASSIGN_OR_RETURN(auto pieces, vk::splitRows(w.view, row_bytes, w.rows, limit - 4,
-                                                 std::max<uint64_t>(report.min_storage_buffer_offset_alignment, 4)));
+  TF_ASSIGN_OR_RETURN(auto pieces, vk::splitRows(w.view, row_bytes, w.rows, limit,
+                                                 std::max<uint64_t>(report.min_storage_buffer_offset_alignment, 16)));
   for (auto& piece : pieces) {
-    piece.view.size = roundUp4(piece.view.size);
     if (piece.rows * row_bytes >= (1ull << 32)) {
       return Status(Code::kLimitExceeded, "weight piece exceeds 4 GiB of byte addresses");
     }
@@ -198,17 +199,62 @@ uint32_t powerOfTwoAtMost(uint32_t n) {
 
 }  // namespace
 
+namespace {
+
+// TOKENFAB_MATVEC: comma-separated key=value pairs overriding the decode geometry.
+void applyMatVecOverrides(detail::MatVecGeometry& g) {
+  const char* env = std::getenv("TOKENFAB_MATVEC");
+  if (env == nullptr) return;
+  std::string spec(env);
+  size_t pos = 0;
+  while (pos < spec.size()) {
+    const size_t end = std::min(spec.find(',', pos), spec.size());
+    const std::string item = spec.substr(pos, end - pos);
+    pos = end + 1;
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string key = item.substr(0, eq);
+    const unsigned long value = std::strtoul(item.c_str() + eq + 1, nullptr, 10);
+    if (value == 0 && key != "b2f") continue;
+    if (key == "wg") g.workgroup = static_cast<uint32_t>(value);
+    if (key == "rows") g.rows_per_subgroup = static_cast<uint32_t>(std::min<unsigned long>(value, 4));
+    if (key == "chunk") g.x_chunk_max = static_cast<uint32_t>(std::max<unsigned long>(32, value / 32 * 32));
+    if (key == "b2f") g.bits_to_float = value != 0 ? 1 : 0;
+  }
+}
+
+}  // namespace
+
 detail::MatVecGeometry detail::matVecGeometry(const vk::Device& device) {
   const auto& report = device.report();
   MatVecGeometry g;
-  // A power of two (the fallback reduces by halving) and a multiple of the subgroup size.
   const uint32_t subgroup = report.subgroup_size ? report.subgroup_size : 32;
-  g.workgroup = powerOfTwoAtMost(std::min<uint32_t>(std::max<uint32_t>(64, subgroup), report.max_workgroup_invocations));
   g.use_subgroup = device.features().subgroup_arithmetic;
-  // Subgroup variants: two rows per (reported) subgroup of the workgroup; the shaders hand rows
-  // to whatever subgroups they really get, so a different actual subgroup size stays correct.
-  g.rows_per_group = g.use_subgroup ? 2 * std::max<uint32_t>(1, g.workgroup / subgroup) : TF_MATVEC_ROWS;
+  if (!g.use_subgroup) {
+    // The shared-memory fallback (matvec.comp): a power of two that reduces by halving.
+    g.workgroup = powerOfTwoAtMost(std::min<uint32_t>(std::max<uint32_t>(64, subgroup), report.max_workgroup_invocations));
+    g.rows_per_group = TF_MATVEC_ROWS;
+    return g;
+  }
+  // Four subgroups of 32 (two of 64) per workgroup: enough to share one staging of x, small
+  // enough that many workgroups fit a multiprocessor.
+  g.workgroup = std::max<uint32_t>(128, subgroup);
+  applyMatVecOverrides(g);
+  g.workgroup = std::clamp<uint32_t>(g.workgroup / subgroup * subgroup, subgroup,
+                                     std::max(subgroup, report.max_workgroup_invocations / subgroup * subgroup));
+  // x in shared memory, leaving room for the norm partial sums (one float per invocation).
+  const uint64_t shared = report.max_compute_shared_memory > 4ull * g.workgroup + 256
+                              ? report.max_compute_shared_memory - 4ull * g.workgroup - 256 : 0;
+  g.x_chunk_max = std::max<uint32_t>(32, std::min<uint32_t>(g.x_chunk_max, static_cast<uint32_t>(shared / 4 / 32 * 32)));
+  // Rows are handed to whatever subgroups the shader really gets, so a different actual
+  // subgroup size stays correct.
+  g.rows_per_group = g.workgroup / subgroup * g.rows_per_subgroup;
   return g;
+}
+
+std::vector<uint32_t> detail::MatVecGeometry::spec(uint32_t cols) const {
+  const uint32_t chunk = std::min<uint32_t>(x_chunk_max, (cols + 31) / 32 * 32);
+  return {workgroup, rows_per_group, rows_per_subgroup, chunk, bits_to_float};
 }
 
 bool matMulSupports(gguf::TensorType type) { return typeInfo(type) != nullptr; }
@@ -219,9 +265,6 @@ uint64_t quantRowBytes(gguf::TensorType type, uint64_t cols) {
   return cols / info->block_size * info->block_bytes;
 }
 
-uint64_t quantMatrixBytes(gguf::TensorType type, uint64_t rows, uint64_t cols) {
-  return roundUp4(rows * quantRowBytes(type, cols));
-}
 
 namespace {
 
@@ -234,7 +277,7 @@ abi::MatMulParams matMulParams(const QuantMatrix& w, const Piece& piece, const C
   p.rows = static_cast<uint32_t>(piece.rows);
   p.cols = w.cols;
   p.batch = chunk.count;
-  p.row_bytes = static_cast<uint32_t>(quantRowBytes(w.type, w.cols));
+  p.row_bytes = static_cast<uint32_t>(gpuRowBytes(w.type, w.cols));
   p.x_offset = chunk.x_offset;
   p.x_stride = x_stride;
   p.y_offset = chunk.y_offset;
@@ -265,8 +308,7 @@ Status recordMatVec(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferVie
   desc.shader = std::string("matvec_") + info->suffix + (use_subgroup ? "" : "_nosg");
   desc.bindings = 3;
   desc.push_bytes = sizeof(abi::MatMulParams);
-  desc.spec = {workgroup};
-  if (use_subgroup) desc.spec.push_back(rows_per_group);
+  desc.spec = use_subgroup ? geo.spec(w.cols) : std::vector<uint32_t>{workgroup};
   TF_ASSIGN_OR_RETURN(const vk::Pipeline* pipe, device->pipeline(desc));
 
   TF_ASSIGN_OR_RETURN(auto pieces, weightPieces(*device, w, layout.max_binding_bytes));
@@ -365,7 +407,7 @@ Status recordGetRows(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferVi
       p.rows = static_cast<uint32_t>(piece.rows);
       p.cols = w.cols;
       p.n_ids = std::min(ids_per_dispatch, n_ids - first);
-      p.row_bytes = static_cast<uint32_t>(quantRowBytes(w.type, w.cols));
+      p.row_bytes = static_cast<uint32_t>(gpuRowBytes(w.type, w.cols));
       p.first_row = static_cast<uint32_t>(piece.first_row);
       p.total_rows = static_cast<uint32_t>(w.rows);
       p.ids_offset = first;

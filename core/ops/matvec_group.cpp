@@ -54,12 +54,12 @@ Status dispatchGroup(vk::Recorder& rec, const char* kind, const QuantMatrix& w0,
   desc.shader = std::string("matvec_") + kind + (norm ? "_norm_" : "_") + detail::typeInfo(w0.type)->suffix;
   desc.bindings = static_cast<uint32_t>(views.size());
   desc.push_bytes = sizeof(abi::MatVecGroupParams);
-  desc.spec = {geo.workgroup, geo.rows_per_group};
+  desc.spec = geo.spec(w0.cols);
   TF_ASSIGN_OR_RETURN(const vk::Pipeline* pipe, device.pipeline(desc));
   abi::MatVecGroupParams p{};
   p.rows = rows;
   p.cols = w0.cols;
-  p.row_bytes = static_cast<uint32_t>(quantRowBytes(w0.type, w0.cols));
+  p.row_bytes = static_cast<uint32_t>(gpuRowBytes(w0.type, w0.cols));
   p.part_row1 = span.first_row[1] ? span.first_row[1] : rows;
   p.part_row2 = span.first_row[2] ? span.first_row[2] : rows;
   p.part_byte1 = span.byte[1];

@@ -239,8 +239,8 @@ Result<std::string> checkMatMul(vk::Device& dev, Rng& rng, gguf::TensorType type
   }
   std::vector<double> abs_sum;
   TF_ASSIGN_OR_RETURN(std::vector<double> want, ref::matMulQuant(type, bytes, rows, cols, x, batch, &abs_sum));
-  bytes.resize(ops::quantMatrixBytes(type, rows, cols), 0);
-  TF_ASSIGN_OR_RETURN(vk::Buffer bw, upload(dev, bytes));
+  TF_ASSIGN_OR_RETURN(vk::Buffer bw, dev.createBuffer(ops::gpuMatrixBytes(type, rows, cols)));
+  TF_RETURN_IF_ERROR(ops::uploadMatrix(dev, bw.view(), type, rows, cols, bytes));
   TF_ASSIGN_OR_RETURN(vk::Buffer bx, upload(dev, x));
   TF_ASSIGN_OR_RETURN(vk::Buffer out, scratch(dev, batch * rows * 4));
   TF_ASSIGN_OR_RETURN(vk::Recorder rec, dev.newRecorder());

@@ -118,7 +118,7 @@ void checkProduct(TensorType type, Op op, Shape s, uint64_t seed, uint64_t max_b
   auto want = ref::matMulQuant(type, weights, s.rows, s.cols, x, s.batch, &abs_sum);
   ASSERT_TRUE(want.isOk()) << want.status().toString();
 
-  vk::Buffer w_buf = test::uploadBytes(dev, weights.data(), weights.size());
+  vk::Buffer w_buf = test::uploadMatrix(dev, type, s.rows, s.cols, weights);
   vk::Buffer x_buf = test::upload(dev, x);
   TF_ASSERT_OK_AND_ASSIGN(auto y, test::GuardedBuffer::create(dev, uint64_t(s.batch) * s.rows * 4));
   if (accumulate) {
@@ -200,8 +200,8 @@ TEST_P(MatMulTypes, MatMulBatches) {
 // Rows per piece for a binding limit that gives several pieces: pieces start at offsets aligned
 // to minStorageBufferOffsetAlignment, so a piece holds a multiple of `step` rows.
 uint64_t piecesLimit(TensorType type, uint32_t cols, uint64_t* rows_per_piece) {
-  const uint64_t row_bytes = ops::quantRowBytes(type, cols);
-  const uint64_t align = std::max<uint64_t>(4, GpuTest::device().report().min_storage_buffer_offset_alignment);
+  const uint64_t row_bytes = ops::gpuRowBytes(type, cols);
+  const uint64_t align = std::max<uint64_t>(16, GpuTest::device().report().min_storage_buffer_offset_alignment);
   const uint64_t step = align / std::gcd(row_bytes, align);
   *rows_per_piece = step * ((20 + step - 1) / step);  // at least 20 rows
   return row_bytes * *rows_per_piece + 100;
@@ -258,7 +258,7 @@ TEST_P(MatMulTypes, GetRowsBitExact) {
                                0xFFFFFFFFu};
   for (int i = 0; i < 5; ++i) ids.push_back(rng.below(static_cast<uint32_t>(rows)));
 
-  vk::Buffer w_buf = test::uploadBytes(dev, weights.data(), weights.size());
+  vk::Buffer w_buf = test::uploadMatrix(dev, type, rows, cols, weights);
   vk::Buffer id_buf = test::upload(dev, ids);
   const ops::QuantMatrix w{type, w_buf.view(), rows, cols};
   for (uint64_t limit : {uint64_t(0), pieces_limit}) {
@@ -305,7 +305,7 @@ TEST_P(MatMulTypes, Strides) {
   std::vector<double> abs_sum;
   auto want = ref::matMulQuant(type, weights, rows, cols, x_packed, batch, &abs_sum);
   ASSERT_TRUE(want.isOk());
-  vk::Buffer w_buf = test::uploadBytes(dev, weights.data(), weights.size());
+  vk::Buffer w_buf = test::uploadMatrix(dev, type, rows, cols, weights);
   vk::Buffer x_buf = test::upload(dev, x_strided);
   const ops::QuantMatrix w{type, w_buf.view(), rows, cols};
   ops::MatMulLayout layout;
@@ -356,10 +356,8 @@ TEST_P(MatMulTypes, GroupAndGlu) {
   for (uint64_t r : rows) {
     weights.push_back(randomWeights(type, r, cols, rng));
     offsets.push_back(total);
-    total = (total + ops::quantMatrixBytes(type, r, cols) + align - 1) / align * align;
+    total = (total + ops::gpuMatrixBytes(type, r, cols) + align - 1) / align * align;
   }
-  std::vector<uint8_t> packed(total, 0);
-  for (size_t m = 0; m < 3; ++m) std::copy(weights[m].begin(), weights[m].end(), packed.begin() + offsets[m]);
   const auto x = rng.floats(cols);
   // With a FusedNorm the products see rms_norm(x) * nw, computed here in double.
   const auto nw = rng.floats(cols);
@@ -377,9 +375,13 @@ TEST_P(MatMulTypes, GroupAndGlu) {
       wants[normed][m] = *r;
     }
   }
-  vk::Buffer shared_buf = test::uploadBytes(dev, packed.data(), packed.size());
+  TF_ASSERT_OK_AND_ASSIGN(vk::Buffer shared_buf, dev.createBuffer(total));
   vk::Buffer own[3];
-  for (size_t m = 0; m < 3; ++m) own[m] = test::uploadBytes(dev, weights[m].data(), weights[m].size());
+  for (size_t m = 0; m < 3; ++m) {
+    TF_ASSERT_OK(ops::uploadMatrix(dev, shared_buf.view(offsets[m], ops::gpuMatrixBytes(type, rows[m], cols)), type,
+                                   rows[m], cols, weights[m]));
+    own[m] = test::uploadMatrix(dev, type, rows[m], cols, weights[m]);
+  }
   vk::Buffer x_buf = test::upload(dev, x);
   vk::Buffer nw_buf = test::upload(dev, nw);
   TF_ASSERT_OK_AND_ASSIGN(vk::Buffer norm_scratch, dev.createBuffer(uint64_t(cols) * 4));
@@ -393,7 +395,7 @@ TEST_P(MatMulTypes, GroupAndGlu) {
     const auto& abs_sum = abs_sums[normed];
     ops::QuantMatrix parts[3];
     for (size_t m = 0; m < 3; ++m) {
-      const vk::BufferView v = one_buffer ? shared_buf.view(offsets[m], ops::quantMatrixBytes(type, rows[m], cols))
+      const vk::BufferView v = one_buffer ? shared_buf.view(offsets[m], ops::gpuMatrixBytes(type, rows[m], cols))
                                           : own[m].view();
       parts[m] = {type, v, rows[m], cols};
     }
@@ -465,7 +467,7 @@ TEST_F(MatMulBig, WeightOver128MiB) {
   const uint64_t rows = 2'200'000;
   const uint64_t row_bytes = ops::quantRowBytes(type, cols);
   const uint64_t limit = 128ull << 20;
-  ASSERT_GT(rows * row_bytes, limit);
+  ASSERT_GT(rows * ops::gpuRowBytes(type, cols), limit);
   TestRng rng(seed);
   // Cheap bytes: a 64-bit LCG per word; scales patched to small f16 values.
   std::vector<uint8_t> weights(rows * row_bytes);
@@ -480,7 +482,7 @@ TEST_F(MatMulBig, WeightOver128MiB) {
     weights[b * 34 + 1] = static_cast<uint8_t>(scale >> 8);
   }
   const auto x = rng.floats(cols);
-  vk::Buffer w_buf = test::uploadBytes(dev, weights.data(), weights.size());
+  vk::Buffer w_buf = test::uploadMatrix(dev, type, rows, cols, weights);
   vk::Buffer x_buf = test::upload(dev, x);
   TF_ASSERT_OK_AND_ASSIGN(auto y, test::GuardedBuffer::create(dev, rows * 4));
   std::vector<uint32_t> ids = {0, 1, static_cast<uint32_t>(rows / 2), static_cast<uint32_t>(rows - 1)};
@@ -543,7 +545,7 @@ TEST_F(MatMulBig, GetRowsManyIds) {
   TF_ASSERT_OK(ref::dequantize(type, weights, table));
   std::vector<uint32_t> ids(n_ids);
   for (auto& id : ids) id = rng.below(static_cast<uint32_t>(rows));
-  vk::Buffer w_buf = test::uploadBytes(dev, weights.data(), weights.size());
+  vk::Buffer w_buf = test::uploadMatrix(dev, type, rows, cols, weights);
   vk::Buffer id_buf = test::upload(dev, ids);
   TF_ASSERT_OK_AND_ASSIGN(auto out, test::GuardedBuffer::create(dev, uint64_t(n_ids) * cols * 4));
   TF_ASSERT_OK_AND_ASSIGN(auto rec, dev.newRecorder());
@@ -563,7 +565,7 @@ TEST_F(MatMulBig, GetRowsManyIds) {
 TEST_F(MatMulBig, BadArguments) {
   vk::Device& dev = GpuTest::device();
   std::vector<uint8_t> bytes(34 * 4, 0);
-  vk::Buffer w_buf = test::uploadBytes(dev, bytes.data(), bytes.size());
+  vk::Buffer w_buf = test::uploadMatrix(dev, TensorType::kQ8_0, 2, 64, bytes);
   vk::Buffer x_buf = test::upload(dev, std::vector<float>(64, 0.0f));
   TF_ASSERT_OK_AND_ASSIGN(auto rec, dev.newRecorder());
   ops::QuantMatrix w{TensorType::kQ8_0, w_buf.view(), 2, 64};

@@ -91,6 +91,19 @@ vk::Buffer uploadBytes(vk::Device& device, const void* data, uint64_t bytes) {
   return b;
 }
 
+vk::Buffer uploadMatrix(vk::Device& device, gguf::TensorType type, uint64_t rows, uint64_t cols,
+                        std::span<const uint8_t> ggml) {
+  auto r = device.createBuffer(std::max<uint64_t>(16, ops::gpuMatrixBytes(type, rows, cols)));
+  if (!r.isOk()) {
+    ADD_FAILURE() << "createBuffer: " << r.status().toString();
+    return {};
+  }
+  vk::Buffer b = std::move(r).value();
+  Status s = ops::uploadMatrix(device, b.view(), type, rows, cols, ggml);
+  if (!s.isOk()) ADD_FAILURE() << "uploadMatrix: " << s.toString();
+  return b;
+}
+
 ::testing::AssertionResult allWritten(std::span<const float> got) {
   for (size_t i = 0; i < got.size(); ++i) {
     uint32_t bits;

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "tokenfab/gguf.h"
+#include "tokenfab/ops_matmul.h"
 #include "tokenfab/vk.h"
 
 namespace tokenfab::test {
@@ -57,6 +59,10 @@ class GuardedBuffer {
 
 // A device-local buffer holding `data` (rounded up to 4 bytes).
 vk::Buffer uploadBytes(vk::Device& device, const void* data, uint64_t bytes);
+// A device-local weight matrix: `ggml` (rows of the file's blocks) in the GPU layout
+// (ops::uploadMatrix), gpuMatrixBytes large.
+vk::Buffer uploadMatrix(vk::Device& device, gguf::TensorType type, uint64_t rows, uint64_t cols,
+                        std::span<const uint8_t> ggml);
 template <typename T>
 vk::Buffer upload(vk::Device& device, const std::vector<T>& data) {
   return uploadBytes(device, data.data(), data.size() * sizeof(T));

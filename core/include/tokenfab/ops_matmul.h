@@ -1,9 +1,11 @@
 // Recorders for quantized weights: matrix x vector (decode), tiled matrix x matrix (prefill)
-// and the embedding row gather. Weights stay in ggml's block layout on the GPU and are decoded
-// in the shader (shaders/include/tokenfab/dequant.glsl).
+// and the embedding row gather. Weights are uploaded in tokenfab's GPU layout (uploadMatrix:
+// ggml's blocks split into aligned planes of quants and scales, the same values) and decoded in
+// the shader (shaders/include/tokenfab/dequant.glsl).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 
 #include "tokenfab/gguf.h"
@@ -14,9 +16,9 @@ namespace tokenfab::ops {
 
 // A weight matrix on the GPU: `rows` rows (ggml ne[1], output features) of `cols` elements
 // (ne[0], input features, a multiple of the type's block size), rows stored back to back.
-// `view` must hold quantRowBytes(type, cols) * rows bytes rounded up to a multiple of 4 (the
-// shaders read whole 32-bit words). A view larger than maxStorageBufferRange is bound in row
-// pieces automatically (its offset must be aligned to minStorageBufferOffsetAlignment).
+// `view` holds the rows in the GPU layout, gpuRowBytes(type, cols) each (write it with
+// uploadMatrix). A view larger than maxStorageBufferRange is bound in row pieces automatically
+// (its offset must be aligned to minStorageBufferOffsetAlignment).
 struct QuantMatrix {
   gguf::TensorType type = gguf::TensorType::kF32;
   vk::BufferView view;
@@ -26,10 +28,21 @@ struct QuantMatrix {
 
 // Types the GPU decodes: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K..Q6_K.
 bool matMulSupports(gguf::TensorType type);
-// Bytes of one row of `cols` elements; 0 for an unsupported type or a bad column count.
+// Bytes of one row of `cols` elements in the file (ggml blocks); 0 for an unsupported type or a
+// bad column count.
 uint64_t quantRowBytes(gguf::TensorType type, uint64_t cols);
-// The view size QuantMatrix needs: rows * row bytes rounded up to 4.
-uint64_t quantMatrixBytes(gguf::TensorType type, uint64_t rows, uint64_t cols);
+// Bytes of one row in the GPU layout: the same bytes reordered into planes, padded to 16.
+uint64_t gpuRowBytes(gguf::TensorType type, uint64_t cols);
+// The view size QuantMatrix needs: rows * gpuRowBytes.
+uint64_t gpuMatrixBytes(gguf::TensorType type, uint64_t rows, uint64_t cols);
+// Rewrites whole rows from the file's ggml blocks (`ggml`, a multiple of quantRowBytes) into
+// the GPU layout (`gpu`, as many rows of gpuRowBytes).
+Status packRows(gguf::TensorType type, uint64_t cols, std::span<const uint8_t> ggml, std::span<uint8_t> gpu);
+// Packs `rows` rows of `ggml` and uploads them to `dst` (gpuMatrixBytes) piece by piece;
+// `progress`, when given, receives the file bytes of each piece and may cancel by failing.
+Status uploadMatrix(vk::Device& device, const vk::BufferView& dst, gguf::TensorType type, uint64_t rows,
+                    uint64_t cols, std::span<const uint8_t> ggml,
+                    const std::function<Status(uint64_t)>& progress = {});
 
 // Activation / output layout: row n of x starts at element n * x_stride (x_stride >= cols, 0
 // means cols); row n of y at n * y_stride (0 means w.rows). Views start at element 0.
