@@ -46,14 +46,21 @@ vec2 loadPair(uint d) {
 }
 
 // Writes dims (d, d + 1) back in place and, for k and v, into the cache row (kv_store.comp).
+// A row past the bound cache (a position the host should never send) is not written.
 void storePair(uint d, vec2 x) {
   const uint i = g_base + d, c = g_cache_base + d;
+#ifdef KV_F16
+  const bool in_cache = c / 2u < (g_which == kK ? uint(k_cache.length()) : uint(v_cache.length()));
+#else
+  const bool in_cache = c < (g_which == kK ? uint(k_cache.length()) : uint(v_cache.length()));
+#endif
   if (g_which == kQ) {
     q[i] = x.x;
     q[i + 1] = x.y;
   } else if (g_which == kK) {
     k[i] = x.x;
     k[i + 1] = x.y;
+    if (!in_cache) return;
 #ifdef KV_F16
     k_cache[c / 2] = packHalf2x16(x);
 #else
@@ -63,6 +70,7 @@ void storePair(uint d, vec2 x) {
   } else {
     v[i] = x.x;
     v[i + 1] = x.y;
+    if (!in_cache) return;
 #ifdef KV_F16
     v_cache[c / 2] = packHalf2x16(x);
 #else
@@ -89,8 +97,8 @@ void main() {
   const uint dim = g_which == kV ? p.head_dim_v : p.head_dim;
   g_base = (t * (g_which == kQ ? p.n_heads : p.n_kv_heads) + h) * dim;
   g_bias_base = (g_which == kQ ? 0u : (g_which == kK ? q_dim : q_dim + k_dim)) + h * dim;
-  // Cache row pos0 + t of (n_ctx, n_kv_heads, dim).
-  g_cache_base = ((p.pos0 + t) * p.n_kv_heads + h) * dim;
+  // Cache row pos[t] of (n_ctx, n_kv_heads, dim).
+  g_cache_base = (pos[t] * p.n_kv_heads + h) * dim;
 
   if (g_which == kV) {
     if (2 * u >= dim) return;

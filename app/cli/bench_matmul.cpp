@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "ref/dequant.h"
+#include "tokenfab/ops.h"
 #include "tokenfab/ops_matmul.h"
 
 namespace tokenfab::cli {
@@ -116,16 +117,18 @@ Result<std::vector<MatMulBenchRow>> benchMatMul(vk::Device& device, const MatMul
   return out;
 }
 
-std::string formatMatMulBench(const std::vector<MatMulBenchRow>& rows) {
+std::string formatMatMulBench(const std::vector<MatMulBenchRow>& rows, double stream_gbps) {
   std::ostringstream s;
   char line[200];
-  std::snprintf(line, sizeof line, "%-7s %-7s %6s %6s %6s %12s %10s %10s\n", "type", "op", "rows", "cols", "batch",
-                "us/op", "GB/s", "GFLOP/s");
+  std::snprintf(line, sizeof line, "%-7s %-7s %6s %6s %6s %12s %10s %10s %10s\n", "type", "op", "rows", "cols", "batch",
+                "us/op", "GB/s", "of stream", "GFLOP/s");
   s << line;
   for (const auto& r : rows) {
-    std::snprintf(line, sizeof line, "%-7s %-7s %6u %6u %6u %12.1f %10.1f %10.1f\n",
+    char frac[32] = "-";
+    if (stream_gbps > 0) std::snprintf(frac, sizeof frac, "%.1f%%", 100.0 * r.weight_gbps / stream_gbps);
+    std::snprintf(line, sizeof line, "%-7s %-7s %6u %6u %6u %12.1f %10.1f %10s %10.1f\n",
                   std::string(gguf::typeName(r.type)).c_str(), r.op.c_str(), r.rows, r.cols, r.batch, r.us_per_op,
-                  r.weight_gbps, r.gflops);
+                  r.weight_gbps, frac, r.gflops);
     s << line;
   }
   return s.str();
@@ -193,9 +196,13 @@ int runBenchMatMul(std::span<const std::string> argv) {
   auto device = vk::Device::create(dev_options);
   if (!device.isOk()) return failure(device.status().toString());
   std::cout << "device: " << (*device)->report().name << "\n";
+  // Weight GB/s of each product against the streaming bandwidth a plain kernel reaches.
+  auto stream = ops::measureStreamBandwidth(**device);
+  const double stream_gbps = stream.isOk() ? stream->gbps : 0.0;
+  if (stream.isOk()) std::cout << "streaming bandwidth: " << stream_gbps << " GB/s (stream_read, GPU timestamps)\n";
   auto rows = benchMatMul(**device, options);
   if (!rows.isOk()) return failure(rows.status().toString());
-  std::cout << formatMatMulBench(*rows);
+  std::cout << formatMatMulBench(*rows, stream_gbps);
   return kExitOk;
 }
 

@@ -30,6 +30,6 @@ struct MatMulBenchRow {
 };
 
 Result<std::vector<MatMulBenchRow>> benchMatMul(vk::Device& device, const MatMulBenchOptions& options);
-std::string formatMatMulBench(const std::vector<MatMulBenchRow>& rows);
+std::string formatMatMulBench(const std::vector<MatMulBenchRow>& rows, double stream_gbps = 0.0);
 
 }  // namespace tokenfab::cli

@@ -81,8 +81,9 @@ int runBench(std::span<const std::string> argv) {
   auto engine = openEngine(*flags);
   if (!engine.isOk()) return failure(engine.status().toString());
   const auto& cfg = (*engine)->config();
-  auto copy = (*engine)->measureCopyBandwidth();
-  const double copy_gbps = copy.isOk() ? *copy : 0.0;
+  auto stream = (*engine)->measureStreamBandwidth();
+  const double stream_gbps = stream.isOk() ? *stream : 0.0;
+  const double physical_gbps = (*engine)->device().physical_gbps;
   auto session = (*engine)->newSession(std::max(flags->n_ctx, n_prompt + n_gen + 1));
   if (!session.isOk()) return failure(session.status().toString());
 
@@ -140,7 +141,7 @@ int runBench(std::span<const std::string> argv) {
   const Timings& t = (*session)->timings();
   const double bytes = double(t.weight_bytes_per_token);
   const double gbps = bytes * tg.mean / 1e9;
-  const double fraction = copy_gbps > 0 ? gbps / copy_gbps : 0.0;
+  const double fraction = stream_gbps > 0 ? gbps / stream_gbps : 0.0;
   std::error_code size_error;
   const auto file_size = std::filesystem::file_size(flags->model, size_error);
   const uint64_t file_bytes = size_error ? 0 : uint64_t(file_size);
@@ -152,7 +153,8 @@ int runBench(std::span<const std::string> argv) {
         {"n_prompt", n_prompt}, {"n_gen", n_gen}, {"repetitions", reps},
         {"pp_tokens_per_s", pp.mean}, {"pp_sd", pp.sd}, {"pp_flops", pp_flops}, {"pp_gflops", pp_gflops}, {"tg_tokens_per_s", tg.mean}, {"tg_sd", tg.sd},
         {"time_to_first_token_ms", ttft.mean}, {"weight_bytes_per_token", t.weight_bytes_per_token},
-        {"achieved_gbps", gbps}, {"copy_gbps", copy_gbps}, {"bandwidth_fraction", fraction},
+        {"achieved_gbps", gbps}, {"stream_gbps", stream_gbps}, {"bandwidth_fraction", fraction},
+        {"physical_gbps", physical_gbps},
         {"dispatches_per_token", t.dispatches_per_token}};
     if (profiled_steps > 0) {
       nlohmann::ordered_json list = nlohmann::ordered_json::array();
@@ -170,7 +172,10 @@ int runBench(std::span<const std::string> argv) {
   std::printf("ttft       %10.1f ms (prompt of %d + first token)\n", ttft.mean, n_prompt);
   std::printf("weights    %10.2f MB read per token, %u dispatches per token (%s, file %.1f MB)\n", bytes / 1e6,
               t.dispatches_per_token, weightTypes(cfg).c_str(), double(file_bytes) / 1e6);
-  std::printf("bandwidth  %10.2f GB/s achieved, copy bandwidth %.2f GB/s: %.1f%% of it\n", gbps, copy_gbps, 100 * fraction);
+  std::printf("bandwidth  %10.2f GB/s achieved, streaming bandwidth %.2f GB/s measured: %.1f%% of it", gbps, stream_gbps,
+              100 * fraction);
+  if (physical_gbps > 0) std::printf(" (datasheet %.0f GB/s)", physical_gbps);
+  std::printf("\n");
   if (profiled_steps > 0) {
     double gpu_ns = 0;
     for (const OpTime& op : ops) gpu_ns += op.ns;

@@ -1,8 +1,8 @@
 // tokenfab-cli bench-ops [--device X] [--iters N] [--scale S] [--matmul] [--json]
 // GPU time of each non-matmul op (timestamps around N back-to-back dispatches) as GB/s of the
-// bytes it must move, next to the device's measured copy bandwidth (vkCmdCopyBuffer, read +
-// write). --matmul appends mm's quantized matvec/matmul rows (bench_matmul.h): the extension
-// point for weight-type benchmarks.
+// bytes it must move, next to the device's streaming bandwidth (ops::measureStreamBandwidth: a
+// compute kernel over 512 MiB, GPU timestamps; the buffer copy is one of the rows). --matmul
+// appends the quantized matvec/matmul rows (bench_matmul.h).
 #include <algorithm>
 #include <cstdio>
 #include <functional>
@@ -56,7 +56,7 @@ Result<vk::Buffer> filled(vk::Device& dev, uint64_t floats, float lo, float hi, 
   return b;
 }
 
-Result<std::vector<OpRow>> benchOps(vk::Device& dev, uint32_t iters, double scale, double* copy_gbps) {
+Result<std::vector<OpRow>> benchOps(vk::Device& dev, uint32_t iters, double scale) {
   std::vector<OpRow> rows;
   // Elementwise length: a multiple of 4096 (rows of the broadcast mul and the row ops).
   const uint64_t n = std::max<uint64_t>(static_cast<uint64_t>(1024 * scale), 1) * 4096;
@@ -64,13 +64,13 @@ Result<std::vector<OpRow>> benchOps(vk::Device& dev, uint32_t iters, double scal
   TF_ASSIGN_OR_RETURN(vk::Buffer b, filled(dev, n, -2, 2, 2));
   TF_ASSIGN_OR_RETURN(vk::Buffer c, filled(dev, n, 0, 0, 3));
 
-  TF_ASSIGN_OR_RETURN(double copy_ns, timeOp(dev, iters, [&](vk::Recorder& r) { return r.copy(a.view(), c.view()); }));
-  *copy_gbps = 2.0 * n * 4 / copy_ns;
   const std::string flat = std::to_string(n);
   auto add_row = [&](std::string op, std::string shape, double ns, double bytes) {
     rows.push_back({std::move(op), std::move(shape), ns / 1000.0, bytes});
   };
   double ns;
+  TF_ASSIGN_OR_RETURN(ns, timeOp(dev, iters, [&](vk::Recorder& r) { return r.copy(a.view(), c.view()); }));
+  add_row("copy (vkCmdCopyBuffer)", flat, ns, 8.0 * n);
   TF_ASSIGN_OR_RETURN(ns, timeOp(dev, iters, [&](vk::Recorder& r) { return ops::recordAdd(r, a.view(), b.view(), c.view(), n); }));
   add_row("add", flat, ns, 12.0 * n);
   TF_ASSIGN_OR_RETURN(ns, timeOp(dev, iters, [&](vk::Recorder& r) { return ops::recordMul(r, a.view(), b.view(), c.view(), n, 4096); }));
@@ -102,20 +102,36 @@ Result<std::vector<OpRow>> benchOps(vk::Device& dev, uint32_t iters, double scal
                         return ops::recordRope(r, a.view(), pos.view(), {}, 64, heads, dim, rope_cfg);
                       }));
   add_row("rope (neox)", "64x32x128", ns, 8.0 * 64 * heads * dim);
-  for (ops::KvType kv : {ops::KvType::kF16, ops::KvType::kF32}) {
-    const double elem = kv == ops::KvType::kF16 ? 2 : 4;
-    ops::AttentionShape shape{1, heads, kv_heads, dim, ctx - 1, 0.f, kv, 0};
-    const uint64_t cache_bytes = uint64_t{ctx} * kv_heads * dim * static_cast<uint64_t>(elem);
-    TF_ASSIGN_OR_RETURN(vk::Buffer kc, dev.createBuffer(cache_bytes));
-    TF_ASSIGN_OR_RETURN(vk::Buffer vc, dev.createBuffer(cache_bytes));
-    TF_RETURN_IF_ERROR(dev.upload(kc.view(), std::vector<uint8_t>(cache_bytes, 0x11).data(), cache_bytes));
-    TF_RETURN_IF_ERROR(dev.upload(vc.view(), std::vector<uint8_t>(cache_bytes, 0x11).data(), cache_bytes));
-    TF_ASSIGN_OR_RETURN(vk::Buffer scratch, dev.createBuffer(ops::attentionScratchBytes(shape)));
-    TF_ASSIGN_OR_RETURN(ns, timeOp(dev, iters, [&](vk::Recorder& r) {
-                          return ops::recordAttention(r, a.view(), kc.view(), vc.view(), scratch.view(), c.view(), shape);
-                        }));
-    add_row(std::string("attention decode ") + (kv == ops::KvType::kF16 ? "f16" : "f32"), "32/8x128 @2048", ns,
-            2.0 * cache_bytes);
+  // Decode attention at two depths: the general split path and the decode path (GQA heads
+  // together, step parameters from a buffer) where the device has it.
+  for (uint32_t depth : {ctx, 4 * ctx}) {
+    for (ops::KvType kv : {ops::KvType::kF16, ops::KvType::kF32}) {
+      const uint64_t elem = kv == ops::KvType::kF16 ? 2 : 4;
+      const uint64_t cache_bytes = uint64_t{depth} * kv_heads * dim * elem;
+      TF_ASSIGN_OR_RETURN(vk::Buffer kc, dev.createBuffer(cache_bytes));
+      TF_ASSIGN_OR_RETURN(vk::Buffer vc, dev.createBuffer(cache_bytes));
+      const std::vector<uint8_t> fill(cache_bytes, 0x11);
+      TF_RETURN_IF_ERROR(dev.upload(kc.view(), fill.data(), cache_bytes));
+      TF_RETURN_IF_ERROR(dev.upload(vc.view(), fill.data(), cache_bytes));
+      const std::string label = std::string("attention decode ") + (kv == ops::KvType::kF16 ? "f16" : "f32");
+      const std::string shape_text = "32/8x128 @" + std::to_string(depth);
+      const ops::AttentionShape shape{1, heads, kv_heads, dim, depth - 1, 0.f, kv, 0};
+      TF_ASSIGN_OR_RETURN(vk::Buffer scratch, dev.createBuffer(ops::attentionScratchBytes(shape)));
+      TF_ASSIGN_OR_RETURN(ns, timeOp(dev, iters, [&](vk::Recorder& r) {
+                            return ops::recordAttention(r, a.view(), kc.view(), vc.view(), scratch.view(), c.view(), shape);
+                          }));
+      add_row(label + " split", shape_text, ns, 2.0 * cache_bytes);
+      const ops::AttentionDecodeShape step_shape{heads, kv_heads, dim, depth, 0.f, kv, 0};
+      if (!ops::attentionDecodeSupported(dev, step_shape)) continue;
+      TF_ASSIGN_OR_RETURN(vk::Buffer step, dev.createBuffer(ops::kDecodeStepBytes, vk::Device::MemoryKind::kHostVisible));
+      TF_RETURN_IF_ERROR(ops::writeDecodeStep(dev, step_shape, depth, step.mapped()));
+      TF_ASSIGN_OR_RETURN(vk::Buffer step_scratch, dev.createBuffer(ops::attentionDecodeScratchBytes(dev, step_shape)));
+      TF_ASSIGN_OR_RETURN(ns, timeOp(dev, iters, [&](vk::Recorder& r) {
+                            return ops::recordAttentionDecode(r, a.view(), kc.view(), vc.view(), step_scratch.view(),
+                                                              c.view(), step_shape, step.view());
+                          }));
+      add_row(label + " step", shape_text, ns, 2.0 * cache_bytes);
+    }
   }
   return rows;
 }
@@ -124,7 +140,7 @@ int runBenchOps(std::span<const std::string> argv) {
   Args args(argv);
   if (args.flag("--help", "-h")) {
     std::printf("usage: tokenfab-cli bench-ops [--device INDEX|NAME] [--iters N] [--scale S] [--matmul] [--json]\n"
-                "  GB/s of every op next to the measured buffer-copy bandwidth (GPU timestamps).\n"
+                "  GB/s of every op next to the measured streaming bandwidth (GPU timestamps).\n"
                 "  --scale multiplies the tensor sizes (default 1: 4Mi elements); --matmul adds the\n"
                 "  quantized matvec/matmul rows of bench-matmul.\n");
     return kExitOk;
@@ -156,8 +172,10 @@ int runBenchOps(std::span<const std::string> argv) {
   if (!dev.isOk()) return failure(dev.status().toString());
   vk::Device& device = **dev;
   if (!device.report().timestamps) return failure("bench-ops: " + device.report().name + " has no timestamp queries");
-  double copy_gbps = 0;
-  auto rows = benchOps(device, iters, scale, &copy_gbps);
+  auto stream = ops::measureStreamBandwidth(device);
+  if (!stream.isOk()) return failure(stream.status().toString());
+  const double stream_gbps = stream->gbps;
+  auto rows = benchOps(device, iters, scale);
   // With TOKENFAB_VALIDATION=1 every validation message is shown (and fails the command).
   const auto messages = device.validationMessages();
   for (const std::string& m : messages) std::fprintf(stderr, "validation: %s\n", m.c_str());
@@ -167,11 +185,12 @@ int runBenchOps(std::span<const std::string> argv) {
   if (json) {
     nlohmann::json out;
     out["device"] = device.report().name;
-    out["copy_gbps"] = copy_gbps;
+    out["stream_gbps"] = stream_gbps;
+    if (const auto sheet = vk::datasheetFor(device.report().name)) out["physical_gbps"] = sheet->memory_gbps;
     out["ops"] = nlohmann::json::array();
     for (const OpRow& r : *rows)
       out["ops"].push_back({{"op", r.op}, {"shape", r.shape}, {"us", r.us}, {"gbps", r.bytes / (r.us * 1000.0)},
-                            {"fraction_of_copy", r.bytes / (r.us * 1000.0) / copy_gbps}});
+                            {"fraction_of_stream", r.bytes / (r.us * 1000.0) / stream_gbps}});
     if (matmul) {
       auto mm = benchMatMul(device, MatMulBenchOptions{});
       if (!mm.isOk()) return failure(mm.status().toString());
@@ -183,23 +202,24 @@ int runBenchOps(std::span<const std::string> argv) {
     std::printf("%s\n", out.dump(2).c_str());
     return kExitOk;
   }
-  std::printf("device: %s\ncopy bandwidth (vkCmdCopyBuffer, read+write): %.2f GB/s\n\n", device.report().name.c_str(),
-              copy_gbps);
-  std::printf("%-24s %-16s %12s %10s %9s\n", "op", "shape", "us/op", "GB/s", "of copy");
+  std::printf("device: %s\nstreaming bandwidth (stream_read over %.0f MiB, GPU timestamps): %.2f GB/s",
+              device.report().name.c_str(), double(stream->bytes) / (1 << 20), stream_gbps);
+  if (const auto sheet = vk::datasheetFor(device.report().name)) std::printf(" (datasheet %.0f GB/s)", sheet->memory_gbps);
+  std::printf("\n\n%-28s %-16s %12s %10s %10s\n", "op", "shape", "us/op", "GB/s", "of stream");
   for (const OpRow& r : *rows) {
     const double gbps = r.bytes / (r.us * 1000.0);
-    std::printf("%-24s %-16s %12.1f %10.2f %8.0f%%\n", r.op.c_str(), r.shape.c_str(), r.us, gbps, 100.0 * gbps / copy_gbps);
+    std::printf("%-28s %-16s %12.1f %10.2f %9.0f%%\n", r.op.c_str(), r.shape.c_str(), r.us, gbps, 100.0 * gbps / stream_gbps);
   }
   if (matmul) {
     auto mm = benchMatMul(device, MatMulBenchOptions{});
     if (!mm.isOk()) return failure(mm.status().toString());
-    std::printf("\n%s", formatMatMulBench(*mm).c_str());
+    std::printf("\n%s", formatMatMulBench(*mm, stream_gbps).c_str());
   }
   return kExitOk;
 }
 
 }  // namespace
 
-TF_CLI_COMMAND("bench-ops", "GB/s of every GPU op vs measured copy bandwidth [--matmul]", runBenchOps);
+TF_CLI_COMMAND("bench-ops", "GB/s of every GPU op vs the measured streaming bandwidth [--matmul]", runBenchOps);
 
 }  // namespace tokenfab::cli

@@ -102,7 +102,7 @@ void EngineWorker::loadModel(const QString& path, int backend, const QString& de
 
 void EngineWorker::measureBandwidth() {
   if (!m_engine) return;
-  auto gbps = m_engine->measureCopyBandwidth();
+  auto gbps = m_engine->measureStreamBandwidth();
   if (gbps.isOk()) emit bandwidthMeasured(*gbps);
 }
 

@@ -43,7 +43,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(m_worker, &EngineWorker::generationFinished, this, &MainWindow::onGenerationFinished);
   connect(m_worker, &EngineWorker::generationFailed, this, &MainWindow::onGenerationFailed);
   connect(m_worker, &EngineWorker::bandwidthMeasured, this, [this](double gbps) {
-    m_copy_gbps = gbps;
+    m_stream_gbps = gbps;
     m_efficiency->setText(efficiencyText());
   });
   connect(m_worker, &EngineWorker::loadProgressed, this, [this](const QString& stage, double fraction) {
@@ -172,7 +172,7 @@ void MainWindow::onModelLoaded(const ModelInfo& info) {
   m_conversation.model_name = info.name.toStdString();
   m_selected_turn = m_selected_step = -1;
   m_has_summary = false;
-  m_copy_gbps = 0.0;
+  m_stream_gbps = 0.0;
   m_chat->setTokenizer(info.tokenizer.get());
   m_inspector->setTokenizer(info.tokenizer.get());
   m_sampler->setTokenizer(info.tokenizer.get());
@@ -471,7 +471,8 @@ QString MainWindow::efficiencyText() const {
     parts << tr("first token %1 ms").arg(t.first_token_ms, 0, 'f', 1);
     const double gbps = t.achievedGBps();
     QString bw = tr("%1 GB/s").arg(gbps, 0, 'f', 3);
-    if (m_copy_gbps > 0) bw += tr(" (%1% of copy %2 GB/s)").arg(100.0 * gbps / m_copy_gbps, 0, 'f', 1).arg(m_copy_gbps, 0, 'f', 1);
+    if (m_stream_gbps > 0)
+      bw += tr(" (%1% of the measured %2 GB/s)").arg(100.0 * gbps / m_stream_gbps, 0, 'f', 1).arg(m_stream_gbps, 0, 'f', 1);
     parts << bw;
   } else if (m_generating) {
     parts << tr("generating...");

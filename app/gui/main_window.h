@@ -111,7 +111,7 @@ class MainWindow : public QMainWindow {
   Conversation m_conversation;
   GenerateSummary m_last_summary;
   bool m_has_summary = false;
-  double m_copy_gbps = 0.0;
+  double m_stream_gbps = 0.0;
   QString m_last_error;
   QString m_session_path;
   QStringList m_recent;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -172,6 +173,15 @@ Result<std::unique_ptr<GpuModel>> GpuModel::load(const gguf::GgufFile& file, Mod
   model->m_norm_fold_max_elements =
       model->m_device->report().type == "cpu" ? (uint64_t{1} << 16) : std::numeric_limits<uint64_t>::max();
   TF_RETURN_IF_ERROR(model->upload(file, progress));
+  // recordRopeStore rotates two pairs per invocation (NEOX needs n_rot % 4 == 0) and adds biases
+  // only as one [bq | bk | bv] buffer.
+  const ModelConfig& c = model->m_config;
+  model->m_fuse_rope_store = c.rope_layout != RopeLayout::kNeox || c.n_rot % 4 == 0;
+  for (const GpuLayer& g : model->m_layers)
+    if (g.bq.size() && !g.bqkv.size()) model->m_fuse_rope_store = false;
+  // A recorded step reads positions from buffers only on the fused rope/store path.
+  const char* replay = std::getenv("TOKENFAB_REPLAY");
+  model->m_replay_decode = model->m_fuse_rope_store && !(replay && std::string(replay) == "0");
   return model;
 }
 
@@ -189,7 +199,8 @@ uint64_t GpuModel::stateBytes(int32_t n_ctx, int32_t n_batch, int32_t n_logit_ro
   bytes += b * 4 * (3ull * c.n_embd + 2ull * c.qDim() + 2ull * max_kv + 2ull * max_ff + 2);
   ops::AttentionShape shape{static_cast<uint32_t>(n_batch), uint32_t(c.n_head), 1, uint32_t(c.head_dim),
                             uint32_t(std::max(0, n_ctx - n_batch))};
-  bytes += ops::attentionScratchBytes(shape);
+  bytes += std::max(ops::attentionScratchBytes(shape),
+                    stepAttention(n_ctx) ? ops::attentionDecodeScratchBytes(*m_device, decodeShape(n_ctx)) : 0);
   bytes += uint64_t(n_logit_rows) * c.n_vocab * 4;
   return bytes;
 }
@@ -236,29 +247,87 @@ Result<GpuState> GpuModel::newState(int32_t n_ctx, int32_t n_batch, int32_t n_lo
   TF_ASSIGN_OR_RETURN(s.up, dev.createBuffer(b * max_ff));
   ops::AttentionShape shape{static_cast<uint32_t>(n_batch), uint32_t(c.n_head), 1, uint32_t(c.head_dim),
                             uint32_t(std::max(0, n_ctx - n_batch))};
-  TF_ASSIGN_OR_RETURN(s.scratch, dev.createBuffer(std::max<uint64_t>(4, ops::attentionScratchBytes(shape))));
+  const bool step_attention = stepAttention(n_ctx);
+  const uint64_t decode_scratch = step_attention ? ops::attentionDecodeScratchBytes(dev, decodeShape(n_ctx)) : 0;
+  TF_ASSIGN_OR_RETURN(s.scratch,
+                      dev.createBuffer(std::max<uint64_t>({4, ops::attentionScratchBytes(shape), decode_scratch})));
+  if (step_attention) {
+    TF_ASSIGN_OR_RETURN(s.step, dev.createBuffer(ops::kDecodeStepBytes, Kind::kHostVisible));
+    if (!s.step.mapped()) return Status(Code::kInternal, "the step buffer is not mapped");
+  }
   TF_ASSIGN_OR_RETURN(s.logits, dev.createBuffer(uint64_t(n_logit_rows) * c.n_vocab * 4, Kind::kHostVisible));
   if (!s.ids.mapped() || !s.pos.mapped() || !s.logits.mapped())
     return Status(Code::kInternal, "host-visible buffers are not mapped");
   return s;
 }
 
-// The forward pass, one straight sequence of ops. Every op writes a buffer the next one reads,
-// so a barrier separates them; ops that only read the same input share one.
 Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t pos0, bool all_logits,
                          std::vector<float>& out, uint32_t* dispatches, const Tap* tap, OpProfile* profile) {
   const ModelConfig& c = m_config;
   const uint32_t n = static_cast<uint32_t>(tokens.size());
   if (n == 0 || n > uint32_t(s.n_batch)) return Status(Code::kInvalidArgument, "forward: bad chunk size");
-  if (pos0 + int32_t(n) > s.n_ctx) return Status(Code::kModelPromptTooLong, "forward: past the context");
+  if (pos0 < 0 || pos0 + int32_t(n) > s.n_ctx) return Status(Code::kModelPromptTooLong, "forward: past the context");
   if (all_logits && n > uint32_t(s.n_logit_rows)) return Status(Code::kInvalidArgument, "forward: too many logit rows");
 
+  // The per-token inputs live in host-visible buffers the graph reads: token ids, positions
+  // and (decode) the step parameters of attention.
   auto* ids = static_cast<uint32_t*>(s.ids.mapped());
   auto* pos = static_cast<uint32_t*>(s.pos.mapped());
   for (uint32_t i = 0; i < n; ++i) {
     ids[i] = static_cast<uint32_t>(tokens[i]);
     pos[i] = static_cast<uint32_t>(pos0) + i;
   }
+  const bool step_attention = n == 1 && s.step.size() > 0;
+  if (step_attention)
+    TF_RETURN_IF_ERROR(ops::writeDecodeStep(*m_device, decodeShape(s.n_ctx), uint32_t(pos0) + 1, s.step.mapped()));
+
+  // A decode step without taps or profiling is recorded once per state and replayed: every
+  // input it reads comes from the buffers above, so only the submission is per token.
+  const bool replayable = step_attention && !tap && !profile && m_replay_decode;
+  if (replayable && s.decode_graph) {
+    TF_RETURN_IF_ERROR(s.decode_graph->replay());
+    if (dispatches) *dispatches = s.decode_graph->dispatchCount();
+  } else {
+    TF_ASSIGN_OR_RETURN(vk::Recorder rec, m_device->newRecorder());
+    std::vector<const char*> marks;
+    TF_RETURN_IF_ERROR(record(rec, s, n, pos0, all_logits, tap, profile ? &marks : nullptr));
+    TF_RETURN_IF_ERROR(rec.submitAndWait());
+    if (dispatches) *dispatches = rec.dispatchCount();
+    if (profile && !marks.empty()) {
+      TF_ASSIGN_OR_RETURN(std::vector<double> ns, rec.timestampsNs());
+      profile->clear();
+      for (size_t i = 1; i < marks.size() && i < ns.size(); ++i) profile->push_back({marks[i], ns[i] - ns[i - 1]});
+    }
+    if (replayable) s.decode_graph = std::make_unique<vk::Recorder>(std::move(rec));
+  }
+  out.resize(size_t(all_logits ? n : 1) * c.n_vocab);
+  std::memcpy(out.data(), s.logits.mapped(), out.size() * sizeof(float));
+  return Status::ok();
+}
+
+ops::AttentionDecodeShape GpuModel::decodeShape(int32_t n_ctx) const {
+  const ModelConfig& c = m_config;
+  ops::AttentionDecodeShape shape;
+  shape.n_heads = uint32_t(c.n_head);
+  shape.n_kv_heads = uint32_t(c.nHeadKv(0));
+  shape.head_dim = uint32_t(c.head_dim);
+  shape.n_ctx = uint32_t(n_ctx);
+  shape.kv_type = m_kv_f16 ? ops::KvType::kF16 : ops::KvType::kF32;
+  return shape;
+}
+
+bool GpuModel::stepAttention(int32_t n_ctx) const {
+  for (int l = 1; l < m_config.n_layer; ++l)
+    if (m_config.nHeadKv(l) != m_config.nHeadKv(0)) return false;
+  return ops::attentionDecodeSupported(*m_device, decodeShape(n_ctx));
+}
+
+// The forward pass, one straight sequence of ops. Every op writes a buffer the next one reads,
+// so a barrier separates them; ops that only read the same input share one. `marks` (profiling)
+// receives a name per timestamp written after each group of ops.
+Status GpuModel::record(vk::Recorder& rec, GpuState& s, uint32_t n, int32_t pos0, bool all_logits, const Tap* tap,
+                        std::vector<const char*>* marks) {
+  const ModelConfig& c = m_config;
   const uint64_t e = uint64_t(c.n_embd);
   // y = x W^T, or y += x W^T (`accumulate`: the residual add fused into the product).
   auto matmul = [&](vk::Recorder& r, const ops::QuantMatrix& w, const vk::Buffer& x, const vk::Buffer& y,
@@ -278,12 +347,11 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
   const float eps = float(c.rms_eps);
   // recordRopeStore rotates two pairs per invocation: NEOX needs n_rot % 4 == 0. The debug taps
   // read q/k/v between the steps, so they keep the separate ops.
-  const bool fuse_rope_store = !tap && (rope.layout == ops::RopeLayout::kAdjacent || rope.n_rot % 4 == 0);
+  const bool fuse_rope_store = !tap && m_fuse_rope_store;
   // Decode folds the RMS norm of a block into the products after it where that pays (see
   // m_norm_fold_max_elements); the debug taps read the normed rows, so they keep the norm op.
   const auto foldNorm = [&](uint64_t elements) { return n == 1 && !tap && elements <= m_norm_fold_max_elements; };
 
-  TF_ASSIGN_OR_RETURN(vk::Recorder rec, m_device->newRecorder());
   // Debug only: run what is recorded so far and hand the first row of `buf` to the tap.
   auto point = [&](const std::string& name, const vk::Buffer& buf, uint64_t row) -> Status {
     if (!tap) return Status::ok();
@@ -295,10 +363,9 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
     return rec.reset();
   };
   // Profiling: a timestamp after each group of ops (after its barrier), named by the group.
-  std::vector<const char*> marks;
   auto mark = [&](const char* op) {
-    if (!profile || tap) return;
-    if (rec.timestamp().isOk()) marks.push_back(op);  // past the query pool's size: no more marks
+    if (!marks || tap) return;
+    if (rec.timestamp().isOk()) marks->push_back(op);  // past the query pool's size: no more marks
   };
   mark("start");
   // x (n, n_embd) = token_embd[ids]
@@ -332,7 +399,7 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
     }
     rec.barrier();  // q, k, v
     mark("matmul_qkv");
-    if (fuse_rope_store && (!g.bq.size() || g.bqkv.size())) {
+    if (fuse_rope_store) {
       // biases, rope on q and k, and the cache rows pos0..pos0+n in one dispatch
       ops::RopeStoreArgs a;
       a.q = s.q.view(0, uint64_t(n) * c.qDim() * 4);
@@ -375,9 +442,15 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
       rec.barrier();  // cache rows pos0..pos0+n
       mark("kv_store");
     }
-    ops::AttentionShape shape{n, uint32_t(c.n_head), n_kv, uint32_t(c.head_dim), uint32_t(pos0), 0.0f, kv_type, 0};
-    TF_RETURN_IF_ERROR(ops::recordAttention(rec, s.q.view(), s.k_cache[size_t(l)].view(), s.v_cache[size_t(l)].view(),
-                                            s.scratch.view(), s.attn.view(), shape));
+    if (n == 1 && s.step.size() > 0) {  // keys and split from the step buffer: replayable
+      TF_RETURN_IF_ERROR(ops::recordAttentionDecode(rec, s.q.view(), s.k_cache[size_t(l)].view(),
+                                                    s.v_cache[size_t(l)].view(), s.scratch.view(), s.attn.view(),
+                                                    decodeShape(s.n_ctx), s.step.view()));
+    } else {
+      ops::AttentionShape shape{n, uint32_t(c.n_head), n_kv, uint32_t(c.head_dim), uint32_t(pos0), 0.0f, kv_type, 0};
+      TF_RETURN_IF_ERROR(ops::recordAttention(rec, s.q.view(), s.k_cache[size_t(l)].view(),
+                                              s.v_cache[size_t(l)].view(), s.scratch.view(), s.attn.view(), shape));
+    }
     rec.barrier();  // attn (n, n_head * head_dim)
     mark("attention");
     TF_RETURN_IF_ERROR(point(blk + "attn_out", s.attn, uint64_t(c.qDim())));
@@ -433,16 +506,6 @@ Status GpuModel::forward(GpuState& s, std::span<const int32_t> tokens, int32_t p
   TF_RETURN_IF_ERROR(matmul(rec, m_output, s.xn, s.logits, rows));
   rec.barrier();  // logits, for the host
   mark("matmul_output");
-  TF_RETURN_IF_ERROR(rec.submitAndWait());
-  if (dispatches) *dispatches = rec.dispatchCount();
-  if (profile && !marks.empty()) {
-    TF_ASSIGN_OR_RETURN(std::vector<double> ns, rec.timestampsNs());
-    profile->clear();
-    for (size_t i = 1; i < marks.size() && i < ns.size(); ++i) profile->push_back({marks[i], ns[i] - ns[i - 1]});
-  }
-
-  out.resize(size_t(rows) * c.n_vocab);
-  std::memcpy(out.data(), s.logits.mapped(), out.size() * sizeof(float));
   return Status::ok();
 }
 

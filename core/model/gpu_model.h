@@ -40,6 +40,9 @@ struct GpuState {
   vk::Buffer scratch;                        // attention split-K partials
   vk::Buffer logits;                         // (n_logit_rows, n_vocab) host-visible
   int32_t n_logit_rows = 0;
+  // Decode on the step-parameter path (when the device and shapes allow it; else empty):
+  vk::Buffer step;                              // ops::kDecodeStepBytes, host-visible
+  std::unique_ptr<vk::Recorder> decode_graph;   // one decode step, recorded once, replayed per token
 };
 
 class GpuModel {
@@ -68,6 +71,8 @@ class GpuModel {
 
   // Profiling: when `profile` is given (and the device has timestamps), it receives the GPU time
   // of each group of ops in graph order (its name, e.g. "matmul_qkv", and nanoseconds).
+  // A single-token step without taps or profiling is recorded once per state and replayed
+  // (TOKENFAB_REPLAY=0 records every step instead, for comparison).
   using OpProfile = std::vector<OpTime>;
   Status forward(GpuState& state, std::span<const int32_t> tokens, int32_t pos0, bool all_logits,
                  std::vector<float>& out, uint32_t* dispatches = nullptr, const Tap* tap = nullptr,
@@ -76,6 +81,12 @@ class GpuModel {
  private:
   GpuModel() = default;
   Status upload(const gguf::GgufFile& file, const ProgressFn& progress);
+  // Records the graph for n tokens at pos0 (the taps submit part-way, as forward() describes).
+  Status record(vk::Recorder& rec, GpuState& state, uint32_t n, int32_t pos0, bool all_logits, const Tap* tap,
+                std::vector<const char*>* marks);
+  ops::AttentionDecodeShape decodeShape(int32_t n_ctx) const;
+  // Whether decode attention can read its parameters from the step buffer for this context.
+  bool stepAttention(int32_t n_ctx) const;
 
   ModelConfig m_config;
   std::unique_ptr<vk::Device> m_device;
@@ -88,6 +99,8 @@ class GpuModel {
   uint64_t m_weight_bytes = 0;
   uint64_t m_bytes_per_token = 0;
   uint64_t m_norm_fold_max_elements = 0;  // largest decode product an RMS norm is folded into
+  bool m_fuse_rope_store = false;          // biases, rope and the KV store in one dispatch
+  bool m_replay_decode = false;            // decode steps are recorded once and replayed
 };
 
 }  // namespace tokenfab::model

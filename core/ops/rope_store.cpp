@@ -76,8 +76,14 @@ Status recordRopeStore(vk::Recorder& rec, const RopeStoreArgs& a) {
       const vk::Pipeline* pipe,
       dev.pipeline({shaderName(a.rope.layout, a.kv_type), 8, sizeof(abi::RopeStoreParams), {wg}}));
   abi::RopeStoreParams p{
-      a.n_tokens,       a.n_heads,         a.n_kv_heads,     a.head_dim,         head_dim_v, n_rot,
-      a.rope.freq_base, a.rope.freq_scale, has_ff ? 1u : 0u, has_bias ? 1u : 0u, a.pos0};
+      a.n_tokens,       a.n_heads,         a.n_kv_heads,     a.head_dim,        head_dim_v,
+      n_rot,            a.rope.freq_base,  a.rope.freq_scale, has_ff ? 1u : 0u, has_bias ? 1u : 0u};
+  // The cache rows come from the positions (pos0 + t), not from the push constants: a recorded
+  // decode step replays at any position. Bind as much of each cache as one binding holds.
+  const auto cacheBinding = [&](const vk::BufferView& cache, uint64_t row_bytes) {
+    const uint64_t limit = dev.report().max_storage_buffer_range / row_bytes * row_bytes;
+    return cache.sub(0, std::max(rows * row_bytes, std::min(cache.size / row_bytes * row_bytes, limit)));
+  };
   // Absent optional inputs bind the positions view instead; the shader never reads them then.
   const vk::BufferView pos = a.positions.sub(0, n * 4);
   const vk::BufferView ff = has_ff ? a.freq_factors.sub(0, ff_bytes) : pos;
@@ -85,7 +91,7 @@ Status recordRopeStore(vk::Recorder& rec, const RopeStoreArgs& a) {
   return rec.dispatch(
       *pipe,
       {a.q.sub(0, n * q_dim * 4), a.k.sub(0, n * k_dim * 4), a.v.sub(0, n * v_dim * 4), pos, ff, bias,
-       a.k_cache.sub(0, rows * k_dim * elem), a.v_cache.sub(0, rows * v_dim * elem)},
+       cacheBinding(a.k_cache, k_dim * elem), cacheBinding(a.v_cache, v_dim * elem)},
       p, (std::max(a.head_dim, head_dim_v) / 2 + wg - 1) / wg, a.n_heads + 2 * a.n_kv_heads, a.n_tokens);
 }
 

@@ -116,6 +116,7 @@ class GpuEngine final : public Engine {
                            std::to_string(VK_API_VERSION_PATCH(r.api_version));
     for (const vk::MemoryHeapInfo& h : r.heaps)
       if (h.device_local) m_device.device_local_bytes = std::max(m_device.device_local_bytes, h.size);
+    if (const auto sheet = vk::datasheetFor(m_device.name)) m_device.physical_gbps = sheet->memory_gbps;
   }
 
   const model::ModelConfig& config() const override { return m_model->config(); }
@@ -126,24 +127,11 @@ class GpuEngine final : public Engine {
   uint64_t weightBytes() const override { return m_model->weightBytes(); }
   Backend backend() const override { return Backend::kVulkan; }
 
-  Result<double> measureCopyBandwidth() override {
-    if (m_device.copy_gbps > 0) return m_device.copy_gbps;
-    vk::Device& dev = m_model->device();
-    const uint64_t bytes = std::min<uint64_t>(64ull << 20, dev.report().max_storage_buffer_range / 2 * 2);
-    TF_ASSIGN_OR_RETURN(vk::Buffer a, dev.createBuffer(bytes));
-    TF_ASSIGN_OR_RETURN(vk::Buffer b, dev.createBuffer(bytes));
-    double best = 0.0;
-    for (int rep = 0; rep < 4; ++rep) {
-      TF_ASSIGN_OR_RETURN(vk::Recorder rec, dev.newRecorder());
-      const auto t0 = std::chrono::steady_clock::now();
-      TF_RETURN_IF_ERROR(rec.copy(a.view(), b.view()));
-      TF_RETURN_IF_ERROR(rec.submitAndWait());
-      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      // A copy reads and writes every byte.
-      if (rep > 0) best = std::max(best, 2.0 * double(bytes) / s / 1e9);
-    }
-    m_device.copy_gbps = best;
-    return best;
+  Result<double> measureStreamBandwidth() override {
+    if (m_device.stream_gbps > 0) return m_device.stream_gbps;
+    TF_ASSIGN_OR_RETURN(ops::StreamBandwidth bw, ops::measureStreamBandwidth(m_model->device()));
+    m_device.stream_gbps = bw.gbps;
+    return bw.gbps;
   }
 
   Result<std::unique_ptr<Session>> newSession(int32_t n_ctx) override {
@@ -201,7 +189,7 @@ class RefEngine final : public Engine {
   std::optional<std::string> chatTemplate() const override { return m_opened.chat_template; }
   uint64_t weightBytes() const override { return m_weight_bytes; }
   Backend backend() const override { return Backend::kReference; }
-  Result<double> measureCopyBandwidth() override { return 0.0; }
+  Result<double> measureStreamBandwidth() override { return 0.0; }
   Result<std::unique_ptr<Session>> newSession(int32_t n_ctx) override {
     n_ctx = chooseContext(n_ctx, m_model.config());
     if (n_ctx <= 0) return Status(Code::kInvalidArgument, "context size must be positive");

@@ -149,7 +149,9 @@ Result<Buffer> Allocator::createBuffer(uint64_t bytes, Device::MemoryKind kind) 
                                             " bytes exceed maxMemoryAllocationSize " + std::to_string(m_max_allocation));
   VkBufferCreateInfo bci{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   bci.size = bytes;
-  bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  // INDIRECT: a replayed decode step takes its attention dispatch sizes from a buffer.
+  bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT |
+              VK_BUFFER_USAGE_INDIRECT_BUFFER_BIT;
   bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
   Buffer out;
   TF_VK_CHECK(vkCreateBuffer(m_device, &bci, nullptr, &out.m_buffer));

@@ -305,9 +305,12 @@ Result<std::unique_ptr<Device>> Device::create(const DeviceOptions& options) {
     en.fp16_arithmetic = r.fp16_arithmetic;
     en.int8_arithmetic = r.int8_arithmetic;
     en.integer_dot_product = r.integer_dot_product;
-    en.subgroup_arithmetic =
-        r.subgroup_in_compute &&
-        std::find(r.subgroup_operations.begin(), r.subgroup_operations.end(), "arithmetic") != r.subgroup_operations.end();
+    const auto has_op = [&](const char* op) {
+      return r.subgroup_in_compute &&
+             std::find(r.subgroup_operations.begin(), r.subgroup_operations.end(), op) != r.subgroup_operations.end();
+    };
+    en.subgroup_arithmetic = has_op("arithmetic");
+    en.subgroup_shuffle = has_op("shuffle");
   }
   VkPhysicalDeviceVulkan11Features f11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
   VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};

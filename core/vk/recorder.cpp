@@ -45,6 +45,7 @@ Recorder& Recorder::operator=(Recorder&& other) noexcept {
     m_dispatches = other.m_dispatches;
     m_sets_in_pool = other.m_sets_in_pool;
     m_recording = other.m_recording;
+    m_submitted = other.m_submitted;
     other.m_device = nullptr;
     other.m_cmd = VK_NULL_HANDLE;
     other.m_fence = VK_NULL_HANDLE;
@@ -69,8 +70,8 @@ void Recorder::release() {
 }
 
 Status Recorder::begin() {
+  // Not one-time: a recording can be submitted again (replay()).
   VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
   TF_VK_CHECK(vkBeginCommandBuffer(m_cmd, &bi));
   m_recording = true;
   if (m_queries) vkCmdResetQueryPool(m_cmd, m_queries, 0, kMaxTimestamps);
@@ -83,6 +84,7 @@ Status Recorder::reset() {
   if (!m_device) return Status(Code::kInvalidArgument, "Recorder::reset on an empty recorder");
   if (m_recording) vkEndCommandBuffer(m_cmd);
   m_recording = false;
+  m_submitted = false;
   TF_VK_CHECK(vkResetCommandBuffer(m_cmd, 0));
   for (VkDescriptorPool p : m_pools) TF_VK_CHECK(vkResetDescriptorPool(m_device->handle(), p, 0));
   // Keep one pool, drop the rest.
@@ -114,16 +116,40 @@ Status Recorder::dispatch(const Pipeline& pipe, std::span<const BufferView> view
                           uint32_t push_bytes, uint32_t gx, uint32_t gy, uint32_t gz) {
   if (!m_recording) return Status(Code::kInvalidArgument, "dispatch: recorder is not recording (submitted?)");
   const DeviceReport& r = m_device->report();
+  if (gx == 0 || gy == 0 || gz == 0) return checkBindings(pipe, views, push_bytes);  // nothing to do
+  if (gx > r.max_workgroup_count[0] || gy > r.max_workgroup_count[1] || gz > r.max_workgroup_count[2])
+    return Status(Code::kLimitExceeded, pipe.name + ": workgroup count (" + std::to_string(gx) + ", " +
+                                            std::to_string(gy) + ", " + std::to_string(gz) +
+                                            ") exceeds maxComputeWorkGroupCount");
+  TF_RETURN_IF_ERROR(bind(pipe, views, push, push_bytes));
+  vkCmdDispatch(m_cmd, gx, gy, gz);
+  ++m_dispatches;
+  return Status::ok();
+}
+
+Status Recorder::dispatchIndirect(const Pipeline& pipe, std::span<const BufferView> views, const void* push,
+                                  uint32_t push_bytes, const BufferView& args) {
+  if (!m_recording) return Status(Code::kInvalidArgument, "dispatchIndirect: recorder is not recording (submitted?)");
+  if (!args.valid() || args.size < 12 || args.offset % 4 != 0)
+    return Status(Code::kInvalidArgument, pipe.name + ": indirect arguments need 12 bytes at a 4-byte aligned offset");
+  TF_RETURN_IF_ERROR(bind(pipe, views, push, push_bytes));
+  vkCmdDispatchIndirect(m_cmd, args.buffer, args.offset);
+  ++m_dispatches;
+  return Status::ok();
+}
+
+Status Recorder::checkBindings(const Pipeline& pipe, std::span<const BufferView> views, uint32_t push_bytes) const {
   if (views.size() != pipe.bindings || views.size() > kMaxBindings)
     return Status(Code::kInvalidArgument, pipe.name + ": " + std::to_string(views.size()) + " buffers bound, shader has " +
                                               std::to_string(pipe.bindings));
   if (push_bytes != pipe.push_bytes)
     return Status(Code::kInvalidArgument, pipe.name + ": push-constant size mismatch");
-  if (gx == 0 || gy == 0 || gz == 0) return Status::ok();  // nothing to do
-  if (gx > r.max_workgroup_count[0] || gy > r.max_workgroup_count[1] || gz > r.max_workgroup_count[2])
-    return Status(Code::kLimitExceeded, pipe.name + ": workgroup count (" + std::to_string(gx) + ", " +
-                                            std::to_string(gy) + ", " + std::to_string(gz) +
-                                            ") exceeds maxComputeWorkGroupCount");
+  return Status::ok();
+}
+
+Status Recorder::bind(const Pipeline& pipe, std::span<const BufferView> views, const void* push, uint32_t push_bytes) {
+  TF_RETURN_IF_ERROR(checkBindings(pipe, views, push_bytes));
+  const DeviceReport& r = m_device->report();
   VkDescriptorBufferInfo infos[kMaxBindings];
   VkWriteDescriptorSet writes[kMaxBindings];
   for (size_t i = 0; i < views.size(); ++i) {
@@ -162,8 +188,6 @@ Status Recorder::dispatch(const Pipeline& pipe, std::span<const BufferView> view
     vkCmdBindDescriptorSets(m_cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipe.layout, 0, 1, &set, 0, nullptr);
   }
   if (push_bytes) vkCmdPushConstants(m_cmd, pipe.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes, push);
-  vkCmdDispatch(m_cmd, gx, gy, gz);
-  ++m_dispatches;
   return Status::ok();
 }
 
@@ -205,6 +229,16 @@ Status Recorder::submitAndWait() {
   if (!m_recording) return Status(Code::kInvalidArgument, "submitAndWait: nothing recorded (call reset())");
   m_recording = false;
   TF_VK_CHECK(vkEndCommandBuffer(m_cmd));
+  m_submitted = true;
+  return submitRecorded();
+}
+
+Status Recorder::replay() {
+  if (m_recording || !m_submitted) return Status(Code::kInvalidArgument, "replay: no finished recording to submit again");
+  return submitRecorded();
+}
+
+Status Recorder::submitRecorded() {
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = 1;
   si.pCommandBuffers = &m_cmd;

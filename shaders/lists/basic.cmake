@@ -2,6 +2,7 @@
 # Owner: vk (runtime + non-matmul ops). *_sg variants use subgroup arithmetic for reductions
 # (chosen when the device has it and optional features are on).
 tokenfab_shader(fill_f32 fill_f32.comp)
+tokenfab_shader(stream_read stream_read.comp)
 tokenfab_shader(add add.comp)
 tokenfab_shader(mul mul.comp)
 tokenfab_shader(silu_mul silu_mul.comp)
@@ -20,6 +21,11 @@ tokenfab_shader(attention_split_f16 attention_split.comp DEFINES KV_F16)
 tokenfab_shader(attention_split_f32_sg attention_split.comp DEFINES USE_SUBGROUP)
 tokenfab_shader(attention_split_f16_sg attention_split.comp DEFINES KV_F16 USE_SUBGROUP)
 tokenfab_shader(attention_combine attention_combine.comp)
+# attention_decode_*: one query per head, GQA heads together, step parameters from a buffer
+# (a replayed decode step); needs subgroup shuffle and arithmetic.
+tokenfab_shader(attention_decode_f32 attention_decode.comp)
+tokenfab_shader(attention_decode_f16 attention_decode.comp DEFINES KV_F16)
+tokenfab_shader(attention_combine_step attention_combine.comp DEFINES DECODE_STEP)
 tokenfab_shader(softmax softmax.comp)
 tokenfab_shader(softmax_sg softmax.comp DEFINES USE_SUBGROUP)
 tokenfab_shader(argmax argmax.comp)

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <set>
 #include <span>
 #include <string>
@@ -24,10 +25,18 @@ float maxAbsDiff(std::span<const float> a, std::span<const float> b) {
 
 class EngineSession : public ::testing::TestWithParam<const char*> {};
 
+// Prefill (tiled products, chunked attention) and token-by-token decode (matvec, the decode
+// attention) compute the same function in different float32 summation orders: their last
+// logits agree to 1e-3. Measured with the f32 KV cache: the default f16 cache rounds every stored
+// k and v to 11 bits, so a last-bit difference between the two paths' f32 values can move a
+// cached element by a whole f16 step (seen on an NVIDIA H200: 0.0024 on stories260K), a
+// quantiser's amplification and not a difference between the paths. Each path with the f16
+// cache is held to the float64 references by EngineReference.TeacherForcedLogitsMatchReferences.
 TEST_P(EngineSession, PrefillEqualsTokenByTokenAndRewindIsExact) {
   TF_SHARED_FILE(model_path, GetParam());
   EngineOptions options;
   options.validation = true;
+  options.kv_f16 = false;
   auto engine = Engine::open(model_path, options);
   ASSERT_TRUE(engine.isOk()) << engine.status().toString();
   auto prompt = (*engine)->tokenizer().encode("Once upon a time, there was a little dog who liked to run.");
@@ -48,7 +57,9 @@ TEST_P(EngineSession, PrefillEqualsTokenByTokenAndRewindIsExact) {
     ASSERT_TRUE(l.isOk()) << l.status().toString();
     stepped.assign(l->begin(), l->end());
   }
-  EXPECT_LE(maxAbsDiff(batched, stepped), 1e-3f);
+  const float diff = maxAbsDiff(batched, stepped);
+  std::printf("[ measured ] %s: max |prefill - token by token| %.3g\n", GetParam(), diff);
+  EXPECT_LE(diff, 1e-3f);
 
   // Rewind to k, re-feed the same tokens: identical logits.
   const int32_t k = 3;

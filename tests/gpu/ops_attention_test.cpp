@@ -223,6 +223,70 @@ TEST_F(OpsAttention, SingleChunkIsOneDispatch) {
   }
 }
 
+// The decode path (attention_decode.comp): recorded once, then replayed at many positions with
+// only the step buffer rewritten, against the float64 reference over the first n_keys rows.
+// Splits from one chunk to many (target_chunks forces a GPU-like split on any device), GQA
+// groups 1..7, f16 and f32 caches.
+TEST_F(OpsAttention, DecodeStepReplayedAtManyPositions) {
+  struct Case {
+    uint32_t n_heads, n_kv_heads, head_dim, n_ctx, target_chunks;
+    ops::KvType kv;
+  };
+  const Case cases[] = {
+      {8, 2, 128, 1100, 0, ops::KvType::kF16},   // the device's own split
+      {8, 2, 128, 1100, 64, ops::KvType::kF16},  // 32-key chunks up to 2k keys
+      {4, 4, 64, 700, 16, ops::KvType::kF32},    // no GQA
+      {14, 2, 64, 600, 8, ops::KvType::kF16},    // Qwen2.5-0.5B's 7:1
+      {4, 1, 256, 300, 4, ops::KvType::kF32},    // multi-query, largest head
+  };
+  uint64_t seed = 500;
+  for (const Case& c : cases) {
+    ++seed;
+    SCOPED_TRACE("seed=" + std::to_string(seed) + " heads=" + std::to_string(c.n_heads) + "/" +
+                 std::to_string(c.n_kv_heads) + " D=" + std::to_string(c.head_dim) + " target=" +
+                 std::to_string(c.target_chunks) + (c.kv == ops::KvType::kF16 ? " f16" : " f32"));
+    ops::AttentionDecodeShape shape{c.n_heads, c.n_kv_heads, c.head_dim, c.n_ctx, 0.0f, c.kv, c.target_chunks};
+    if (!ops::attentionDecodeSupported(device(), shape)) GTEST_SKIP() << "device has no subgroup shuffle/arithmetic";
+    TestRng rng(seed);
+    const size_t row = size_t{c.n_kv_heads} * c.head_dim;
+    std::vector<float> k_all = rng.floats(c.n_ctx * row, -1, 1), v_all = rng.floats(c.n_ctx * row, -1, 1);
+    vk::Buffer k_cache, v_cache;
+    if (c.kv == ops::KvType::kF16) {
+      const std::vector<uint16_t> kh = toHalves(k_all), vh = toHalves(v_all);
+      k_all = fromHalves(kh), v_all = fromHalves(vh);  // what the reference sees
+      k_cache = upload(device(), kh), v_cache = upload(device(), vh);
+    } else {
+      k_cache = upload(device(), k_all), v_cache = upload(device(), v_all);
+    }
+    const std::vector<float> q = rng.floats(size_t{c.n_heads} * c.head_dim, -1.5, 1.5);
+    vk::Buffer bq = upload(device(), q);
+    TF_ASSERT_OK_AND_ASSIGN(vk::Buffer scratch, device().createBuffer(ops::attentionDecodeScratchBytes(device(), shape)));
+    TF_ASSERT_OK_AND_ASSIGN(vk::Buffer step, device().createBuffer(ops::kDecodeStepBytes, vk::Device::MemoryKind::kHostVisible));
+    TF_ASSERT_OK_AND_ASSIGN(GuardedBuffer out, GuardedBuffer::create(device(), q.size() * 4));
+    TF_ASSERT_OK_AND_ASSIGN(vk::Recorder rec, device().newRecorder());
+    TF_ASSERT_OK(ops::recordAttentionDecode(rec, bq.view(), k_cache.view(), v_cache.view(), scratch.view(), out.view(),
+                                            shape, step.view()));
+    bool first = true;
+    for (uint32_t n_keys : {1u, 31u, 32u, 33u, 257u, c.n_ctx / 2, c.n_ctx - 1, c.n_ctx}) {
+      SCOPED_TRACE("n_keys=" + std::to_string(n_keys));
+      TF_ASSERT_OK(ops::writeDecodeStep(device(), shape, n_keys, step.mapped()));
+      TF_ASSERT_OK(first ? rec.submitAndWait() : rec.replay());
+      first = false;
+      std::vector<float> got;
+      ASSERT_TRUE(out.read(got));
+      const std::vector<float> k(k_all.begin(), k_all.begin() + n_keys * row), v(v_all.begin(), v_all.begin() + n_keys * row);
+      const auto want = ref::attention(q, k, v, 1, c.n_heads, c.n_kv_heads, c.head_dim, n_keys - 1,
+                                       1.0 / std::sqrt(double(c.head_dim)));
+      EXPECT_TRUE(expectClose(got, want, kAttentionBound));
+    }
+  }
+  // Steps outside the cache are refused before anything runs.
+  ops::AttentionDecodeShape shape{4, 4, 64, 100, 0.0f, ops::KvType::kF32, 0};
+  uint8_t bytes[ops::kDecodeStepBytes];
+  EXPECT_EQ(ops::writeDecodeStep(device(), shape, 0, bytes).code(), Code::kInvalidArgument);
+  EXPECT_EQ(ops::writeDecodeStep(device(), shape, 101, bytes).code(), Code::kInvalidArgument);
+}
+
 TEST_F(OpsAttention, RejectsBadShapes) {
   TF_ASSERT_OK_AND_ASSIGN(vk::Buffer buf, device().createBuffer(1 << 16));
   TF_ASSERT_OK_AND_ASSIGN(vk::Recorder rec, device().newRecorder());

@@ -20,7 +20,7 @@ class OpsRopeStore : public GpuTest {};
 
 // The f32 angle pos * freq carries a relative error of a few ulp (pow, multiply), i.e. about
 // pos * 2^-22 radians, plus the driver's sin/cos error; positions here stay below 64 except in
-// the random-position cases (< 4096, as ops_attention_test's bound).
+// the large-position case (< 4096, as ops_attention_test's bound).
 constexpr double kRopeBoundLowPos = 2e-4;
 constexpr double kRopeBound = 2e-3;
 
@@ -30,7 +30,7 @@ struct Case {
   bool bias, factors;
   ops::KvType kv;
   uint32_t n_tokens, pos0;
-  bool random_positions = false;  // else pos[t] = pos0 + t, as the forward graph
+  bool large_positions = false;  // pos0 in the thousands (pos[t] = pos0 + t, the cache row, as the forward graph)
   float base = 10000.f, scale = 1.f;
 
   uint32_t qDim() const { return n_heads * head_dim; }
@@ -44,7 +44,7 @@ struct Case {
            " D=" + std::to_string(head_dim) + "/" + std::to_string(head_dim_v) +
            " n_rot=" + std::to_string(n_rot) + (bias ? " bias" : "") + (factors ? " freq_factors" : "") +
            (kv == ops::KvType::kF16 ? " f16" : " f32") + " n_tokens=" + std::to_string(n_tokens) +
-           " pos0=" + std::to_string(pos0) + (random_positions ? " random positions" : "");
+           " pos0=" + std::to_string(pos0) + (large_positions ? " large positions" : "");
   }
 };
 
@@ -65,8 +65,8 @@ std::vector<Case> referenceCases() {
         }
   Case mla_like{ops::RopeLayout::kHalves, 8, 2, 128, 64, 64, true, true, ops::KvType::kF16, 5, 7};
   cases.push_back(mla_like);  // head_dim_v != head_dim
-  Case big_pos{ops::RopeLayout::kAdjacent, 4, 4, 96, 96, 96, true, false, ops::KvType::kF32, 9, 2};
-  big_pos.random_positions = true;
+  Case big_pos{ops::RopeLayout::kAdjacent, 4, 4, 96, 96, 96, true, false, ops::KvType::kF32, 9, 3001};
+  big_pos.large_positions = true;
   big_pos.scale = 0.25f;
   cases.push_back(big_pos);
   // Rows of 128 pairs: two workgroups of 64 per head; half the dims rotated.
@@ -95,7 +95,7 @@ Inputs makeInputs(const Case& c, uint64_t seed) {
   }
   if (c.factors) in.factors = rng.floats(c.n_rot / 2, 1.0f, 8.0f);
   in.pos.resize(c.n_tokens);
-  for (uint32_t t = 0; t < c.n_tokens; ++t) in.pos[t] = c.random_positions ? rng.below(4096) : c.pos0 + t;
+  for (uint32_t t = 0; t < c.n_tokens; ++t) in.pos[t] = c.pos0 + t;
   return in;
 }
 
@@ -205,7 +205,7 @@ TEST_F(OpsRopeStore, MatchesFloat64Reference) {
                                   c.scale, in.factors);
     const auto want_k = ref::rope(k_in, in.pos, c.n_tokens, c.n_kv_heads, c.head_dim, c.n_rot, neox, c.base,
                                   c.scale, in.factors);
-    const double bound = c.random_positions ? kRopeBound : kRopeBoundLowPos;
+    const double bound = c.large_positions ? kRopeBound : kRopeBoundLowPos;
     EXPECT_TRUE(expectClose(got.q, want_q, bound)) << "q";
     EXPECT_TRUE(expectClose(got.k, want_k, bound)) << "k";
     // Dims past n_rot and all of v: the biased input, bit for bit.
@@ -219,6 +219,22 @@ TEST_F(OpsRopeStore, MatchesFloat64Reference) {
     for (size_t i = 0; i < v_in.size(); ++i) ASSERT_EQ(got.v[i], v_in[i]) << "v " << i;
     EXPECT_TRUE(checkCache(c, got.k_cache, got.k, c.kDim())) << "k_cache";
     EXPECT_TRUE(checkCache(c, got.v_cache, got.v, c.vDim())) << "v_cache";
+  }
+}
+
+// The cache row is the token's position (so a recorded decode step replays at any position): a
+// position past the bound cache is rotated but never stored, whatever the host sent.
+TEST_F(OpsRopeStore, PositionsPastTheCacheAreNotStored) {
+  for (ops::KvType kv : {ops::KvType::kF16, ops::KvType::kF32}) {
+    const Case c{ops::RopeLayout::kAdjacent, 4, 2, 64, 64, 64, false, false, kv, 2, 0};
+    SCOPED_TRACE(c.name());
+    Inputs in = makeInputs(c, 900);
+    in.pos = {c.nCtx(), c.nCtx() + 1000};
+    Outputs got;
+    ASSERT_NO_FATAL_FAILURE(runOnGpu(device(), c, in, true, got));
+    for (const auto* cache : {&got.k_cache, &got.v_cache})
+      for (size_t b = 0; b < cache->size(); ++b)
+        ASSERT_EQ((*cache)[b], reinterpret_cast<const uint8_t*>(&kPoisonBits)[b % 4]) << "cache byte " << b;
   }
 }
 

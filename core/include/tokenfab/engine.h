@@ -81,7 +81,8 @@ struct DeviceSummary {
   std::string type;              // "discrete", "integrated", "virtual", "cpu"
   std::string api_version;
   uint64_t device_local_bytes = 0;
-  double copy_gbps = 0.0;        // measured buffer copy bandwidth (0 until measured)
+  double stream_gbps = 0.0;      // measured streaming read bandwidth (0 until measured)
+  double physical_gbps = 0.0;    // the memory bandwidth of the vendor's datasheet (0 if unknown)
 };
 
 class Session;
@@ -103,8 +104,9 @@ class Engine {
   virtual std::optional<std::string> chatTemplate() const = 0;
   virtual uint64_t weightBytes() const = 0;  // bytes of all weights as stored
   virtual Backend backend() const = 0;
-  // Measures the device's buffer-to-buffer copy bandwidth (GB/s) once and caches it.
-  virtual Result<double> measureCopyBandwidth() = 0;
+  // Measures the device's streaming read bandwidth (GB/s, ops::measureStreamBandwidth) once and
+  // caches it in device().stream_gbps: the bound decode speed is judged against.
+  virtual Result<double> measureStreamBandwidth() = 0;
 
   // A new conversation state with its own KV cache of n_ctx positions (0 = the training context,
   // capped at 4096). Errors: kModelContextTooLarge (with needed/available bytes).

@@ -56,7 +56,7 @@ Status recordKvStore(vk::Recorder& rec, const vk::BufferView& src, const vk::Buf
 // One dispatch doing bias add + rope + kv_store for a decoder layer (replaces 3 recordAdd, 2
 // recordRope and 2 recordKvStore, and the barriers between them). Afterwards q, k, v hold the
 // biased (q, k also rotated) values, bit-identical to that sequence, and the final k, v rows
-// are in cache rows pos0 .. pos0 + n_tokens - 1. head_dim and head_dim_v must be even, n_rot
+// are in cache rows positions[0..n_tokens) (pos0 .. pos0 + n_tokens - 1 in a forward pass). head_dim and head_dim_v must be even, n_rot
 // a multiple of 4 for kHalves, n_kv_heads must divide n_heads. freq_factors and bias may be
 // empty views.
 struct RopeStoreArgs {
@@ -73,7 +73,7 @@ struct RopeStoreArgs {
   uint32_t n_kv_heads = 0;
   uint32_t head_dim = 0;
   uint32_t head_dim_v = 0;  // 0 = head_dim
-  uint32_t pos0 = 0;        // cache row of the first token
+  uint32_t pos0 = 0;        // position of the first token: the cache must hold rows up to pos0 + n_tokens
   KvType kv_type = KvType::kF32;
   RopeConfig rope;
 };
@@ -99,6 +99,43 @@ uint64_t attentionScratchBytes(const AttentionShape& shape);
 Status recordAttention(vk::Recorder& rec, const vk::BufferView& q, const vk::BufferView& k_cache,
                        const vk::BufferView& v_cache, const vk::BufferView& scratch, const vk::BufferView& out,
                        const AttentionShape& shape);
+
+// Decode attention (one query per head) for GPUs: the query heads sharing a kv head in one
+// workgroup, keys split over many workgroups (attention_decode.comp). Its per-token values (the
+// key count, the split) are read on the GPU from a small step buffer the host fills with
+// writeDecodeStep before each submission, so a recorded decode step can be replayed at any
+// position. out (n_heads, head_dim) = softmax(q k^T * scale) v over cache rows 0..n_keys-1.
+struct AttentionDecodeShape {
+  uint32_t n_heads = 0;
+  uint32_t n_kv_heads = 0;
+  uint32_t head_dim = 0;
+  uint32_t n_ctx = 0;   // cache rows: the most keys a step may attend to
+  float scale = 0.0f;   // 0 = 1/sqrt(head_dim)
+  KvType kv_type = KvType::kF32;
+  uint32_t target_chunks = 0;  // workgroups per kv head to aim for; 0 = the device's default
+};
+// Whether the device and shape can take this path (head_dim % 32 == 0, at most 8 query heads
+// per kv head, subgroup shuffle and arithmetic in subgroups of a multiple of 8); else use
+// recordAttention.
+bool attentionDecodeSupported(const vk::Device& device, const AttentionDecodeShape& shape);
+// Bytes of the step buffer and of the scratch (partials of the largest split) it needs.
+constexpr uint64_t kDecodeStepBytes = 64;
+uint64_t attentionDecodeScratchBytes(const vk::Device& device, const AttentionDecodeShape& shape);
+// Writes the step values for a query attending to n_keys keys (1..n_ctx) into `step` (mapped,
+// kDecodeStepBytes).
+Status writeDecodeStep(const vk::Device& device, const AttentionDecodeShape& shape, uint32_t n_keys, void* step);
+Status recordAttentionDecode(vk::Recorder& rec, const vk::BufferView& q, const vk::BufferView& k_cache,
+                             const vk::BufferView& v_cache, const vk::BufferView& scratch, const vk::BufferView& out,
+                             const AttentionDecodeShape& shape, const vk::BufferView& step);
+
+// The device's streaming read bandwidth: a compute kernel reading `bytes` (0 = 512 MiB, at most
+// an eighth of the device-local heap) of device memory in coalesced 16-byte words, the best of
+// several runs timed with GPU timestamps. The bound decode speed is judged against.
+struct StreamBandwidth {
+  double gbps = 0.0;   // bytes read / second / 1e9
+  uint64_t bytes = 0;  // bytes read per run
+};
+Result<StreamBandwidth> measureStreamBandwidth(vk::Device& device, uint64_t bytes = 0);
 
 // Row-wise over x (n_rows, n_cols). Ranking for argmax/top-k: larger first, ties by lower
 // index, NaN after every number. softmax: a row with NaN or +Inf (or all -Inf) becomes NaN.

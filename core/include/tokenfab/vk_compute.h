@@ -60,6 +60,16 @@ class Recorder {
     return dispatch(pipe, views, &push, sizeof(P), gx, gy, gz);
   }
 
+  // The same with the group counts read on the GPU from `args` (three uint32: x, y, z) when the
+  // command buffer runs, so a replayed recording can change them. Counts of 0 do nothing.
+  Status dispatchIndirect(const Pipeline& pipe, std::span<const BufferView> views, const void* push,
+                          uint32_t push_bytes, const BufferView& args);
+  template <typename P>
+  Status dispatchIndirect(const Pipeline& pipe, std::initializer_list<BufferView> views, const P& push,
+                          const BufferView& args) {
+    return dispatchIndirect(pipe, std::span<const BufferView>(views.begin(), views.size()), &push, sizeof(P), args);
+  }
+
   // Makes every earlier shader/transfer write visible to later shader/transfer/host reads and writes.
   void barrier();
   Status copy(const BufferView& src, const BufferView& dst);
@@ -70,6 +80,9 @@ class Recorder {
 
   // Ends, submits, waits on the fence. The recorder can be reused after reset().
   Status submitAndWait();
+  // Submits the finished recording again and waits: the same commands, reading whatever the
+  // buffers hold now (a decode step recorded once and replayed for every token).
+  Status replay();
   // Timestamps of the last submission in nanoseconds (slot order).
   Result<std::vector<double>> timestampsNs() const;
   // Clears the command buffer, descriptor pool and timestamps for a new recording.
@@ -82,6 +95,10 @@ class Recorder {
   friend class Device;
   Status begin();
   Status allocateDescriptorPool();
+  Status checkBindings(const Pipeline& pipe, std::span<const BufferView> views, uint32_t push_bytes) const;
+  // Binds the pipeline, its buffers and push constants for the next dispatch.
+  Status bind(const Pipeline& pipe, std::span<const BufferView> views, const void* push, uint32_t push_bytes);
+  Status submitRecorded();
   void release();  // destroys the Vulkan objects; leaves the recorder empty
 
   Device* m_device = nullptr;
@@ -93,6 +110,7 @@ class Recorder {
   uint32_t m_dispatches = 0;
   uint32_t m_sets_in_pool = 0;
   bool m_recording = false;
+  bool m_submitted = false;  // ended and submitted at least once: replay() may submit it again
 };
 
 }  // namespace tokenfab::vk

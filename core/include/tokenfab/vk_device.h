@@ -78,8 +78,18 @@ struct EnabledFeatures {
   bool fp16_arithmetic = false;
   bool int8_arithmetic = false;
   bool subgroup_arithmetic = false;
+  bool subgroup_shuffle = false;  // subgroupShuffle* in compute shaders
   bool integer_dot_product = false;
 };
+
+// Figures from the vendor's datasheet for a known device (Vulkan reports no bus width or clocks).
+struct Datasheet {
+  double memory_gbps = 0;        // physical memory bandwidth
+  double matrix_f16_tflops = 0;  // dense f16 on matrix units (tensor cores), f32 accumulate
+  double f32_tflops = 0;         // plain f32 arithmetic
+};
+// The datasheet of the device called `device_name` (its report name), if tokenfab knows it.
+std::optional<Datasheet> datasheetFor(const std::string& device_name);
 
 class Allocator;
 class PipelineCache;

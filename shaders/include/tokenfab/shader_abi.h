@@ -70,8 +70,9 @@ TF_STRUCT(KvStoreParams) {
 // rope_store.comp (rope_store_{norm,neox}_{f32,f16}): bias + rope + kv_store in one dispatch.
 // Grid (unit of a row, head slot s, token t): slots [0, n_heads) are q heads, then n_kv_heads k
 // heads, then n_kv_heads v heads. q, k, v (has_bias: += [bq | bk | bv]) are written back in
-// place, q and k rotated as rope.comp; the final k and v rows go to cache rows pos0 + t as
-// kv_store.comp. head_dim and head_dim_v are even; NEOX: n_rot is a multiple of 4.
+// place, q and k rotated as rope.comp; the final k and v rows go to cache row pos[t] (the
+// position buffer, so a recorded decode step can be replayed at any position; rows past the
+// bound cache are not written). head_dim and head_dim_v are even; NEOX: n_rot is a multiple of 4.
 TF_STRUCT(RopeStoreParams) {
   uint n_tokens;
   uint n_heads;
@@ -83,7 +84,6 @@ TF_STRUCT(RopeStoreParams) {
   float freq_scale;
   uint has_freq_factors;
   uint has_bias;
-  uint pos0;
 };
 
 // attention_split.comp: workgroup (chunk c, head h, query t). Query t sits at position
@@ -108,6 +108,38 @@ TF_STRUCT(AttentionCombineParams) {
   uint n_heads;
   uint head_dim;
   uint n_chunks;
+};
+
+// The parameters of one decode step that change from token to token, written by the host into
+// a small host-visible buffer before each submission, so the step's command buffer can be
+// recorded once and replayed. The first words are indirect dispatch arguments.
+TF_STRUCT(DecodeStep) {
+  uint attn_groups_x;     // attention_decode: (n_chunks, n_kv_heads, 1)
+  uint attn_groups_y;
+  uint attn_groups_z;
+  uint combine_groups_x;  // attention_combine (decode): (n_heads, 1, 1), or 0 with one chunk
+  uint combine_groups_y;
+  uint combine_groups_z;
+  uint n_keys;    // keys the query attends to: its position + 1
+  uint chunk;     // keys per workgroup
+  uint n_chunks;  // ceil(n_keys / chunk)
+};
+
+// attention_decode.comp: one query per head at position n_keys - 1 (DecodeStep), workgroup
+// (chunk c, kv head g) serving the query heads g * G .. g * G + G - 1, G = n_heads / n_kv_heads.
+// q (n_heads, head_dim) f32; caches as attention_split.comp. With one chunk it writes the
+// normalised output (binding 4), else partials (binding 3) in attention_split.comp's layout
+// (n_q = 1) for attention_combine.comp (DECODE_STEP: n_chunks from the step buffer).
+TF_STRUCT(AttentionDecodeParams) {
+  uint n_heads;
+  uint n_kv_heads;
+  uint head_dim;
+  float scale;
+};
+
+// stream_read.comp: reads n_words 16-byte words (the bandwidth probe).
+TF_STRUCT(StreamParams) {
+  uint n_words;
 };
 
 // softmax.comp / argmax.comp / top_k.comp: one workgroup per row of n_cols.
