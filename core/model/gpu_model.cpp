@@ -197,10 +197,7 @@ uint64_t GpuModel::stateBytes(int32_t n_ctx, int32_t n_batch, int32_t n_logit_ro
   }
   const uint64_t b = uint64_t(n_batch);
   bytes += b * 4 * (3ull * c.n_embd + 2ull * c.qDim() + 2ull * max_kv + 2ull * max_ff + 2);
-  ops::AttentionShape shape{static_cast<uint32_t>(n_batch), uint32_t(c.n_head), 1, uint32_t(c.head_dim),
-                            uint32_t(std::max(0, n_ctx - n_batch))};
-  bytes += std::max(ops::attentionScratchBytes(shape),
-                    stepAttention(n_ctx) ? ops::attentionDecodeScratchBytes(*m_device, decodeShape(n_ctx)) : 0);
+  bytes += attentionScratchBytes(n_ctx, n_batch);
   bytes += uint64_t(n_logit_rows) * c.n_vocab * 4;
   return bytes;
 }
@@ -245,13 +242,8 @@ Result<GpuState> GpuModel::newState(int32_t n_ctx, int32_t n_batch, int32_t n_lo
   TF_ASSIGN_OR_RETURN(s.v, dev.createBuffer(b * max_kv));
   TF_ASSIGN_OR_RETURN(s.gate, dev.createBuffer(b * max_ff));
   TF_ASSIGN_OR_RETURN(s.up, dev.createBuffer(b * max_ff));
-  ops::AttentionShape shape{static_cast<uint32_t>(n_batch), uint32_t(c.n_head), 1, uint32_t(c.head_dim),
-                            uint32_t(std::max(0, n_ctx - n_batch))};
-  const bool step_attention = stepAttention(n_ctx);
-  const uint64_t decode_scratch = step_attention ? ops::attentionDecodeScratchBytes(dev, decodeShape(n_ctx)) : 0;
-  TF_ASSIGN_OR_RETURN(s.scratch,
-                      dev.createBuffer(std::max<uint64_t>({4, ops::attentionScratchBytes(shape), decode_scratch})));
-  if (step_attention) {
+  TF_ASSIGN_OR_RETURN(s.scratch, dev.createBuffer(std::max<uint64_t>(4, attentionScratchBytes(n_ctx, n_batch))));
+  if (stepAttention(n_ctx)) {
     TF_ASSIGN_OR_RETURN(s.step, dev.createBuffer(ops::kDecodeStepBytes, Kind::kHostVisible));
     if (!s.step.mapped()) return Status(Code::kInternal, "the step buffer is not mapped");
   }
@@ -314,6 +306,17 @@ ops::AttentionDecodeShape GpuModel::decodeShape(int32_t n_ctx) const {
   shape.n_ctx = uint32_t(n_ctx);
   shape.kv_type = m_kv_f16 ? ops::KvType::kF16 : ops::KvType::kF32;
   return shape;
+}
+
+uint64_t GpuModel::attentionScratchBytes(int32_t n_ctx, int32_t n_batch) const {
+  const ModelConfig& c = m_config;
+  // Prompt chunks (the flash pass needs none) and single steps at the end of the context, on
+  // the split path or the step path.
+  const ops::AttentionShape prompt{uint32_t(n_batch), uint32_t(c.n_head), 1, uint32_t(c.head_dim),
+                                   uint32_t(std::max(0, n_ctx - n_batch))};
+  const ops::AttentionShape step{1, uint32_t(c.n_head), 1, uint32_t(c.head_dim), uint32_t(std::max(0, n_ctx - 1))};
+  return std::max({ops::attentionScratchBytes(prompt), ops::attentionScratchBytes(step),
+                   stepAttention(n_ctx) ? ops::attentionDecodeScratchBytes(*m_device, decodeShape(n_ctx)) : 0});
 }
 
 bool GpuModel::stepAttention(int32_t n_ctx) const {

@@ -87,6 +87,8 @@ class GpuModel {
   ops::AttentionDecodeShape decodeShape(int32_t n_ctx) const;
   // Whether decode attention can read its parameters from the step buffer for this context.
   bool stepAttention(int32_t n_ctx) const;
+  // Scratch bytes attention needs for this context and prompt chunk, on whichever paths run.
+  uint64_t attentionScratchBytes(int32_t n_ctx, int32_t n_batch) const;
 
   ModelConfig m_config;
   std::unique_ptr<vk::Device> m_device;

@@ -18,6 +18,26 @@ constexpr uint32_t kDefaultChunk = 256;
 constexpr uint32_t kMaxHeadDim = 256;  // s_q in attention_split.comp
 
 uint32_t chunkOf(const AttentionShape& s) { return s.chunk ? s.chunk : kDefaultChunk; }
+
+// The flash pass's tile (queries x keys per workgroup): the largest whose shared memory fits
+// (attention_flash.comp: queries, keys padded by one, values, scores, three floats a query).
+struct FlashTile {
+  uint32_t bq = 0, bk = 0;
+};
+FlashTile flashTile(const vk::Device& dev, uint32_t head_dim) {
+  const uint64_t limit = dev.report().max_compute_shared_memory;
+  for (const FlashTile t : {FlashTile{16, 32}, FlashTile{16, 16}, FlashTile{8, 16}, FlashTile{8, 8}, FlashTile{4, 8}, FlashTile{2, 4}}) {
+    const uint64_t floats = uint64_t{t.bq} * head_dim + uint64_t{t.bk} * (head_dim + 1) + uint64_t{t.bk} * head_dim +
+                            uint64_t{t.bq} * t.bk + 3ull * t.bq;
+    if (floats * 4 <= limit) return t;
+  }
+  return {};
+}
+
+// Prompts (more than one query) take the flash pass unless a chunk size asks for the split one.
+bool useFlash(const vk::Device& dev, const AttentionShape& s) {
+  return s.n_q > 1 && s.chunk == 0 && flashTile(dev, s.head_dim).bq > 0;
+}
 uint32_t chunksOf(const AttentionShape& s) {
   const uint64_t keys = uint64_t{s.pos0} + s.n_q;
   return static_cast<uint32_t>((keys + chunkOf(s) - 1) / chunkOf(s));
@@ -32,7 +52,7 @@ Status checkViews(const char* op, const vk::Device& dev, const vk::BufferView& q
   TF_RETURN_IF_ERROR(needBytes(op, "out", out, q_bytes));
   TF_RETURN_IF_ERROR(needBytes(op, "k_cache", k_cache, kv_bytes));
   TF_RETURN_IF_ERROR(needBytes(op, "v_cache", v_cache, kv_bytes));
-  TF_RETURN_IF_ERROR(needBytes(op, "scratch", scratch, scratch_bytes));
+  if (scratch_bytes > 0) TF_RETURN_IF_ERROR(needBytes(op, "scratch", scratch, scratch_bytes));
   TF_RETURN_IF_ERROR(fitsBinding(op, "k_cache", dev, kv_bytes));
   TF_RETURN_IF_ERROR(fitsBinding(op, "scratch", dev, scratch_bytes));
   return fitsBinding(op, "q", dev, q_bytes);
@@ -61,6 +81,9 @@ Status recordKvStore(vk::Recorder& rec, const vk::BufferView& src, const vk::Buf
 }
 
 uint64_t attentionScratchBytes(const AttentionShape& s) {
+  // Partials of the split pass; the flash pass (prompts with the default chunk: its smallest
+  // tile fits Vulkan's minimum of 16 KiB of shared memory) needs none.
+  if (s.n_q > 1 && s.chunk == 0) return 0;
   return uint64_t{s.n_q} * s.n_heads * chunksOf(s) * (uint64_t{s.head_dim} + 2) * 4;
 }
 
@@ -83,13 +106,24 @@ Status recordAttention(vk::Recorder& rec, const vk::BufferView& q, const vk::Buf
   const uint64_t scratch_bytes = attentionScratchBytes(s);
   TF_RETURN_IF_ERROR(checkViews("attention", dev, q, k_cache, v_cache, scratch, out, q_bytes, kv_bytes, scratch_bytes));
 
+  const float scale = s.scale != 0.0f ? s.scale : 1.0f / std::sqrt(static_cast<float>(s.head_dim));
+  if (useFlash(dev, s)) {
+    const FlashTile tile = flashTile(dev, s.head_dim);
+    const uint32_t wg = std::min<uint32_t>(128, dev.report().max_workgroup_invocations);
+    TF_ASSIGN_OR_RETURN(const vk::Pipeline* flash,
+                        dev.pipeline({s.kv_type == KvType::kF16 ? "attention_flash_f16" : "attention_flash_f32", 4,
+                                      sizeof(abi::AttentionParams), {wg, tile.bq, tile.bk, s.head_dim}}));
+    const abi::AttentionParams p{s.n_q, s.n_heads, s.n_kv_heads, s.head_dim, s.pos0, 0, scale};
+    const uint32_t groups = (s.n_q + tile.bq - 1) / tile.bq;
+    return rec.dispatch(*flash, {q.sub(0, q_bytes), k_cache.sub(0, kv_bytes), v_cache.sub(0, kv_bytes), out.sub(0, q_bytes)},
+                        p, groups, s.n_heads);
+  }
   const uint32_t wg = detail::rowWorkgroup(dev);
   std::string shader = s.kv_type == KvType::kF16 ? "attention_split_f16" : "attention_split_f32";
   if (detail::useSubgroups(dev)) shader += "_sg";
   TF_ASSIGN_OR_RETURN(const vk::Pipeline* split, dev.pipeline({shader, 4, sizeof(abi::AttentionParams), {wg, chunk}}));
   TF_ASSIGN_OR_RETURN(const vk::Pipeline* combine,
                       dev.pipeline({"attention_combine", 2, sizeof(abi::AttentionCombineParams), {64}}));
-  const float scale = s.scale != 0.0f ? s.scale : 1.0f / std::sqrt(static_cast<float>(s.head_dim));
   abi::AttentionParams p{s.n_q, s.n_heads, s.n_kv_heads, s.head_dim, s.pos0, n_chunks, scale};
   if (n_chunks == 1) {  // every key in one chunk: the split pass writes the output itself
     return rec.dispatch(*split, {q.sub(0, q_bytes), k_cache.sub(0, kv_bytes), v_cache.sub(0, kv_bytes), out.sub(0, q_bytes)},

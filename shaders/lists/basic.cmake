@@ -21,6 +21,9 @@ tokenfab_shader(attention_split_f16 attention_split.comp DEFINES KV_F16)
 tokenfab_shader(attention_split_f32_sg attention_split.comp DEFINES USE_SUBGROUP)
 tokenfab_shader(attention_split_f16_sg attention_split.comp DEFINES KV_F16 USE_SUBGROUP)
 tokenfab_shader(attention_combine attention_combine.comp)
+# attention_flash_*: prompts in one pass over key tiles (online softmax, no score matrix).
+tokenfab_shader(attention_flash_f32 attention_flash.comp)
+tokenfab_shader(attention_flash_f16 attention_flash.comp DEFINES KV_F16)
 # attention_decode_*: one query per head, GQA heads together, step parameters from a buffer
 # (a replayed decode step); needs subgroup shuffle and arithmetic.
 tokenfab_shader(attention_decode_f32 attention_decode.comp)

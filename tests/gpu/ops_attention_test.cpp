@@ -160,7 +160,7 @@ void runAttention(vk::Device& dev, const AttnCase& c, uint64_t seed) {
   const std::vector<float> v_new(v_all.begin() + c.pos0 * row, v_all.end());
   vk::Buffer bq = upload(dev, q), bk_new = upload(dev, k_new), bv_new = upload(dev, v_new);
   ops::AttentionShape shape{c.n_q, c.n_heads, c.n_kv_heads, c.head_dim, c.pos0, 0.0f, c.kv, c.chunk};
-  TF_ASSERT_OK_AND_ASSIGN(vk::Buffer scratch, dev.createBuffer(ops::attentionScratchBytes(shape)));
+  TF_ASSERT_OK_AND_ASSIGN(vk::Buffer scratch, dev.createBuffer(std::max<uint64_t>(4, ops::attentionScratchBytes(shape))));
   TF_ASSERT_OK_AND_ASSIGN(GuardedBuffer out, GuardedBuffer::create(dev, q.size() * 4));
   TF_ASSERT_OK_AND_ASSIGN(vk::Recorder rec, dev.newRecorder());
   TF_ASSERT_OK(ops::recordKvStore(rec, bk_new.view(), k_cache.view(), c.kv, c.n_q, uint32_t(row), c.pos0));
@@ -193,6 +193,24 @@ TEST_F(OpsAttention, PrefillShapes) {
   };
   uint64_t seed = 200;
   for (const AttnCase& c : cases) runAttention(device(), c, ++seed);
+}
+
+// Prompts with the default chunk take the flash pass (one sweep over key tiles, online softmax):
+// query counts not a multiple of its tile, queries deep into the cache, GQA and MQA, head dims
+// from 64 to 256 (the largest take the smaller tiles), both cache types.
+TEST_F(OpsAttention, FlashPrefillOverLongCaches) {
+  const AttnCase cases[] = {
+      {37, 8, 2, 128, 1000, ops::KvType::kF16, 0},
+      {100, 4, 4, 64, 0, ops::KvType::kF32, 0},
+      {19, 6, 1, 80, 333, ops::KvType::kF16, 0},
+      {9, 4, 2, 256, 70, ops::KvType::kF32, 0},
+      {64, 14, 2, 64, 700, ops::KvType::kF16, 0},  // Qwen2.5-0.5B's heads, a full tile count
+  };
+  uint64_t seed = 250;
+  for (const AttnCase& c : cases) runAttention(device(), c, ++seed);
+  // No partials: the prompt needs no scratch and runs in one dispatch.
+  const ops::AttentionShape s{37, 8, 2, 128, 1000, 0.0f, ops::KvType::kF16, 0};
+  EXPECT_EQ(ops::attentionScratchBytes(s), 0u);
 }
 
 TEST_F(OpsAttention, LongContextDecode) {
