@@ -325,176 +325,200 @@ bool GpuModel::stepAttention(int32_t n_ctx) const {
   return ops::attentionDecodeSupported(*m_device, decodeShape(n_ctx));
 }
 
-// The forward pass, one straight sequence of ops. Every op writes a buffer the next one reads,
-// so a barrier separates them; ops that only read the same input share one. `marks` (profiling)
-// receives a name per timestamp written after each group of ops.
+// What one forward pass records into, between groups of ops: done() puts the barrier the next
+// group needs, a timestamp named by the group when profiling, and, on a debug run, submits and
+// hands the named intermediates (the first row of each) to the tap. The graph below therefore
+// reads as the production line, with no bookkeeping between its stations.
+class Line {
+ public:
+  struct Probe {
+    std::string name;
+    const vk::Buffer* buffer;
+    uint64_t row;  // floats
+  };
+  Line(vk::Recorder& rec, vk::Device& dev, const GpuModel::Tap* tap, std::vector<const char*>* marks)
+      : m_rec(rec), m_dev(dev), m_tap(tap), m_marks(tap ? nullptr : marks) {}
+
+  vk::Recorder& rec() { return m_rec; }
+  bool tapping() const { return m_tap != nullptr; }
+
+  Status done(const char* group, std::initializer_list<Probe> probes = {}) {
+    m_rec.barrier();
+    if (m_marks && m_rec.timestamp().isOk()) m_marks->push_back(group);  // past the pool's size: no more marks
+    if (!m_tap || probes.size() == 0) return Status::ok();
+    TF_RETURN_IF_ERROR(m_rec.submitAndWait());
+    for (const Probe& p : probes) {
+      std::vector<float> values(p.row);
+      TF_RETURN_IF_ERROR(m_dev.download(p.buffer->view(0, p.row * 4), values.data(), p.row * 4));
+      (*m_tap)(p.name, std::move(values));
+    }
+    return m_rec.reset();
+  }
+  void start() {
+    if (m_marks && m_rec.timestamp().isOk()) m_marks->push_back("start");
+  }
+
+ private:
+  vk::Recorder& m_rec;
+  vk::Device& m_dev;
+  const GpuModel::Tap* m_tap;
+  std::vector<const char*>* m_marks;
+};
+
+// y = x W^T, or y += x W^T (`accumulate`: the residual add fused into the product).
+Status GpuModel::product(vk::Recorder& rec, const ops::QuantMatrix& w, const vk::Buffer& x, const vk::Buffer& y,
+                         uint32_t n, bool accumulate) const {
+  ops::MatMulLayout layout;
+  layout.accumulate = accumulate;
+  return n == 1 ? ops::recordMatVec(rec, w, x.view(), y.view(), 1, layout)
+                : ops::recordMatMul(rec, w, x.view(), y.view(), n, layout);
+}
+
+// The forward pass as the production line: embedding, then per layer the attention block and
+// the feed-forward block (each adding into the residual stream x), then the output head.
 Status GpuModel::record(vk::Recorder& rec, GpuState& s, uint32_t n, int32_t pos0, bool all_logits, const Tap* tap,
                         std::vector<const char*>* marks) {
+  Line line(rec, *m_device, tap, marks);
+  const uint64_t e = uint64_t(m_config.n_embd);
+  line.start();
+  // x (n, n_embd) = token_embd[ids]
+  TF_RETURN_IF_ERROR(ops::recordGetRows(rec, m_token_embd, s.ids.view(), s.x.view(), n));
+  TF_RETURN_IF_ERROR(line.done("get_rows", {{"inp_embd", &s.x, e}}));
+  for (int l = 0; l < m_config.n_layer; ++l) {
+    TF_RETURN_IF_ERROR(attentionBlock(line, s, l, n, pos0));
+    TF_RETURN_IF_ERROR(feedForwardBlock(line, s, l, n));
+  }
+  return outputHead(line, s, n, all_logits);
+}
+
+// x += wo . attention(rope(q), rope(k), v) over the cache, q/k/v = W (rms_norm(x) * attn_norm).
+Status GpuModel::attentionBlock(Line& line, GpuState& s, int l, uint32_t n, int32_t pos0) {
   const ModelConfig& c = m_config;
+  const GpuLayer& g = m_layers[size_t(l)];
+  vk::Recorder& rec = line.rec();
   const uint64_t e = uint64_t(c.n_embd);
-  // y = x W^T, or y += x W^T (`accumulate`: the residual add fused into the product).
-  auto matmul = [&](vk::Recorder& r, const ops::QuantMatrix& w, const vk::Buffer& x, const vk::Buffer& y,
-                    uint32_t rows, bool accumulate = false) -> Status {
-    ops::MatMulLayout layout;
-    layout.accumulate = accumulate;
-    return rows == 1 ? ops::recordMatVec(r, w, x.view(), y.view(), 1, layout)
-                     : ops::recordMatMul(r, w, x.view(), y.view(), rows, layout);
-  };
+  const uint32_t n_kv = uint32_t(c.nHeadKv(l)), k_dim = uint32_t(c.kDim(l)), v_dim = uint32_t(c.vDim(l));
+  const std::string blk = "blk." + std::to_string(l) + ".";
+  const float eps = float(c.rms_eps);
+  const ops::KvType kv_type = m_kv_f16 ? ops::KvType::kF16 : ops::KvType::kF32;
+  const vk::BufferView freqs = m_rope_freqs.size() ? m_rope_freqs.view() : vk::BufferView{};
   ops::RopeConfig rope;
   rope.layout = c.rope_layout == RopeLayout::kNeox ? ops::RopeLayout::kHalves : ops::RopeLayout::kAdjacent;
   rope.n_rot = uint32_t(c.n_rot);
   rope.freq_base = float(c.rope_freq_base);
   rope.freq_scale = float(c.ropeFreqScale());
-  const vk::BufferView freqs = m_rope_freqs.size() ? m_rope_freqs.view() : vk::BufferView{};
-  const ops::KvType kv_type = m_kv_f16 ? ops::KvType::kF16 : ops::KvType::kF32;
-  const float eps = float(c.rms_eps);
-  // recordRopeStore rotates two pairs per invocation: NEOX needs n_rot % 4 == 0. The debug taps
-  // read q/k/v between the steps, so they keep the separate ops.
-  const bool fuse_rope_store = !tap && m_fuse_rope_store;
-  // Decode folds the RMS norm of a block into the products after it where that pays (see
-  // m_norm_fold_max_elements); the debug taps read the normed rows, so they keep the norm op.
-  const auto foldNorm = [&](uint64_t elements) { return n == 1 && !tap && elements <= m_norm_fold_max_elements; };
 
-  // Debug only: run what is recorded so far and hand the first row of `buf` to the tap.
-  auto point = [&](const std::string& name, const vk::Buffer& buf, uint64_t row) -> Status {
-    if (!tap) return Status::ok();
-    rec.barrier();
-    TF_RETURN_IF_ERROR(rec.submitAndWait());
-    std::vector<float> values(row);
-    TF_RETURN_IF_ERROR(m_device->download(buf.view(0, row * 4), values.data(), row * 4));
-    (*tap)(name, std::move(values));
-    return rec.reset();
-  };
-  // Profiling: a timestamp after each group of ops (after its barrier), named by the group.
-  auto mark = [&](const char* op) {
-    if (!marks || tap) return;
-    if (rec.timestamp().isOk()) marks->push_back(op);  // past the query pool's size: no more marks
-  };
-  mark("start");
-  // x (n, n_embd) = token_embd[ids]
-  TF_RETURN_IF_ERROR(ops::recordGetRows(rec, m_token_embd, s.ids.view(), s.x.view(), n));
-  rec.barrier();  // x
-  mark("get_rows");
-  TF_RETURN_IF_ERROR(point("inp_embd", s.x, e));
-  for (int l = 0; l < c.n_layer; ++l) {
-    const GpuLayer& g = m_layers[size_t(l)];
-    const uint32_t n_kv = uint32_t(c.nHeadKv(l)), k_dim = uint32_t(c.kDim(l)), v_dim = uint32_t(c.vDim(l));
-    const std::string blk = "blk." + std::to_string(l) + ".";
-    // attention block
-    const ops::QuantMatrix qkv[3] = {g.wq, g.wk, g.wv};
-    const vk::BufferView qkv_out[3] = {s.q.view(), s.k.view(), s.v.view()};
-    const bool fold_attn_norm = foldNorm((g.wq.rows + g.wk.rows + g.wv.rows) * uint64_t(e));
-    if (fold_attn_norm) {  // the norm and q, k, v in one dispatch when q, k and v share a buffer
-      const ops::FusedNorm norm{g.attn_norm.view(), eps, s.xn.view()};
-      TF_RETURN_IF_ERROR(ops::recordMatVecGroup(rec, qkv, s.x.view(), qkv_out, &norm));
+  // q (n, n_head * head_dim), k (n, n_kv * head_dim), v (n, n_kv * head_dim). A decode step
+  // folds the norm into the grouped product where that pays (m_norm_fold_max_elements); the
+  // debug taps read the normed rows, so they keep the norm op.
+  const ops::QuantMatrix qkv[3] = {g.wq, g.wk, g.wv};
+  const vk::BufferView qkv_out[3] = {s.q.view(), s.k.view(), s.v.view()};
+  if (n == 1 && !line.tapping() && (g.wq.rows + g.wk.rows + g.wv.rows) * e <= m_norm_fold_max_elements) {
+    const ops::FusedNorm norm{g.attn_norm.view(), eps, s.xn.view()};
+    TF_RETURN_IF_ERROR(ops::recordMatVecGroup(rec, qkv, s.x.view(), qkv_out, &norm));
+  } else {
+    TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.x.view(), g.attn_norm.view(), s.xn.view(), n, uint32_t(e), eps));
+    TF_RETURN_IF_ERROR(line.done("rms_norm", {{blk + "attn_norm", &s.xn, e}}));
+    if (n == 1) {
+      TF_RETURN_IF_ERROR(ops::recordMatVecGroup(rec, qkv, s.xn.view(), qkv_out));
     } else {
-      TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.x.view(), g.attn_norm.view(), s.xn.view(), n, uint32_t(e), eps));
-      rec.barrier();  // xn (n, n_embd)
-      mark("rms_norm");
-      TF_RETURN_IF_ERROR(point(blk + "attn_norm", s.xn, e));
-      if (n == 1) {
-        TF_RETURN_IF_ERROR(ops::recordMatVecGroup(rec, qkv, s.xn.view(), qkv_out));
-      } else {
-        TF_RETURN_IF_ERROR(matmul(rec, g.wq, s.xn, s.q, n));  // q (n, n_head * head_dim)
-        TF_RETURN_IF_ERROR(matmul(rec, g.wk, s.xn, s.k, n));  // k (n, n_kv * head_dim)
-        TF_RETURN_IF_ERROR(matmul(rec, g.wv, s.xn, s.v, n));  // v (n, n_kv * head_dim)
-      }
+      TF_RETURN_IF_ERROR(product(rec, g.wq, s.xn, s.q, n));
+      TF_RETURN_IF_ERROR(product(rec, g.wk, s.xn, s.k, n));
+      TF_RETURN_IF_ERROR(product(rec, g.wv, s.xn, s.v, n));
     }
-    rec.barrier();  // q, k, v
-    mark("matmul_qkv");
-    if (fuse_rope_store) {
-      // biases, rope on q and k, and the cache rows pos0..pos0+n in one dispatch
-      ops::RopeStoreArgs a;
-      a.q = s.q.view(0, uint64_t(n) * c.qDim() * 4);
-      a.k = s.k.view(0, uint64_t(n) * k_dim * 4);
-      a.v = s.v.view(0, uint64_t(n) * v_dim * 4);
-      a.positions = s.pos.view(0, uint64_t(n) * 4);
-      a.freq_factors = freqs;
-      if (g.bqkv.size()) a.bias = g.bqkv.view();
-      a.k_cache = s.k_cache[size_t(l)].view();
-      a.v_cache = s.v_cache[size_t(l)].view();
-      a.n_tokens = n;
-      a.n_heads = uint32_t(c.n_head);
-      a.n_kv_heads = n_kv;
-      a.head_dim = uint32_t(c.head_dim);
-      a.pos0 = uint32_t(pos0);
-      a.kv_type = kv_type;
-      a.rope = rope;
-      TF_RETURN_IF_ERROR(ops::recordRopeStore(rec, a));
-      rec.barrier();  // rotated q, cache rows pos0..pos0+n
-      mark("rope_store");
-    } else {
-      if (g.bq.size()) {
-        TF_RETURN_IF_ERROR(ops::recordAdd(rec, s.q.view(), g.bq.view(), s.q.view(), uint64_t(n) * c.qDim(), c.qDim()));
-        TF_RETURN_IF_ERROR(ops::recordAdd(rec, s.k.view(), g.bk.view(), s.k.view(), uint64_t(n) * k_dim, k_dim));
-        TF_RETURN_IF_ERROR(ops::recordAdd(rec, s.v.view(), g.bv.view(), s.v.view(), uint64_t(n) * v_dim, v_dim));
-        rec.barrier();  // biased q, k, v
-        mark("bias");
-      }
-      TF_RETURN_IF_ERROR(point(blk + "q", s.q, uint64_t(c.qDim())));
-      TF_RETURN_IF_ERROR(point(blk + "k", s.k, k_dim));
-      TF_RETURN_IF_ERROR(point(blk + "v", s.v, v_dim));
-      TF_RETURN_IF_ERROR(ops::recordRope(rec, s.q.view(), s.pos.view(), freqs, n, uint32_t(c.n_head), uint32_t(c.head_dim), rope));
-      TF_RETURN_IF_ERROR(ops::recordRope(rec, s.k.view(), s.pos.view(), freqs, n, n_kv, uint32_t(c.head_dim), rope));
-      rec.barrier();  // rotated q, k
-      mark("rope");
-      TF_RETURN_IF_ERROR(point(blk + "q_rope", s.q, uint64_t(c.qDim())));
-      TF_RETURN_IF_ERROR(point(blk + "k_rope", s.k, k_dim));
-      TF_RETURN_IF_ERROR(ops::recordKvStore(rec, s.k.view(), s.k_cache[size_t(l)].view(), kv_type, n, k_dim, uint32_t(pos0)));
-      TF_RETURN_IF_ERROR(ops::recordKvStore(rec, s.v.view(), s.v_cache[size_t(l)].view(), kv_type, n, v_dim, uint32_t(pos0)));
-      rec.barrier();  // cache rows pos0..pos0+n
-      mark("kv_store");
-    }
-    if (n == 1 && s.step.size() > 0) {  // keys and split from the step buffer: replayable
-      TF_RETURN_IF_ERROR(ops::recordAttentionDecode(rec, s.q.view(), s.k_cache[size_t(l)].view(),
-                                                    s.v_cache[size_t(l)].view(), s.scratch.view(), s.attn.view(),
-                                                    decodeShape(s.n_ctx), s.step.view()));
-    } else {
-      ops::AttentionShape shape{n, uint32_t(c.n_head), n_kv, uint32_t(c.head_dim), uint32_t(pos0), 0.0f, kv_type, 0};
-      TF_RETURN_IF_ERROR(ops::recordAttention(rec, s.q.view(), s.k_cache[size_t(l)].view(),
-                                              s.v_cache[size_t(l)].view(), s.scratch.view(), s.attn.view(), shape));
-    }
-    rec.barrier();  // attn (n, n_head * head_dim)
-    mark("attention");
-    TF_RETURN_IF_ERROR(point(blk + "attn_out", s.attn, uint64_t(c.qDim())));
-    TF_RETURN_IF_ERROR(matmul(rec, g.wo, s.attn, s.x, n, true));
-    rec.barrier();  // x += attention output projection
-    mark("matmul_o");
-    TF_RETURN_IF_ERROR(point(blk + "ffn_inp", s.x, e));
-    // feed-forward block
-    const bool fold_ffn_norm = foldNorm((g.w_gate.rows + g.w_up.rows) * uint64_t(e));
-    if (fold_ffn_norm) {  // the norm, gate, up and the SwiGLU in one dispatch when gate and up share a buffer
-      const ops::FusedNorm norm{g.ffn_norm.view(), eps, s.xn.view()};
-      TF_RETURN_IF_ERROR(ops::recordMatVecGlu(rec, g.w_gate, g.w_up, s.x.view(), s.gate.view(), s.up.view(), &norm));
-      rec.barrier();  // gate = silu(gate) * up
-      mark("matmul_gate_up_silu");
-    } else {
-      TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.x.view(), g.ffn_norm.view(), s.xn.view(), n, uint32_t(e), eps));
-      rec.barrier();  // xn
-      mark("rms_norm");
-      TF_RETURN_IF_ERROR(point(blk + "ffn_norm", s.xn, e));
-    }
-    if (n == 1 && !fold_ffn_norm) {
-      TF_RETURN_IF_ERROR(ops::recordMatVecGlu(rec, g.w_gate, g.w_up, s.xn.view(), s.gate.view(), s.up.view()));
-      rec.barrier();  // gate = silu(gate) * up
-      mark("matmul_gate_up_silu");
-    } else if (n > 1) {
-      TF_RETURN_IF_ERROR(matmul(rec, g.w_gate, s.xn, s.gate, n));  // gate (n, n_ff)
-      TF_RETURN_IF_ERROR(matmul(rec, g.w_up, s.xn, s.up, n));      // up (n, n_ff)
-      rec.barrier();  // gate, up
-      mark("matmul_gate_up");
-      const uint64_t n_ff = uint64_t(c.nFf(l));
-      TF_RETURN_IF_ERROR(ops::recordSiluMul(rec, s.gate.view(), s.up.view(), s.gate.view(), n * n_ff));
-      rec.barrier();  // gate = silu(gate) * up
-      mark("silu_mul");
-    }
-    TF_RETURN_IF_ERROR(point(blk + "ffn_act", s.gate, uint64_t(c.nFf(l))));
-    TF_RETURN_IF_ERROR(matmul(rec, g.w_down, s.gate, s.x, n, true));
-    rec.barrier();  // x += ffn
-    mark("matmul_down");
-    TF_RETURN_IF_ERROR(point(blk + "out", s.x, e));
   }
-  // output: final norm and projection, for every row or only the last one
+  TF_RETURN_IF_ERROR(line.done("matmul_qkv"));
+
+  if (m_fuse_rope_store && !line.tapping()) {
+    // biases, rope on q and k, and k, v into cache rows pos[0..n) in one dispatch
+    ops::RopeStoreArgs a;
+    a.q = s.q.view(0, uint64_t(n) * c.qDim() * 4);
+    a.k = s.k.view(0, uint64_t(n) * k_dim * 4);
+    a.v = s.v.view(0, uint64_t(n) * v_dim * 4);
+    a.positions = s.pos.view(0, uint64_t(n) * 4);
+    a.freq_factors = freqs;
+    if (g.bqkv.size()) a.bias = g.bqkv.view();
+    a.k_cache = s.k_cache[size_t(l)].view();
+    a.v_cache = s.v_cache[size_t(l)].view();
+    a.n_tokens = n;
+    a.n_heads = uint32_t(c.n_head);
+    a.n_kv_heads = n_kv;
+    a.head_dim = uint32_t(c.head_dim);
+    a.pos0 = uint32_t(pos0);
+    a.kv_type = kv_type;
+    a.rope = rope;
+    TF_RETURN_IF_ERROR(ops::recordRopeStore(rec, a));
+    TF_RETURN_IF_ERROR(line.done("rope_store"));
+  } else {  // the same as separate ops, with every intermediate visible to the taps
+    if (g.bq.size()) {
+      TF_RETURN_IF_ERROR(ops::recordAdd(rec, s.q.view(), g.bq.view(), s.q.view(), uint64_t(n) * c.qDim(), c.qDim()));
+      TF_RETURN_IF_ERROR(ops::recordAdd(rec, s.k.view(), g.bk.view(), s.k.view(), uint64_t(n) * k_dim, k_dim));
+      TF_RETURN_IF_ERROR(ops::recordAdd(rec, s.v.view(), g.bv.view(), s.v.view(), uint64_t(n) * v_dim, v_dim));
+    }
+    if (g.bq.size() || line.tapping())
+      TF_RETURN_IF_ERROR(
+          line.done("bias", {{blk + "q", &s.q, uint64_t(c.qDim())}, {blk + "k", &s.k, k_dim}, {blk + "v", &s.v, v_dim}}));
+    TF_RETURN_IF_ERROR(ops::recordRope(rec, s.q.view(), s.pos.view(), freqs, n, uint32_t(c.n_head), uint32_t(c.head_dim), rope));
+    TF_RETURN_IF_ERROR(ops::recordRope(rec, s.k.view(), s.pos.view(), freqs, n, n_kv, uint32_t(c.head_dim), rope));
+    TF_RETURN_IF_ERROR(line.done("rope", {{blk + "q_rope", &s.q, uint64_t(c.qDim())}, {blk + "k_rope", &s.k, k_dim}}));
+    TF_RETURN_IF_ERROR(ops::recordKvStore(rec, s.k.view(), s.k_cache[size_t(l)].view(), kv_type, n, k_dim, uint32_t(pos0)));
+    TF_RETURN_IF_ERROR(ops::recordKvStore(rec, s.v.view(), s.v_cache[size_t(l)].view(), kv_type, n, v_dim, uint32_t(pos0)));
+    TF_RETURN_IF_ERROR(line.done("kv_store"));
+  }
+
+  // attn (n, n_head * head_dim) over cache rows 0..pos0+n
+  if (n == 1 && s.step.size() > 0) {  // keys and split from the step buffer: replayable
+    TF_RETURN_IF_ERROR(ops::recordAttentionDecode(rec, s.q.view(), s.k_cache[size_t(l)].view(),
+                                                  s.v_cache[size_t(l)].view(), s.scratch.view(), s.attn.view(),
+                                                  decodeShape(s.n_ctx), s.step.view()));
+  } else {
+    ops::AttentionShape shape{n, uint32_t(c.n_head), n_kv, uint32_t(c.head_dim), uint32_t(pos0), 0.0f, kv_type, 0};
+    TF_RETURN_IF_ERROR(ops::recordAttention(rec, s.q.view(), s.k_cache[size_t(l)].view(), s.v_cache[size_t(l)].view(),
+                                            s.scratch.view(), s.attn.view(), shape));
+  }
+  TF_RETURN_IF_ERROR(line.done("attention", {{blk + "attn_out", &s.attn, uint64_t(c.qDim())}}));
+  TF_RETURN_IF_ERROR(product(rec, g.wo, s.attn, s.x, n, true));  // x += attn wo
+  return line.done("matmul_o", {{blk + "ffn_inp", &s.x, e}});
+}
+
+// x += w_down . (silu(w_gate . h) * (w_up . h)), h = rms_norm(x) * ffn_norm.
+Status GpuModel::feedForwardBlock(Line& line, GpuState& s, int l, uint32_t n) {
+  const ModelConfig& c = m_config;
+  const GpuLayer& g = m_layers[size_t(l)];
+  vk::Recorder& rec = line.rec();
+  const uint64_t e = uint64_t(c.n_embd), n_ff = uint64_t(c.nFf(l));
+  const std::string blk = "blk." + std::to_string(l) + ".";
+  const float eps = float(c.rms_eps);
+  if (n == 1 && !line.tapping() && (g.w_gate.rows + g.w_up.rows) * e <= m_norm_fold_max_elements) {
+    // the norm, gate, up and the SwiGLU in one dispatch
+    const ops::FusedNorm norm{g.ffn_norm.view(), eps, s.xn.view()};
+    TF_RETURN_IF_ERROR(ops::recordMatVecGlu(rec, g.w_gate, g.w_up, s.x.view(), s.gate.view(), s.up.view(), &norm));
+    TF_RETURN_IF_ERROR(line.done("matmul_gate_up_silu"));
+  } else {
+    TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.x.view(), g.ffn_norm.view(), s.xn.view(), n, uint32_t(e), eps));
+    TF_RETURN_IF_ERROR(line.done("rms_norm", {{blk + "ffn_norm", &s.xn, e}}));
+    if (n == 1) {
+      TF_RETURN_IF_ERROR(ops::recordMatVecGlu(rec, g.w_gate, g.w_up, s.xn.view(), s.gate.view(), s.up.view()));
+      TF_RETURN_IF_ERROR(line.done("matmul_gate_up_silu"));
+    } else {
+      TF_RETURN_IF_ERROR(product(rec, g.w_gate, s.xn, s.gate, n));  // gate (n, n_ff)
+      TF_RETURN_IF_ERROR(product(rec, g.w_up, s.xn, s.up, n));      // up (n, n_ff)
+      TF_RETURN_IF_ERROR(line.done("matmul_gate_up"));
+      TF_RETURN_IF_ERROR(ops::recordSiluMul(rec, s.gate.view(), s.up.view(), s.gate.view(), n * n_ff));
+      TF_RETURN_IF_ERROR(line.done("silu_mul"));
+    }
+  }
+  // gate now holds silu(gate) * up
+  if (line.tapping()) TF_RETURN_IF_ERROR(line.done("ffn_act", {{blk + "ffn_act", &s.gate, n_ff}}));
+  TF_RETURN_IF_ERROR(product(rec, g.w_down, s.gate, s.x, n, true));  // x += act w_down
+  return line.done("matmul_down", {{blk + "out", &s.x, e}});
+}
+
+// logits (rows, n_vocab) = output . (rms_norm(x) * output_norm), for every row or the last one.
+Status GpuModel::outputHead(Line& line, GpuState& s, uint32_t n, bool all_logits) {
+  vk::Recorder& rec = line.rec();
+  const uint64_t e = uint64_t(m_config.n_embd);
+  const float eps = float(m_config.rms_eps);
   const uint32_t rows = all_logits ? n : 1;
   if (!all_logits && n > 1) {
     TF_RETURN_IF_ERROR(rec.copy(s.x.view((n - 1) * e * 4, e * 4), s.proj.view(0, e * 4)));
@@ -503,13 +527,13 @@ Status GpuModel::record(vk::Recorder& rec, GpuState& s, uint32_t n, int32_t pos0
   } else {
     TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.x.view(), m_output_norm.view(), s.xn.view(), rows, uint32_t(e), eps));
   }
-  rec.barrier();  // xn
-  mark("rms_norm");
-  if (tap && n == 1) TF_RETURN_IF_ERROR(point("result_norm", s.xn, e));
-  TF_RETURN_IF_ERROR(matmul(rec, m_output, s.xn, s.logits, rows));
-  rec.barrier();  // logits, for the host
-  mark("matmul_output");
-  return Status::ok();
+  if (n == 1) {
+    TF_RETURN_IF_ERROR(line.done("rms_norm", {{"result_norm", &s.xn, e}}));
+  } else {
+    TF_RETURN_IF_ERROR(line.done("rms_norm"));
+  }
+  TF_RETURN_IF_ERROR(product(rec, m_output, s.xn, s.logits, rows));
+  return line.done("matmul_output");  // logits, for the host
 }
 
 }  // namespace tokenfab::model

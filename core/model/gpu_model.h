@@ -18,6 +18,8 @@
 
 namespace tokenfab::model {
 
+class Line;  // the recording of one forward pass (gpu_model.cpp)
+
 struct GpuLayer {
   vk::Buffer attn_norm, ffn_norm;  // (n_embd) f32
   vk::Buffer bq, bk, bv;           // (q_dim) (k_dim) (v_dim) f32, empty when absent
@@ -81,9 +83,15 @@ class GpuModel {
  private:
   GpuModel() = default;
   Status upload(const gguf::GgufFile& file, const ProgressFn& progress);
-  // Records the graph for n tokens at pos0 (the taps submit part-way, as forward() describes).
+  // Records the graph for n tokens at pos0 (the taps submit part-way, as forward() describes);
+  // its stations, in order.
   Status record(vk::Recorder& rec, GpuState& state, uint32_t n, int32_t pos0, bool all_logits, const Tap* tap,
                 std::vector<const char*>* marks);
+  Status attentionBlock(Line& line, GpuState& s, int layer, uint32_t n, int32_t pos0);
+  Status feedForwardBlock(Line& line, GpuState& s, int layer, uint32_t n);
+  Status outputHead(Line& line, GpuState& s, uint32_t n, bool all_logits);
+  Status product(vk::Recorder& rec, const ops::QuantMatrix& w, const vk::Buffer& x, const vk::Buffer& y, uint32_t n,
+                 bool accumulate = false) const;
   ops::AttentionDecodeShape decodeShape(int32_t n_ctx) const;
   // Whether decode attention can read its parameters from the step buffer for this context.
   bool stepAttention(int32_t n_ctx) const;
