@@ -97,7 +97,7 @@ Result<std::vector<OpRow>> benchOps(vk::Device& dev, uint32_t iters, double scal
   TF_ASSIGN_OR_RETURN(vk::Buffer pos, dev.createBuffer(64 * 4));
   std::vector<uint32_t> positions(64, ctx - 1);
   TF_RETURN_IF_ERROR(dev.upload(pos.view(), positions.data(), positions.size() * 4));
-  ops::RopeConfig rope_cfg{ops::RopeLayout::kHalves, dim, 1000000.f, 1.f};
+  ops::RopeConfig rope_cfg{ops::RopeLayout::kNeox, dim, 1000000.f, 1.f};
   TF_ASSIGN_OR_RETURN(ns, timeOp(dev, iters, [&](vk::Recorder& r) {
                         return ops::recordRope(r, a.view(), pos.view(), {}, 64, heads, dim, rope_cfg);
                       }));

@@ -23,15 +23,6 @@ const ArchInfo* findArch(std::string_view name) {
   return nullptr;
 }
 
-std::string_view ropeLayoutName(RopeLayout layout) {
-  switch (layout) {
-    case RopeLayout::kAdjacent:
-      return "adjacent";
-    case RopeLayout::kNeox:
-      return "neox";
-  }
-  return "?";
-}
 
 std::string_view ropeScalingName(RopeScaling scaling) {
   switch (scaling) {

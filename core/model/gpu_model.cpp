@@ -403,7 +403,7 @@ Status GpuModel::attentionBlock(Line& line, GpuState& s, int l, uint32_t n, int3
   const ops::KvType kv_type = m_kv_f16 ? ops::KvType::kF16 : ops::KvType::kF32;
   const vk::BufferView freqs = m_rope_freqs.size() ? m_rope_freqs.view() : vk::BufferView{};
   ops::RopeConfig rope;
-  rope.layout = c.rope_layout == RopeLayout::kNeox ? ops::RopeLayout::kHalves : ops::RopeLayout::kAdjacent;
+  rope.layout = c.rope_layout;
   rope.n_rot = uint32_t(c.n_rot);
   rope.freq_base = float(c.rope_freq_base);
   rope.freq_scale = float(c.ropeFreqScale());

@@ -55,7 +55,7 @@ Status recordRope(vk::Recorder& rec, const vk::BufferView& x, const vk::BufferVi
   if (has_ff) TF_RETURN_IF_ERROR(needBytes("rope", "freq_factors", freq_factors, uint64_t{n_rot / 2} * 4));
   if (n_rot == 0) return Status::ok();
   const uint32_t wg = 64;
-  const char* shader = config.layout == RopeLayout::kHalves ? "rope_neox" : "rope_norm";
+  const char* shader = config.layout == RopeLayout::kNeox ? "rope_neox" : "rope_adjacent";
   TF_ASSIGN_OR_RETURN(const vk::Pipeline* pipe, dev.pipeline({shader, 3, sizeof(abi::RopeParams), {wg}}));
   abi::RopeParams p{n_tokens, n_heads, head_dim, n_rot, config.freq_base, config.freq_scale, has_ff ? 1u : 0u};
   // Without factors the positions view stands in for binding 2; the shader never reads it.

@@ -25,9 +25,9 @@ Status checkView(vk::Device& dev, const char* name, const vk::BufferView& view, 
 }
 
 const char* shaderName(RopeLayout layout, KvType type) {
-  const bool neox = layout == RopeLayout::kHalves, f16 = type == KvType::kF16;
+  const bool neox = layout == RopeLayout::kNeox, f16 = type == KvType::kF16;
   if (neox) return f16 ? "rope_store_neox_f16" : "rope_store_neox_f32";
-  return f16 ? "rope_store_norm_f16" : "rope_store_norm_f32";
+  return f16 ? "rope_store_adjacent_f16" : "rope_store_adjacent_f32";
 }
 }  // namespace
 
@@ -44,7 +44,7 @@ Status recordRopeStore(vk::Recorder& rec, const RopeStoreArgs& a) {
     return invalid("head_dim " + std::to_string(a.head_dim) + " must be even (k_dim, whole f16 pairs)");
   if (head_dim_v % 2 != 0) return invalid("head_dim_v " + std::to_string(head_dim_v) + " must be even");
   const uint32_t n_rot = a.rope.n_rot ? a.rope.n_rot : a.head_dim;
-  const uint32_t n_rot_step = a.rope.layout == RopeLayout::kHalves ? 4 : 2;
+  const uint32_t n_rot_step = a.rope.layout == RopeLayout::kNeox ? 4 : 2;
   if (n_rot % n_rot_step != 0 || n_rot > a.head_dim)
     return invalid("n_rot " + std::to_string(n_rot) + " must be a multiple of " + std::to_string(n_rot_step) +
                    " and <= head_dim " + std::to_string(a.head_dim));

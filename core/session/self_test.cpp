@@ -157,7 +157,7 @@ Result<std::string> checkRope(vk::Device& dev, Rng& rng, ops::RopeLayout layout)
   TF_RETURN_IF_ERROR(ops::recordRope(rec, bx.view(), bp.view(), vk::BufferView{}, n_tokens, n_heads, head_dim, config));
   TF_RETURN_IF_ERROR(rec.submitAndWait());
   TF_ASSIGN_OR_RETURN(std::vector<float> got, download<float>(dev, bx, x.size()));
-  const auto want = ref::rope(x, pos, n_tokens, n_heads, head_dim, head_dim, layout == ops::RopeLayout::kHalves,
+  const auto want = ref::rope(x, pos, n_tokens, n_heads, head_dim, head_dim, layout == ops::RopeLayout::kNeox,
                               config.freq_base, config.freq_scale, {});
   return judge(got, want, kRopeBound);
 }
@@ -310,7 +310,7 @@ void runOpChecks(Runner& runner, vk::Device& dev, uint64_t seed) {
       {"op silu_mul", [&] { return checkSiluMul(dev, rng); }},
       {"op rms_norm", [&] { return checkRmsNorm(dev, rng); }},
       {"op rope (adjacent pairs)", [&] { return checkRope(dev, rng, ops::RopeLayout::kAdjacent); }},
-      {"op rope (neox halves)", [&] { return checkRope(dev, rng, ops::RopeLayout::kHalves); }},
+      {"op rope (neox halves)", [&] { return checkRope(dev, rng, ops::RopeLayout::kNeox); }},
       {"op attention (GQA, f32 cache)", [&] { return checkAttention(dev, rng); }},
       {"op softmax", [&] { return checkSoftmax(dev, rng); }},
       {"op argmax + top-k", [&] { return checkArgmaxTopK(dev, rng); }},

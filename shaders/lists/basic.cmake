@@ -1,5 +1,5 @@
 # Every shader variant, one line each: tokenfab_shader(<runtime name> <source> [DEFINES ...]).
-# Owner: vk (runtime + non-matmul ops). *_sg variants use subgroup arithmetic for reductions
+# The runtime and the non-product ops. *_sg variants use subgroup arithmetic for reductions
 # (chosen when the device has it and optional features are on).
 tokenfab_shader(fill_f32 fill_f32.comp)
 tokenfab_shader(stream_read stream_read.comp)
@@ -8,12 +8,12 @@ tokenfab_shader(mul mul.comp)
 tokenfab_shader(silu_mul silu_mul.comp)
 tokenfab_shader(rms_norm rms_norm.comp)
 tokenfab_shader(rms_norm_sg rms_norm.comp DEFINES USE_SUBGROUP)
-tokenfab_shader(rope_norm rope.comp)
+tokenfab_shader(rope_adjacent rope.comp)
 tokenfab_shader(rope_neox rope.comp DEFINES NEOX)
 tokenfab_shader(kv_store_f32 kv_store.comp)
 tokenfab_shader(kv_store_f16 kv_store.comp DEFINES KV_F16)
-tokenfab_shader(rope_store_norm_f32 rope_store.comp)
-tokenfab_shader(rope_store_norm_f16 rope_store.comp DEFINES KV_F16)
+tokenfab_shader(rope_store_adjacent_f32 rope_store.comp)
+tokenfab_shader(rope_store_adjacent_f16 rope_store.comp DEFINES KV_F16)
 tokenfab_shader(rope_store_neox_f32 rope_store.comp DEFINES NEOX)
 tokenfab_shader(rope_store_neox_f16 rope_store.comp DEFINES NEOX KV_F16)
 tokenfab_shader(attention_split_f32 attention_split.comp)

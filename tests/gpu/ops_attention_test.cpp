@@ -30,9 +30,9 @@ struct RopeCase {
 TEST_F(OpsAttention, RopeBothLayouts) {
   const RopeCase cases[] = {
       {ops::RopeLayout::kAdjacent, 64, 64, 10000.f, 1.f, false},
-      {ops::RopeLayout::kHalves, 128, 128, 1000000.f, 1.f, false},
+      {ops::RopeLayout::kNeox, 128, 128, 1000000.f, 1.f, false},
       {ops::RopeLayout::kAdjacent, 128, 128, 500000.f, 0.25f, true},  // Llama 3.1 rope_freqs
-      {ops::RopeLayout::kHalves, 80, 32, 10000.f, 0.5f, false},        // partial rotary dims
+      {ops::RopeLayout::kNeox, 80, 32, 10000.f, 0.5f, false},        // partial rotary dims
       {ops::RopeLayout::kAdjacent, 96, 48, 10000.f, 1.f, true},
   };
   uint64_t seed = 100;
@@ -57,7 +57,7 @@ TEST_F(OpsAttention, RopeBothLayouts) {
     std::vector<float> got(x.size());
     TF_ASSERT_OK(device().download(bx.view(), got.data(), got.size() * 4));
     const auto want = ref::rope(x, pos, n_tokens, n_heads, c.head_dim, c.n_rot,
-                                c.layout == ops::RopeLayout::kHalves, c.base, c.scale, ff);
+                                c.layout == ops::RopeLayout::kNeox, c.base, c.scale, ff);
     EXPECT_TRUE(expectClose(got, want, kRopeBound));
     // Dims past n_rot are untouched, bit for bit.
     for (uint32_t r = 0; r < n_tokens * n_heads; ++r)

@@ -39,7 +39,7 @@ struct Case {
   uint32_t nCtx() const { return pos0 + n_tokens + 3; }  // 3 rows past the last written one
   uint64_t elem() const { return kv == ops::KvType::kF16 ? 2 : 4; }
   std::string name() const {
-    return std::string(layout == ops::RopeLayout::kHalves ? "neox" : "adjacent") +
+    return std::string(layout == ops::RopeLayout::kNeox ? "neox" : "adjacent") +
            " heads=" + std::to_string(n_heads) + "/" + std::to_string(n_kv_heads) +
            " D=" + std::to_string(head_dim) + "/" + std::to_string(head_dim_v) +
            " n_rot=" + std::to_string(n_rot) + (bias ? " bias" : "") + (factors ? " freq_factors" : "") +
@@ -52,25 +52,25 @@ struct Case {
 // rotation, freq_factors (Llama 3.1 rope_freqs), f16/f32 caches, decode and a 37-token prefill.
 std::vector<Case> referenceCases() {
   std::vector<Case> cases;
-  for (ops::RopeLayout layout : {ops::RopeLayout::kAdjacent, ops::RopeLayout::kHalves})
+  for (ops::RopeLayout layout : {ops::RopeLayout::kAdjacent, ops::RopeLayout::kNeox})
     for (uint32_t d : {64u, 128u})
       for (ops::KvType kv : {ops::KvType::kF16, ops::KvType::kF32})
         for (uint32_t n : {1u, 37u}) {
-          const bool neox = layout == ops::RopeLayout::kHalves;
+          const bool neox = layout == ops::RopeLayout::kNeox;
           Case c{layout, 8, 2, d, d, d, neox, false, kv, n, n == 1 ? 41u : 5u};
           if (d == 64 && kv == ops::KvType::kF32) c.n_rot = 32;  // partial rotation
           if (!neox && d == 128) c.factors = true, c.base = 500000.f;
           if (neox) c.base = 1000000.f;
           cases.push_back(c);
         }
-  Case mla_like{ops::RopeLayout::kHalves, 8, 2, 128, 64, 64, true, true, ops::KvType::kF16, 5, 7};
+  Case mla_like{ops::RopeLayout::kNeox, 8, 2, 128, 64, 64, true, true, ops::KvType::kF16, 5, 7};
   cases.push_back(mla_like);  // head_dim_v != head_dim
   Case big_pos{ops::RopeLayout::kAdjacent, 4, 4, 96, 96, 96, true, false, ops::KvType::kF32, 9, 3001};
   big_pos.large_positions = true;
   big_pos.scale = 0.25f;
   cases.push_back(big_pos);
   // Rows of 128 pairs: two workgroups of 64 per head; half the dims rotated.
-  cases.push_back(Case{ops::RopeLayout::kHalves, 4, 1, 256, 256, 128, true, false, ops::KvType::kF16, 3, 1});
+  cases.push_back(Case{ops::RopeLayout::kNeox, 4, 1, 256, 256, 128, true, false, ops::KvType::kF16, 3, 1});
   return cases;
 }
 
@@ -200,7 +200,7 @@ TEST_F(OpsRopeStore, MatchesFloat64Reference) {
     const std::vector<float> q_in = c.bias ? toFloats(ref::add(in.q, in.bq)) : in.q;
     const std::vector<float> k_in = c.bias ? toFloats(ref::add(in.k, in.bk)) : in.k;
     const std::vector<float> v_in = c.bias ? toFloats(ref::add(in.v, in.bv)) : in.v;
-    const bool neox = c.layout == ops::RopeLayout::kHalves;
+    const bool neox = c.layout == ops::RopeLayout::kNeox;
     const auto want_q = ref::rope(q_in, in.pos, c.n_tokens, c.n_heads, c.head_dim, c.n_rot, neox, c.base,
                                   c.scale, in.factors);
     const auto want_k = ref::rope(k_in, in.pos, c.n_tokens, c.n_kv_heads, c.head_dim, c.n_rot, neox, c.base,
@@ -268,7 +268,7 @@ TEST_F(OpsRopeStore, RejectsBadArguments) {
   good.k_cache = big.view(0, 16 * 128 * 2), good.v_cache = big.view(0, 16 * 128 * 2);
   good.n_tokens = 4, good.n_heads = 8, good.n_kv_heads = 2, good.head_dim = 64, good.pos0 = 10;
   good.kv_type = ops::KvType::kF16;
-  good.rope.layout = ops::RopeLayout::kHalves;
+  good.rope.layout = ops::RopeLayout::kNeox;
 
   struct Bad {
     const char* what;
@@ -325,7 +325,7 @@ TEST_F(OpsRopeStore, RejectsBadArguments) {
 // of 100 fused dispatches and of 100 unfused 7-dispatch sequences (each followed by its barrier).
 TEST_F(OpsRopeStore, TimesFusedVsUnfusedAtQwen2DecodeShape) {
   if (!device().report().timestamps) GTEST_SKIP() << "device has no timestamps";
-  const Case c{ops::RopeLayout::kHalves, 14, 2,   64,    64,        64, true, false,
+  const Case c{ops::RopeLayout::kNeox, 14, 2,   64,    64,        64, true, false,
                ops::KvType::kF16,        1,  100, false, 1000000.f, 1.f};
   const Inputs in = makeInputs(c, 900);
   vk::Buffer bq = upload(device(), in.q), bk = upload(device(), in.k), bv = upload(device(), in.v);

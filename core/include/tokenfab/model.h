@@ -11,16 +11,12 @@
 #include <vector>
 
 #include "tokenfab/gguf.h"
+#include "tokenfab/rope.h"
 #include "tokenfab/status.h"
 
 namespace tokenfab::model {
 
-// Which elements of a head rope rotates together (only the first n_rot of each head rotate).
-enum class RopeLayout : uint8_t {
-  kAdjacent,  // pairs (x[2i], x[2i+1]): llama ("normal" rope in ggml)
-  kNeox,      // pairs (x[i], x[i + n_rot/2]): qwen2, gpt-neox
-};
-std::string_view ropeLayoutName(RopeLayout layout);
+using tokenfab::RopeLayout;
 
 // `<arch>.rope.scaling.type`. Llama 3.x "llama3" scaling is not a type in GGUF: the converter
 // bakes it into the per-frequency divisors of the `rope_freqs.weight` tensor.

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "tokenfab/rope.h"
 #include "tokenfab/status.h"
 #include "tokenfab/vk.h"
 
@@ -31,10 +32,7 @@ Status recordRmsNorm(vk::Recorder& rec, const vk::BufferView& x, const vk::Buffe
                      const vk::BufferView& dst, uint32_t n_rows, uint32_t n_cols, float eps,
                      uint64_t max_binding_bytes = 0);
 
-enum class RopeLayout {
-  kAdjacent,  // pairs (2i, 2i+1): llama ("normal" rope)
-  kHalves,    // pairs (i, i + n_rot/2): qwen2, NEOX
-};
+using tokenfab::RopeLayout;
 struct RopeConfig {
   RopeLayout layout = RopeLayout::kAdjacent;
   uint32_t n_rot = 0;  // rotated dims (even, <= head_dim); 0 = head_dim
@@ -57,7 +55,7 @@ Status recordKvStore(vk::Recorder& rec, const vk::BufferView& src, const vk::Buf
 // recordRope and 2 recordKvStore, and the barriers between them). Afterwards q, k, v hold the
 // biased (q, k also rotated) values, bit-identical to that sequence, and the final k, v rows
 // are in cache rows positions[0..n_tokens) (pos0 .. pos0 + n_tokens - 1 in a forward pass). head_dim and head_dim_v must be even, n_rot
-// a multiple of 4 for kHalves, n_kv_heads must divide n_heads. freq_factors and bias may be
+// a multiple of 4 for kNeox, n_kv_heads must divide n_heads. freq_factors and bias may be
 // empty views.
 struct RopeStoreArgs {
   vk::BufferView q;             // (n_tokens, n_heads, head_dim) f32, in place

@@ -45,7 +45,7 @@ TF_STRUCT(RmsNormParams) {
   float eps;
 };
 
-// rope.comp (rope_norm: adjacent pairs (2i, 2i+1), llama; rope_neox: pairs (i, i + n_rot/2),
+// rope.comp (rope_adjacent: adjacent pairs (2i, 2i+1), llama; rope_neox: pairs (i, i + n_rot/2),
 // qwen2). In place on x (n_tokens, n_heads, head_dim); dims >= n_rot are left unchanged.
 // theta_i = pos[t] * freq_scale * freq_base^(-2i/n_rot) / (has_freq_factors ? ff[i] : 1).
 TF_STRUCT(RopeParams) {
@@ -67,7 +67,7 @@ TF_STRUCT(KvStoreParams) {
   uint pos0;
 };
 
-// rope_store.comp (rope_store_{norm,neox}_{f32,f16}): bias + rope + kv_store in one dispatch.
+// rope_store.comp (rope_store_{adjacent,neox}_{f32,f16}): bias + rope + kv_store in one dispatch.
 // Grid (unit of a row, head slot s, token t): slots [0, n_heads) are q heads, then n_kv_heads k
 // heads, then n_kv_heads v heads. q, k, v (has_bias: += [bq | bk | bv]) are written back in
 // place, q and k rotated as rope.comp; the final k and v rows go to cache row pos[t] (the
