@@ -152,9 +152,7 @@ Result<std::unique_ptr<GpuModel>> GpuModel::load(const gguf::GgufFile& file, Mod
   // Check the weights fit before touching the device memory.
   uint64_t need = 0;
   for (const gguf::TensorInfo& t : file.tensors()) need += roundUp4(t.n_bytes);
-  uint64_t heap = 0;
-  for (const vk::MemoryHeapInfo& h : device->report().heaps)
-    if (h.device_local) heap = std::max(heap, h.size);
+  const uint64_t heap = device->report().deviceLocalBytes();
   if (heap > 0 && need > heap)
     return Status(Code::kVkOutOfDeviceMemory, "the model needs " + mib(need) + " of weights, the device-local heap of " +
                                                   device->report().name + " has " + mib(heap));
@@ -206,9 +204,7 @@ Result<GpuState> GpuModel::newState(int32_t n_ctx, int32_t n_batch, int32_t n_lo
   const ModelConfig& c = m_config;
   vk::Device& dev = *m_device;
   const uint64_t need = stateBytes(n_ctx, n_batch, n_logit_rows);
-  uint64_t heap = 0;
-  for (const vk::MemoryHeapInfo& h : dev.report().heaps)
-    if (h.device_local) heap = std::max(heap, h.size);
+  const uint64_t heap = dev.report().deviceLocalBytes();
   const uint64_t used = dev.allocatedBytes();
   if (heap > 0 && need + used > heap)
     return Status(Code::kModelContextTooLarge,

@@ -16,9 +16,7 @@ Result<StreamBandwidth> measureStreamBandwidth(vk::Device& dev, uint64_t bytes) 
   if (!r.timestamps) return Status(Code::kUnsupported, "stream bandwidth: the device has no timestamps");
   if (bytes == 0) {
     // 512 MiB (H200's last-level cache is 50 MB), at most an eighth of the device-local heap.
-    uint64_t heap = 0;
-    for (const vk::MemoryHeapInfo& h : r.heaps)
-      if (h.device_local) heap = std::max(heap, h.size);
+    const uint64_t heap = r.deviceLocalBytes();
     bytes = std::min<uint64_t>(512ull << 20, heap ? heap / 8 : (64ull << 20));
   }
   // Whole 16-byte words, pieces within one binding and the allocation limit.

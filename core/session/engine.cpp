@@ -114,8 +114,7 @@ class GpuEngine final : public Engine {
     m_device.api_version = std::to_string(VK_API_VERSION_MAJOR(r.api_version)) + "." +
                            std::to_string(VK_API_VERSION_MINOR(r.api_version)) + "." +
                            std::to_string(VK_API_VERSION_PATCH(r.api_version));
-    for (const vk::MemoryHeapInfo& h : r.heaps)
-      if (h.device_local) m_device.device_local_bytes = std::max(m_device.device_local_bytes, h.size);
+    m_device.device_local_bytes = r.deviceLocalBytes();
     if (const auto sheet = vk::datasheetFor(m_device.name)) m_device.physical_gbps = sheet->memory_gbps;
   }
 

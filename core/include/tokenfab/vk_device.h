@@ -44,6 +44,13 @@ struct DeviceReport {
   uint32_t vendor_id = 0;
   uint32_t device_id = 0;
   std::vector<MemoryHeapInfo> heaps;
+  // The largest device-local heap in bytes (0 when none is reported).
+  uint64_t deviceLocalBytes() const {
+    uint64_t most = 0;
+    for (const MemoryHeapInfo& h : heaps)
+      if (h.device_local && h.size > most) most = h.size;
+    return most;
+  }
   uint64_t max_storage_buffer_range = 0;
   uint64_t max_memory_allocation_size = 0;
   uint64_t min_storage_buffer_offset_alignment = 0;
