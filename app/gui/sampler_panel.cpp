@@ -295,83 +295,31 @@ void SamplerPanel::rebuildWhatIf() {
   } else {
     stored = StoredStep::fromTrace(trace, m_history);
   }
-  // Raw probability of each id the funnel may meet (full logits: exact; else the stored top).
-  auto raw_prob = [&](int32_t id) -> double {
-    if (!stored.logits.empty() && id >= 0 && size_t(id) < stored.logits.size()) {
-      return std::exp(double(stored.logits[size_t(id)]) - trace.raw_logsumexp);
-    }
-    for (const TokenLogit& c : trace.raw_top) {
-      if (c.id == id) return c.prob;
-    }
-    return 0.0;
-  };
-  SamplerConfig config = this->config();
-  const int32_t n_candidates = stored.logits.empty() ? int32_t(trace.raw_top.size()) : int32_t(stored.logits.size());
-  config.trace_top_n = std::min<int32_t>(n_candidates, 4096);
-  if (Status s = validateSamplerConfig(config); !s.isOk()) {
-    m_what_if->setText(tr("Invalid settings: %1").arg(QString::fromStdString(s.message())));
+  auto funnel = samplerFunnel(stored, trace, config(), m_live);
+  if (!funnel.isOk()) {
+    m_what_if->setText(tr("No what-if for these settings: %1").arg(QString::fromStdString(funnel.status().message())));
     m_funnel->replot();
     m_distribution->replot();
     return;
   }
-  m_funnel_rows.push_back({tr("raw"), n_candidates, 1.0});
+  const int32_t n_candidates = funnel->n_candidates;
+  for (const FunnelRow& row : funnel->rows) m_funnel_rows.push_back({QString::fromStdString(row.stage), row.survivors, row.raw_mass});
+  m_what_if_token = funnel->token;
+  m_what_if_dist = funnel->distribution;
   if (m_live) {
-    // Streaming: the step's own stage records (cheap); whatIf runs once the selection settles.
-    for (const StageRecord& record : trace.stages) {
-      m_funnel_rows.push_back({QString::fromStdString(record.name), record.survivors, record.raw_mass});
-    }
-    m_what_if_token = trace.token;
-    if (!trace.stages.empty()) {
-      const auto& probs = trace.stages.back().top_probs;
-      for (size_t i = 0; i < probs.size() && i < trace.raw_top.size(); ++i) {
-        if (probs[i] > 0.0) m_what_if_dist.emplace_back(trace.raw_top[i].id, probs[i]);
-      }
-      std::stable_sort(m_what_if_dist.begin(), m_what_if_dist.end(),
-                       [](const auto& a, const auto& b) { return a.second > b.second; });
-    }
     m_what_if->setText(tr("As generated (streaming): %1 survivors at the end of the chain.")
                            .arg(trace.stages.empty() ? 0 : trace.stages.back().survivors));
-  }
-  // Funnel: run the chain with only its first i stages.
-  const std::vector<StageKind> active = m_live ? std::vector<StageKind>() : activeSamplerStages(config);
-  for (size_t i = 0; i < active.size(); ++i) {
-    if (active[i] == StageKind::kLogitBias) continue;
-    SamplerConfig partial = config;
-    if (config.mirostat == 2) {
-      if (i + 1 < active.size()) continue;  // mirostat replaces the chain: show its end only
-    } else {
-      partial.order.clear();
-      for (size_t j = 0; j <= i; ++j) {
-        if (active[j] != StageKind::kLogitBias) partial.order.push_back(active[j]);
-      }
-    }
-    auto result = whatIf(stored, partial, trace.draw);
-    if (!result.isOk()) continue;
-    double mass = 0.0;
-    for (const auto& [id, p] : result->distribution) mass += raw_prob(id);
-    const auto name = stageName(active[i]);
-    m_funnel_rows.push_back({QString::fromLatin1(name.data(), qsizetype(name.size())),
-                             int(result->distribution.size()), std::min(mass, 1.0)});
-  }
-  auto result = m_live ? Result<WhatIfResult>(Status(Code::kCancelled, "streaming")) : whatIf(stored, config, trace.draw);
-  if (m_live) {
-    // the recorded distribution was filled above
-  } else if (!result.isOk()) {
-    m_what_if->setText(tr("What-if failed: %1").arg(QString::fromStdString(result.status().message())));
   } else {
-    m_what_if_token = result->token;
-    m_what_if_dist = result->distribution;
-    const std::string piece = m_tokenizer ? m_tokenizer->tokenBytes(result->token) : std::to_string(result->token);
+    const std::string piece = m_tokenizer ? m_tokenizer->tokenBytes(funnel->token) : std::to_string(funnel->token);
     const std::string actual = m_tokenizer ? m_tokenizer->tokenBytes(trace.token) : std::to_string(trace.token);
-    const bool same = result->token == trace.token;
+    const bool same = funnel->token == trace.token;
     m_what_if->setText(tr("What-if: these settings pick <b>%1</b> (id %2)%3 — generated: %4 (id %5)%6")
                            .arg(visibleToken(piece).toHtmlEscaped())
-                           .arg(result->token)
+                           .arg(funnel->token)
                            .arg(same ? tr(", the same token") : tr(", a <b>different</b> token"))
                            .arg(visibleToken(actual).toHtmlEscaped())
                            .arg(trace.token)
-                           .arg(m_step.logits.empty() ? tr(" (from the stored top %1: approximate)").arg(trace.raw_top.size())
-                                                      : QString()));
+                           .arg(funnel->exact ? QString() : tr(" (from the stored top %1: approximate)").arg(trace.raw_top.size())));
   }
 
   // Funnel plot: survivors (log scale bars) and raw mass kept (line), plus as recorded.

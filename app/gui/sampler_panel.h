@@ -42,13 +42,13 @@ class SamplerPanel : public QWidget {
   // What the current knobs would pick at the selected step (-1 when none).
   int whatIfToken() const { return m_what_if_token; }
   const std::vector<std::pair<int32_t, double>>& whatIfDistribution() const { return m_what_if_dist; }
-  // Funnel rows: (stage name, survivors, raw mass kept).
-  struct FunnelRow {
+  // Funnel rows as drawn: (stage name, survivors, raw mass kept); samplerFunnel computes them.
+  struct FunnelBar {
     QString stage;
     int survivors = 0;
     double mass = 0.0;
   };
-  const std::vector<FunnelRow>& funnel() const { return m_funnel_rows; }
+  const std::vector<FunnelBar>& funnel() const { return m_funnel_rows; }
   QString whatIfText() const;
 
  signals:
@@ -67,7 +67,7 @@ class SamplerPanel : public QWidget {
   std::vector<int32_t> m_history;
   int m_what_if_token = -1;
   std::vector<std::pair<int32_t, double>> m_what_if_dist;
-  std::vector<FunnelRow> m_funnel_rows;
+  std::vector<FunnelBar> m_funnel_rows;
 
   QDoubleSpinBox* m_temperature = nullptr;
   QSpinBox* m_top_k = nullptr;

@@ -123,3 +123,66 @@ TEST(WhatIf, BadStoredStepsAreAStatus) {
 
 }  // namespace
 }  // namespace tokenfab
+
+namespace tokenfab {
+namespace {
+
+// The funnel by hand: raw probabilities 0.5, 0.3, 0.15, 0.05 (logits = their logs). top_k 3
+// keeps 0.5, 0.3, 0.15 (raw mass 0.95); top_p 0.7 on those, renormalised 0.526, 0.316, 0.158,
+// stops once the running sum reaches 0.7: two survivors (0.526 + 0.316), raw mass 0.8; the
+// final distribution is 0.5 / 0.8 and 0.3 / 0.8, and a draw of 0.9 lands on the second.
+TEST(Funnel, StagesKeepWhatTheyShould) {
+  const std::vector<float> logits = {std::log(0.5f), std::log(0.3f), std::log(0.15f), std::log(0.05f)};
+  StoredStep stored;
+  stored.logits = logits;
+  StepTrace trace;
+  trace.raw_logsumexp = std::log(double(0.5f) + double(0.3f) + double(0.15f) + double(0.05f));
+  trace.draw = 0.9;
+  trace.token = 0;
+  SamplerConfig config = test::plainConfig();
+  config.order = {StageKind::kTopK, StageKind::kTopP};
+  config.top_k = 3;
+  config.top_p = 0.7;
+  Result<Funnel> funnel = samplerFunnel(stored, trace, config, false);
+  ASSERT_TRUE(funnel.isOk()) << funnel.status().toString();
+  const Funnel& f = *funnel;
+  EXPECT_TRUE(f.exact);
+  ASSERT_EQ(f.rows.size(), 3u);
+  EXPECT_EQ(f.rows[0].stage, "raw");
+  EXPECT_EQ(f.rows[0].survivors, 4);
+  EXPECT_EQ(f.rows[1].survivors, 3);
+  EXPECT_NEAR(f.rows[1].raw_mass, 0.95, 1e-6);
+  EXPECT_EQ(f.rows[2].survivors, 2);
+  EXPECT_NEAR(f.rows[2].raw_mass, 0.8, 1e-6);
+  ASSERT_EQ(f.distribution.size(), 2u);
+  EXPECT_EQ(f.distribution[0].first, 0);
+  EXPECT_NEAR(f.distribution[0].second, 0.625, 1e-6);
+  EXPECT_NEAR(f.distribution[1].second, 0.375, 1e-6);
+  EXPECT_EQ(f.token, 1);
+  // A bad setting is an error, not a funnel.
+  config.top_p = 2.0;
+  EXPECT_FALSE(samplerFunnel(stored, trace, config, false).isOk());
+}
+
+// A streaming step shows its own records, not a re-run.
+TEST(Funnel, AsRecordedUsesTheStepsOwnStages) {
+  StepTrace trace;
+  trace.token = 7;
+  trace.raw_top = {{7, 2.0f, 0.6}, {3, 1.0f, 0.3}, {5, 0.0f, 0.1}};
+  trace.stages.push_back({"top_k", 2, 0.9, {0.66, 0.34, 0.0}});
+  const StoredStep stored = StoredStep::fromTrace(trace, {});
+  SamplerConfig config = test::plainConfig();
+  Result<Funnel> funnel = samplerFunnel(stored, trace, config, true);
+  ASSERT_TRUE(funnel.isOk()) << funnel.status().toString();
+  const Funnel& f = *funnel;
+  ASSERT_EQ(f.rows.size(), 2u);
+  EXPECT_EQ(f.rows[1].stage, "top_k");
+  EXPECT_EQ(f.rows[1].survivors, 2);
+  EXPECT_EQ(f.token, 7);
+  ASSERT_EQ(f.distribution.size(), 2u);
+  EXPECT_EQ(f.distribution[0].first, 7);
+  EXPECT_EQ(f.distribution[1].first, 3);
+}
+
+}  // namespace
+}  // namespace tokenfab

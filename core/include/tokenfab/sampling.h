@@ -171,6 +171,25 @@ struct WhatIfResult {
 // mirostat) — as in the default order with top_k <= N. Penalties can only use `history`.
 Result<WhatIfResult> whatIf(const StoredStep& step, const SamplerConfig& config, double draw);
 
+// The funnel of a stored step under a configuration, as the workbench draws it: how many
+// candidates and how much raw probability each stage keeps (the chain cut after each active
+// stage and re-run with whatIf; "raw" first), and the distribution and token at the end.
+// as_recorded (a step still streaming): the step's own stage records, without re-running.
+struct FunnelRow {
+  std::string stage;
+  int32_t survivors = 0;
+  double raw_mass = 0.0;  // raw probability the survivors held before any stage
+};
+struct Funnel {
+  std::vector<FunnelRow> rows;
+  int32_t n_candidates = 0;  // the vocabulary (full logits) or the stored top
+  bool exact = false;        // full logits; else the stored top-N approximation (see whatIf)
+  std::vector<std::pair<int32_t, double>> distribution;
+  int32_t token = -1;
+};
+// Errors: an invalid configuration, or whatIf's for the whole chain.
+Result<Funnel> samplerFunnel(const StoredStep& step, const StepTrace& trace, SamplerConfig config, bool as_recorded);
+
 class SamplerChain {
  public:
   SamplerChain(SamplerConfig config, uint64_t seed);
