@@ -167,9 +167,11 @@ Result<std::unique_ptr<GpuModel>> GpuModel::load(const gguf::GgufFile& file, Mod
   // stories260K (products <= 32K elements), -40 % for fx-llama-spm-q8_0 (a 32000 x 256 output
   // projection). A CPU device folds products of <= 64K elements; a GPU, where x and the norm
   // weight are cache hits, folds q/k/v and gate/up (not measured: no GPU was available). The
-  // output projection, a vocabulary of rows, never folds.
+  // output projection, a vocabulary of rows, never folds. TOKENFAB_NORM_FOLD=N sets the limit
+  // (0: never fold), for measuring both ways on a GPU.
   model->m_norm_fold_max_elements =
       model->m_device->report().type == "cpu" ? (uint64_t{1} << 16) : std::numeric_limits<uint64_t>::max();
+  if (const char* fold = std::getenv("TOKENFAB_NORM_FOLD")) model->m_norm_fold_max_elements = std::strtoull(fold, nullptr, 10);
   TF_RETURN_IF_ERROR(model->upload(file, progress));
   // recordRopeStore rotates two pairs per invocation (NEOX needs n_rot % 4 == 0) and adds biases
   // only as one [bq | bk | bv] buffer.

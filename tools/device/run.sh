@@ -53,8 +53,12 @@ print(f"pp512 {t['pp_tokens_per_s']:.0f} vs {lpp:.0f} ({t['pp_tokens_per_s']/lpp
 PY
 done
 save
-step "replay on/off (fixed cost per token), qwen2.5-0.5b q4_k_m"
-for r in 1 0; do echo "TOKENFAB_REPLAY=$r"; TOKENFAB_REPLAY=$r timeout 60 $CLI bench -m $M/qwen2.5-0.5b-q4_k_m.gguf -p 16 -n 128 -r 2 -q | grep -E "^tg|bandwidth"; done
+step "replay on/off (fixed cost per token) and the norm folded or not, qwen2.5-0.5b and llama-3-8b q4_k_m"
+for m in qwen2.5-0.5b-q4_k_m llama-3-8b-q4_k_m; do
+  for v in "TOKENFAB_REPLAY=1" "TOKENFAB_REPLAY=0" "TOKENFAB_NORM_FOLD=0"; do
+    echo "$m $v: $(env $v timeout 60 $CLI bench -m $M/$m.gguf -p 16 -n 128 -r 2 -q | grep -E '^tg')"
+  done
+done
 step "depth 8000 (a context of 8192): llama-3-8b q4_k_m"
 timeout 120 $CLI bench -m $M/llama-3-8b-q4_k_m.gguf -p 8000 -n 64 -r 1 --json -q > $R/tf_d8192.json; grep -E '"(pp|tg)_tokens_per_s"' $R/tf_d8192.json
 timeout 120 $LB -m $M/llama-3-8b-q4_k_m.gguf -p 0 -n 64 -d 8000 -r 1 -ngl 99 -o json > $R/lb_d8192.json 2>/dev/null; grep -E '"avg_ts"' $R/lb_d8192.json
