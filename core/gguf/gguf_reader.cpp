@@ -8,6 +8,7 @@
 
 #include "tokenfab/file_util.h"
 #include "tokenfab/gguf.h"
+#include "tokenfab/json_text.h"
 
 namespace tokenfab::gguf {
 namespace {
@@ -23,30 +24,6 @@ std::string hex32(uint32_t v) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "0x%08x", v);
   return buf;
-}
-
-bool validUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t len = 0;
-    uint32_t cp = 0;
-    if (c < 0x80) { ++i; continue; }
-    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
-    else return false;
-    if (i + len > s.size()) return false;
-    for (size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return false;
-    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += len;
-  }
-  return true;
 }
 
 // Bytes of one element of a scalar value type; 0 for string/array (variable size).
@@ -247,7 +224,7 @@ Status GgufFile::Impl::parse(const ReadLimits& limits) {
     entry.file_offset = cur.pos();
     TF_RETURN_IF_ERROR(cur.readString(entry.key, limits.max_string_bytes, "a key"));
     if (entry.key.empty()) return Status(Code::kGgufBadKey, "empty key", entry.file_offset);
-    if (!validUtf8(entry.key)) return Status(Code::kGgufBadKey, "key is not valid UTF-8", entry.file_offset);
+    if (!isValidUtf8(entry.key)) return Status(Code::kGgufBadKey, "key is not valid UTF-8", entry.file_offset);
     if (kv_index.count(entry.key) != 0)
       return Status(Code::kGgufDuplicateKey, "duplicate key '" + entry.key + "'", entry.file_offset);
     ValueType type = ValueType::kUint8;
