@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "conversation.h"
+#include "shared_data.h"
 
 namespace tokenfab::gui {
 namespace {
@@ -179,6 +180,21 @@ TEST_F(ConversationFile, FailedSaveKeepsThePreviousFile) {
   size_t files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(m_dir)) files += entry.is_regular_file() ? 1 : 0;
   EXPECT_EQ(files, 1u) << "a temporary file was left behind";
+}
+
+// The session fuzzer's hand-written seeds (tests/fuzz/corpus/session_fuzz) load as written.
+TEST(Conversation, FuzzSeedsLoadAsWritten) {
+  const std::filesystem::path dir = test::sourceDir() / "tests/fuzz/corpus/session_fuzz";
+  auto three = Conversation::load((dir / "valid_three_turns.json").string());
+  ASSERT_TRUE(three.isOk()) << three.status().toString();
+  ASSERT_EQ(three->size(), 3);
+  EXPECT_EQ(three->activePath(), (std::vector<int>{0, 2}));
+  EXPECT_EQ(three->turn(0).reply(), " upon\xE2");
+  EXPECT_TRUE(three->turn(0).steps[1].forced);
+  EXPECT_EQ(three->turn(2).user, " time\xFF");
+  auto empty = Conversation::load((dir / "valid_empty.json").string());
+  ASSERT_TRUE(empty.isOk()) << empty.status().toString();
+  EXPECT_TRUE(empty->empty());
 }
 
 TEST(Conversation, RejectsBadTreesAndOtherVersions) {

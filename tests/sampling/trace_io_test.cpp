@@ -240,6 +240,26 @@ TEST_F(TraceIo, DeepNestingIsACleanError) {
   EXPECT_EQ(r.status().offset(), std::optional<uint64_t>(prefix.size() + 63));
 }
 
+// The fuzzer's seeds (tests/fuzz/corpus/trace_fuzz) are hand-written: the valid ones must read,
+// with the texts they spell in hex.
+TEST_F(TraceIo, FuzzSeedsReadAsWritten) {
+  const fs::path dir = test::sourceDir() / "tests/fuzz/corpus/trace_fuzz";
+  Result<Trace> hex = readTraceJson(dir / "valid_hex_texts.json");
+  ASSERT_TRUE(hex.isOk()) << hex.status().toString();
+  EXPECT_EQ(hex->prompt, "Once\xC3");
+  ASSERT_EQ(hex->steps.size(), 3u);
+  EXPECT_EQ(hex->steps[0].text, " upon");
+  EXPECT_EQ(hex->steps[1].text, "\xE2");
+  EXPECT_EQ(hex->steps[2].text, "\x82\xAC");
+  EXPECT_EQ(hex->settings.dry_sequence_breakers.back(), "\xE2");
+  Result<Trace> empty = readTraceJson(dir / "valid_no_steps.json");
+  ASSERT_TRUE(empty.isOk()) << empty.status().toString();
+  EXPECT_TRUE(empty->steps.empty());
+  Result<Trace> deep = readTraceJson(dir / "too_deep.json");
+  ASSERT_FALSE(deep.isOk());
+  EXPECT_NE(deep.status().message().find("nested deeper"), std::string::npos) << deep.status().toString();
+}
+
 TEST_F(TraceIo, TruncationsAndByteFlipsNeverCrash) {
   const std::string good = traceToJson(makeTrace());
   // Cut inside the document only: dropping just trailing whitespace leaves valid JSON. (The
