@@ -35,6 +35,20 @@ class PullHostile : public PullTest {
     ASSERT_EQ(first.status().code(), Code::kNetworkError) << first.status().toString();
     ASSERT_EQ(fileSize(partPath()), kCut);
   }
+  // Replaces the file upstream with another version (one byte differs, before kCut).
+  std::string publishNewVersion() {
+    std::string v2 = changedFixture(kChangedAt);
+    m_server.addFile(kRepo, "main", kFile, v2, sha256Of(v2));
+    return v2;
+  }
+  // Pulls again, uninterrupted, and expects exactly `bytes`.
+  void expectPullGives(TestHubServer::Options options, const std::string& bytes) {
+    options.cut_after.reset();
+    m_server.setOptions(options);
+    auto path = pull(request());
+    ASSERT_TRUE(path.isOk()) << path.status().toString();
+    EXPECT_TRUE(test::readFile(*path) == bytes) << "the download is not the file as it is now";
+  }
 };
 
 // The reported case: the file changed upstream between two runs. The resume sends If-Range with
@@ -49,14 +63,9 @@ TEST_F(PullHostile, FileChangedBetweenRunsStartsOverFromZero) {
     TestHubServer::Options options;
     options.send_checksum = checksum;
     interruptAt(options);
-    const std::string v2 = changedFixture(kChangedAt);
-    m_server.addFile(kRepo, "main", kFile, v2, sha256Of(v2));
-    options.cut_after.reset();
-    m_server.setOptions(options);
+    const std::string v2 = publishNewVersion();
     const size_t before = m_server.requests().size();
-    auto second = pull(request());
-    ASSERT_TRUE(second.isOk()) << second.status().toString();
-    EXPECT_TRUE(test::readFile(*second) == v2) << "the download is not the file as it is now";
+    expectPullGives(options, v2);
     const auto requests = m_server.requests();
     ASSERT_EQ(requests.size(), before + 1) << "If-Range makes the server send the new file at once";
     EXPECT_EQ(requests.back().range, "bytes=300000-");
@@ -70,14 +79,9 @@ TEST_F(PullHostile, PartialAnswerOfAnotherVersionIsNotSpliced) {
   TestHubServer::Options options;
   options.send_checksum = false;
   interruptAt(options);
-  const std::string v2 = changedFixture(kChangedAt);
-  m_server.addFile(kRepo, "main", kFile, v2, sha256Of(v2));
-  options.cut_after.reset();
+  const std::string v2 = publishNewVersion();
   options.honour_if_range = false;
-  m_server.setOptions(options);
-  auto second = pull(request());
-  ASSERT_TRUE(second.isOk()) << second.status().toString();
-  EXPECT_TRUE(test::readFile(*second) == v2);
+  expectPullGives(options, v2);
   const auto requests = m_server.requests();
   ASSERT_EQ(requests.size(), 3u);
   EXPECT_EQ(requests[1].range, "bytes=300000-");  // answered 206 with another version's ETag
@@ -100,13 +104,7 @@ TEST_F(PullHostile, LastModifiedGuardsTheResumeWhenThereIsNoEtag) {
   EXPECT_EQ(requests[1].if_range, "Mon, 01 Jan 2024 00:00:01 GMT");  // the first version's date
   ASSERT_EQ(fileSize(partPath()), kCut + 100000) << "an unchanged file resumes";
 
-  const std::string v2 = changedFixture(kChangedAt);
-  m_server.addFile(kRepo, "main", kFile, v2, sha256Of(v2));
-  options.cut_after.reset();
-  m_server.setOptions(options);
-  auto third = pull(request());
-  ASSERT_TRUE(third.isOk()) << third.status().toString();
-  EXPECT_TRUE(test::readFile(*third) == v2);
+  expectPullGives(options, publishNewVersion());
 }
 
 // A .part without a validator (a server that sent none, or a .part from an older tokenfab) cannot
@@ -117,13 +115,7 @@ TEST_F(PullHostile, PartWithoutValidatorIsNotResumed) {
   options.validator = TestHubServer::Options::Validator::kNone;
   interruptAt(options);
   EXPECT_FALSE(fs::exists(validatorPath(partPath())));
-  const std::string v2 = changedFixture(kChangedAt);
-  m_server.addFile(kRepo, "main", kFile, v2, sha256Of(v2));
-  options.cut_after.reset();
-  m_server.setOptions(options);
-  auto second = pull(request());
-  ASSERT_TRUE(second.isOk()) << second.status().toString();
-  EXPECT_TRUE(test::readFile(*second) == v2);
+  expectPullGives(options, publishNewVersion());
   EXPECT_EQ(m_server.requests().back().range, "");
 }
 
@@ -136,13 +128,9 @@ TEST_F(PullHostile, PartialAnswerFromAnotherOffsetIsNotSpliced) {
     TestHubServer::Options options;
     options.send_checksum = checksum;
     interruptAt(options);
-    options.cut_after.reset();
     options.serve_from = 1000;  // "bytes 1000-1185375/1185376" to a request for bytes=300000-
-    m_server.setOptions(options);
     const size_t before = m_server.requests().size();
-    auto second = pull(request());
-    ASSERT_TRUE(second.isOk()) << second.status().toString();
-    EXPECT_TRUE(test::readFile(*second) == m_fixture);
+    expectPullGives(options, m_fixture);
     const auto requests = m_server.requests();
     ASSERT_EQ(requests.size(), before + 2);
     EXPECT_EQ(requests[before].range, "bytes=300000-");

@@ -1,8 +1,6 @@
 // SHA-256 against the FIPS 180-4 / NIST CSRC example vectors, and the shared manifest's sha256.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -88,14 +86,9 @@ TEST(Sha256, MissingFileIsAnError) {
 
 class FileHash : public ::testing::Test {
  protected:
-  void SetUp() override {
-    m_path = std::filesystem::temp_directory_path() /
-             ("tokenfab_hash_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
-              std::to_string(::getpid()));
-  }
-  void TearDown() override { std::filesystem::remove(m_path); }
   void write(const std::string& bytes) { std::ofstream(m_path, std::ios::binary) << bytes; }
-  std::filesystem::path m_path;
+  test::TestDir m_dir{"tokenfab_hash"};
+  std::filesystem::path m_path = m_dir / "file";
 };
 
 // Chunked hashing of a file gives FIPS 180-4's digest of a million 'a'.

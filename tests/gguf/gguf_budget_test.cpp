@@ -2,13 +2,12 @@
 // files that would take gigabytes to open are refused before the memory is allocated, and
 // vocabularies the size of the largest real tokenizers still open.
 #include <gtest/gtest.h>
-#include <unistd.h>
-
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "shared_data.h"
 #include "tokenfab/gguf.h"
 
 namespace tokenfab::gguf {
@@ -48,15 +47,18 @@ std::string u8ArrayHead(const std::string& key, uint64_t count) {
 
 class GgufBudget : public ::testing::Test {
  protected:
-  void SetUp() override {
-    m_dir = fs::temp_directory_path() /
-            ("tokenfab_budget_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
-             std::to_string(::getpid()));
-    fs::create_directories(m_dir);
-  }
-  void TearDown() override { fs::remove_all(m_dir); }
-  fs::path m_dir;
+  test::TestDir m_dir{"tokenfab_budget"};
 };
+
+// The file `w` makes opens with the default limits, with `n` items in the array under `key`.
+void expectOpens(const GgufWriter& w, const char* key, size_t n) {
+  auto bytes = w.toBytes();
+  ASSERT_TRUE(bytes.isOk());
+  auto f = GgufFile::parse(*bytes);
+  ASSERT_TRUE(f.isOk()) << f.status().toString();
+  ASSERT_NE(f->getArray(key), nullptr);
+  EXPECT_EQ(f->getArray(key)->items.size(), n);
+}
 
 // The reported file: twelve arrays of 16 M one-byte elements, 192 MB on disk (sparse here). Each
 // array is under the per-array limit, so before the budget every one was materialised at
@@ -161,12 +163,7 @@ TEST_F(GgufBudget, RealSizedTokenizersFit) {
     w.set("tokenizer.ggml.scores", Value::array(ValueType::kFloat32, std::move(scores)));
     w.set("tokenizer.ggml.token_type", Value::array(ValueType::kInt32, std::move(types)));
     w.set("tokenizer.chat_template", Value::string(std::string(16384, 'j')));
-    auto bytes = w.toBytes();
-    ASSERT_TRUE(bytes.isOk());
-    auto f = GgufFile::parse(*bytes);
-    ASSERT_TRUE(f.isOk()) << f.status().toString();
-    ASSERT_NE(f->getArray("tokenizer.ggml.tokens"), nullptr);
-    EXPECT_EQ(f->getArray("tokenizer.ggml.tokens")->items.size(), size_t(kTokens));
+    expectOpens(w, "tokenizer.ggml.tokens", kTokens);
   }
   {  // Llama 3: byte-level BPE, 128,256 tokens, 280,147 merges, types.
     constexpr int kTokens = 128256;
@@ -182,12 +179,7 @@ TEST_F(GgufBudget, RealSizedTokenizersFit) {
     w.set("tokenizer.ggml.tokens", Value::array(ValueType::kString, std::move(tokens)));
     w.set("tokenizer.ggml.token_type", Value::array(ValueType::kInt32, std::move(types)));
     w.set("tokenizer.ggml.merges", Value::array(ValueType::kString, std::move(merges)));
-    auto bytes = w.toBytes();
-    ASSERT_TRUE(bytes.isOk());
-    auto f = GgufFile::parse(*bytes);
-    ASSERT_TRUE(f.isOk()) << f.status().toString();
-    ASSERT_NE(f->getArray("tokenizer.ggml.merges"), nullptr);
-    EXPECT_EQ(f->getArray("tokenizer.ggml.merges")->items.size(), size_t(kMerges));
+    expectOpens(w, "tokenizer.ggml.merges", kMerges);
   }
 }
 

@@ -1,7 +1,6 @@
 // Conversation tree and its session file, without a window or a model.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <csignal>
 #include <filesystem>
@@ -99,14 +98,7 @@ std::string readAll(const std::filesystem::path& path) {
 
 class ConversationFile : public ::testing::Test {
  protected:
-  void SetUp() override {
-    m_dir = std::filesystem::temp_directory_path() /
-            ("tokenfab_conv_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
-             std::to_string(::getpid()));
-    std::filesystem::create_directories(m_dir);
-  }
-  void TearDown() override { std::filesystem::remove_all(m_dir); }
-  std::filesystem::path m_dir;
+  test::TestDir m_dir{"tokenfab_conv"};
 };
 
 // Branching from a byte-fallback candidate (<0xE2>) gives a step whose text is one byte of a
@@ -178,7 +170,7 @@ TEST_F(ConversationFile, FailedSaveKeepsThePreviousFile) {
   EXPECT_NE(failed.message().find("cannot write"), std::string::npos) << failed.toString();
   EXPECT_EQ(readAll(path), before);
   size_t files = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(m_dir)) files += entry.is_regular_file() ? 1 : 0;
+  for (const auto& entry : std::filesystem::directory_iterator(m_dir.path())) files += entry.is_regular_file() ? 1 : 0;
   EXPECT_EQ(files, 1u) << "a temporary file was left behind";
 }
 

@@ -20,13 +20,6 @@ namespace fs = std::filesystem;
 
 class TraceIo : public ::testing::Test {
  protected:
-  void SetUp() override {
-    m_dir = fs::temp_directory_path() /
-            ("tokenfab_trace_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
-             std::to_string(::getpid()));
-    fs::create_directories(m_dir);
-  }
-  void TearDown() override { fs::remove_all(m_dir); }
 
   static Trace makeTrace() {
     Trace t;
@@ -59,7 +52,7 @@ class TraceIo : public ::testing::Test {
     return readTraceJson(p);
   }
 
-  fs::path m_dir;
+  test::TestDir m_dir{"tokenfab_trace"};
 };
 
 TEST_F(TraceIo, JsonRoundTrip) {
