@@ -5,8 +5,11 @@
 // fixture's published sha256.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <atomic>
 #include <cctype>
+#include <cstdio>
 #include <chrono>
 #include <fstream>
 #include <thread>
@@ -162,6 +165,38 @@ TEST_F(PullHostile, EachRevisionIsItsOwnFile) {
   ASSERT_TRUE(pull(r1).isOk());
   ASSERT_TRUE(pull(r2).isOk());
   EXPECT_EQ(m_server.requests().size(), 2u);
+}
+
+// Runs `tokenfab-cli pull ARGS` against the loopback hub; returns the exit status and fills
+// `output` with stdout and stderr.
+int runCliPull(const std::string& endpoint, const std::string& args, std::string& output) {
+  const std::string command = "TOKENFAB_HF_ENDPOINT=" + endpoint + " " + TOKENFAB_CLI_PATH + " pull " + args + " 2>&1";
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return -1;
+  output.clear();
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) output.append(buf, n);
+  const int status = ::pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// The reported cases end to end through the CLI: `pull OWNER/REPO/FILE --revision v2` after v1
+// gives v2, and `--sha256` is checked on a file that is already there.
+TEST_F(PullHostile, CliRevisionSwitchAndSha256OnAnExistingFile) {
+  const std::string v2 = changedFixture(kChangedAt);
+  m_server.addFile(kRepo, "v1", kFile, m_fixture, kManifestSha);
+  m_server.addFile(kRepo, "v2", kFile, v2, sha256Of(v2));
+  const std::string target = std::string(kRepo) + "/" + kFile + " --dir " + m_dir.string() + " --quiet";
+  std::string out;
+  ASSERT_EQ(runCliPull(m_server.endpoint(), target + " --revision v1", out), 0) << out;
+  EXPECT_EQ(out, finalPath("v1").string() + "\n");
+  ASSERT_EQ(runCliPull(m_server.endpoint(), target + " --revision v2", out), 0) << out;
+  EXPECT_EQ(out, finalPath("v2").string() + "\n");
+  EXPECT_TRUE(test::readFile(finalPath("v2")) == v2);
+  EXPECT_EQ(runCliPull(m_server.endpoint(), target + " --revision v2 --sha256 " + kManifestSha, out), 1) << out;
+  EXPECT_NE(out.find("kChecksumMismatch"), std::string::npos) << out;
+  EXPECT_NE(out.find("exists but its sha256 is " + sha256Of(v2)), std::string::npos) << out;
+  EXPECT_TRUE(test::readFile(finalPath("v2")) == v2);
 }
 
 // The reported case: --sha256 is checked on a file that is already there. A mismatch is an error
