@@ -175,14 +175,19 @@ void DownloadDialog::startDownloadOf(const QString& repo, const QString& file) {
     ++g_workers;
   }
   // The worker owns copies of everything it reads and reaches the dialog only through Job::post.
-  std::thread([job, request, pull = m_pull] {
-    auto result = pull(
-        request, [job](const Progress& p) { Job::post(job, [p](DownloadDialog& d) { d.onProgress(p); }); },
-        &job->cancel);
-    const bool ok = result.isOk();
-    const QString text =
-        ok ? QString::fromStdString(result->string()) : QString::fromStdString(result.status().message());
-    Job::post(job, [ok, text](DownloadDialog& d) { d.onFinished(ok, text); });
+  std::thread([job, request, pull = m_pull]() mutable {
+    {
+      auto result = pull(
+          request, [job](const Progress& p) { Job::post(job, [p](DownloadDialog& d) { d.onProgress(p); }); },
+          &job->cancel);
+      const bool ok = result.isOk();
+      const QString text =
+          ok ? QString::fromStdString(result->string()) : QString::fromStdString(result.status().message());
+      Job::post(job, [ok, text](DownloadDialog& d) { d.onFinished(ok, text); });
+    }
+    job.reset();  // everything the thread holds is released before it counts itself out
+    pull = nullptr;
+    request = {};
     std::lock_guard lock(g_workers_mutex);
     --g_workers;
     g_workers_done.notify_all();

@@ -97,8 +97,13 @@ void HubHeaders::feedLine(std::string_view line) {
 }
 
 Validator HubHeaders::validator() const {
-  if (!m_etag.empty() && !m_etag.starts_with("W/")) return {Validator::Kind::kEtag, m_etag};
-  if (!m_last_modified.empty()) return {Validator::Kind::kLastModified, m_last_modified};
+  // It is sent back in If-Range and kept on disk: printable ASCII of sane length only.
+  auto usable = [](const std::string& v) {
+    return !v.empty() && v.size() <= 1024 &&
+           std::all_of(v.begin(), v.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+  };
+  if (usable(m_etag) && !m_etag.starts_with("W/")) return {Validator::Kind::kEtag, m_etag};
+  if (usable(m_last_modified)) return {Validator::Kind::kLastModified, m_last_modified};
   return {};
 }
 

@@ -171,6 +171,11 @@ TEST(HubHeaders, ValidatorAndRangeStartOfTheLatestResponse) {
   EXPECT_EQ(weak.validator(), (Validator{Validator::Kind::kLastModified, "Tue, 02 Jan 2024 00:00:00 GMT"}));
   EXPECT_EQ(weak.rangeStart(), std::nullopt);
 
+  HubHeaders control;  // control characters would be sent back in If-Range: not a validator
+  control.feedLine("HTTP/1.1 200 OK\r\n");
+  control.feedLine(std::string("ETag: \"a\rb\"\r\n"));
+  EXPECT_EQ(control.validator().kind, Validator::Kind::kNone);
+
   HubHeaders none;
   none.feedLine("HTTP/1.1 206 Partial Content\r\n");
   none.feedLine("Content-Range: bytes */100\r\n");
