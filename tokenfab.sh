@@ -91,8 +91,13 @@ run_tests() {
       corpus="$BUILD/fuzz/corpus/$(basename "$target")"
       mkdir -p "$corpus"
       cp -n "$ROOT"/tests/fuzz/corpus/"$(basename "$target")"/* "$corpus"/ 2>/dev/null || true
-      "$target" "$corpus" -max_total_time="$FUZZ_SECONDS" -max_len=65536 -rss_limit_mb=2048 \
-        -print_final_stats=1 2>"$BUILD/fuzz/$(basename "$target").log" \
+      # Per-input limits: 10 s and 2 GiB unless tests/fuzz/<target>.options sets tighter ones.
+      local extra=()
+      if [ -f "$ROOT/tests/fuzz/$(basename "$target").options" ]; then
+        read -r -a extra < "$ROOT/tests/fuzz/$(basename "$target").options"
+      fi
+      "$target" "$corpus" -max_total_time="$FUZZ_SECONDS" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+        "${extra[@]}" -print_final_stats=1 2>"$BUILD/fuzz/$(basename "$target").log" \
         || { tail -40 "$BUILD/fuzz/$(basename "$target").log"; fails=1; }
       grep -E "^(stat::number_of_executed_units|Done)" "$BUILD/fuzz/$(basename "$target").log" >&2 || true
     done

@@ -38,8 +38,10 @@ void printUsage() {
                "       tokenfab-cli pull --list\n"
                "Downloads into "
             << download::modelsDir().string()
-            << " (TOKENFAB_MODELS_DIR overrides; TOKENFAB_HF_ENDPOINT picks the hub,\n"
-               "HF_TOKEN is sent for gated repos). An interrupted pull resumes when run again.\n";
+            << "/OWNER/REPO/REVISION/FILE (TOKENFAB_MODELS_DIR overrides; TOKENFAB_HF_ENDPOINT\n"
+               "picks the hub, HF_TOKEN is sent to the hub for gated repos). An interrupted pull resumes\n"
+               "when run again (from zero if the file changed upstream). --sha256 is also checked\n"
+               "against a file that is already there.\n";
 }
 
 int listCatalogue() {
@@ -59,9 +61,18 @@ class ProgressPrinter {
 
   void operator()(const Progress& p) {
     if (m_quiet) return;
+    // Hashing phases report every 100 ms: one line each is enough.
+    if (p.phase == Progress::Phase::kRehashing) {
+      if (m_rehash_reported) return;
+      m_rehash_reported = true;
+      std::fprintf(stderr, "checking the %s already downloaded\n", p.total ? mib(*p.total).c_str() : "bytes");
+      return;
+    }
     if (p.phase == Progress::Phase::kVerifying) {
+      if (m_verify_reported) return;
+      m_verify_reported = true;
       finishLine();
-      std::fprintf(stderr, "verifying %s\n", mib(p.received).c_str());
+      std::fprintf(stderr, "verifying %s\n", mib(p.total.value_or(p.received)).c_str());
       return;
     }
     if (p.phase != Progress::Phase::kDownloading) return;
@@ -88,6 +99,8 @@ class ProgressPrinter {
   bool m_quiet;
   bool m_tty;
   bool m_open_line = false;
+  bool m_rehash_reported = false;
+  bool m_verify_reported = false;
   int m_last_decile = -1;
 };
 

@@ -1,19 +1,19 @@
 #include "conversation.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "tokenfab/file_util.h"
+#include "tokenfab/json_text.h"
 #include "tokenfab/trace.h"
 
 namespace tokenfab::gui {
 
 namespace {
 
-using Json = nlohmann::ordered_json;
+using Json = nlohmann::ordered_json;  // writing: fields in a readable order
+using ReadJson = nlohmann::json;      // reading: what traceFromJson takes, order does not matter
 
 Status corrupt(const std::string& what) { return Status(Code::kSessionCorrupt, "session file: " + what); }
 
@@ -98,8 +98,8 @@ std::string Conversation::toJson() const {
   Json root = Json::object();
   root["format"] = "tokenfab-session";
   root["version"] = kSessionFileVersion;
-  root["model"] = model_name;
-  root["system_prompt"] = system_prompt;
+  root["model"] = textToJson<Json>(model_name);
+  root["system_prompt"] = textToJson<Json>(system_prompt);
   root["chat_mode"] = chat_mode;
   root["active_root"] = m_active_root;
   Json turns = Json::array();
@@ -114,13 +114,13 @@ std::string Conversation::toJson() const {
     Json forced = Json::array();
     for (const TokenStep& step : turn.steps) {
       trace.steps.push_back(step.trace);
-      texts.push_back(step.text);
+      texts.push_back(textToJson<Json>(step.text));
       forced.push_back(step.forced);
     }
     Json item = Json::object();
     item["parent"] = turn.parent;
     item["active_child"] = turn.active_child;
-    item["user"] = turn.user;
+    item["user"] = textToJson<Json>(turn.user);
     item["texts"] = std::move(texts);
     item["forced"] = std::move(forced);
     item["trace"] = Json::parse(traceToJson(trace));
@@ -131,24 +131,29 @@ std::string Conversation::toJson() const {
 }
 
 Result<Conversation> Conversation::fromJson(std::string_view text) {
-  Json root = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (root.is_discarded() || !root.is_object()) return corrupt("not a JSON object");
-  if (root.value("format", Json()) != Json("tokenfab-session")) return corrupt("not a tokenfab session");
-  const Json& version = root.value("version", Json());
-  if (!version.is_number_integer()) return corrupt("missing version");
-  if (version.get<int64_t>() != kSessionFileVersion) {
-    return Status(Code::kSessionVersion, "session file version " + version.dump() + " (this build reads " +
+  // Bounded before anything is built: every later copy, comparison or dump of the tree recurses.
+  Result<ReadJson> parsed = parseJsonBounded<ReadJson>(text, "session file", Code::kSessionCorrupt);
+  if (!parsed) return parsed.status();
+  const ReadJson& root = *parsed;
+  if (!root.is_object()) return corrupt("not a JSON object");
+  const auto format = root.find("format");
+  if (format == root.end() || *format != ReadJson("tokenfab-session")) return corrupt("not a tokenfab session");
+  const auto version = root.find("version");
+  if (version == root.end() || !version->is_number_integer()) return corrupt("missing version");
+  if (version->get<int64_t>() != kSessionFileVersion) {
+    return Status(Code::kSessionVersion, "session file version " + version->dump() + " (this build reads " +
                                              std::to_string(kSessionFileVersion) + ")");
   }
-  const Json& turns = root.value("turns", Json());
-  if (!turns.is_array()) return corrupt("missing turns");
+  const auto turns_it = root.find("turns");
+  if (turns_it == root.end() || !turns_it->is_array()) return corrupt("missing turns");
+  const ReadJson& turns = *turns_it;
   Conversation conv;
-  auto str = [&](const Json& obj, const char* key) -> std::optional<std::string> {
+  auto str = [&](const ReadJson& obj, const char* key) -> std::optional<std::string> {
     auto it = obj.find(key);
-    if (it == obj.end() || !it->is_string()) return std::nullopt;
-    return it->get<std::string>();
+    if (it == obj.end()) return std::nullopt;
+    return textFromJson(*it);
   };
-  auto integer = [&](const Json& obj, const char* key) -> std::optional<int64_t> {
+  auto integer = [&](const ReadJson& obj, const char* key) -> std::optional<int64_t> {
     auto it = obj.find(key);
     if (it == obj.end() || !it->is_number_integer()) return std::nullopt;
     return it->get<int64_t>();
@@ -165,7 +170,7 @@ Result<Conversation> Conversation::fromJson(std::string_view text) {
   conv.chat_mode = chat_mode->get<bool>();
   const int64_t n_turns = int64_t(turns.size());
   for (int64_t i = 0; i < n_turns; ++i) {
-    const Json& item = turns[size_t(i)];
+    const ReadJson& item = turns[size_t(i)];
     const std::string where = "turn " + std::to_string(i) + ": ";
     if (!item.is_object()) return corrupt(where + "not an object");
     const auto parent = integer(item, "parent");
@@ -179,7 +184,7 @@ Result<Conversation> Conversation::fromJson(std::string_view text) {
     }
     auto trace_it = item.find("trace");
     if (trace_it == item.end() || !trace_it->is_object()) return corrupt(where + "missing trace");
-    auto trace = traceFromJson(trace_it->dump());
+    auto trace = traceFromJsonValue(*trace_it);
     if (!trace.isOk()) return corrupt(where + trace.status().message());
     const auto texts = item.find("texts");
     const auto forced = item.find("forced");
@@ -194,10 +199,11 @@ Result<Conversation> Conversation::fromJson(std::string_view text) {
     turn.user = *user;
     turn.context = trace->prompt_tokens;
     for (size_t s = 0; s < trace->steps.size(); ++s) {
-      if (!(*texts)[s].is_string() || !(*forced)[s].is_boolean()) return corrupt(where + "bad step text");
+      std::optional<std::string> step_text = textFromJson((*texts)[s]);
+      if (!step_text || !(*forced)[s].is_boolean()) return corrupt(where + "bad step text");
       TokenStep step;
       step.trace = std::move(trace->steps[s]);
-      step.text = (*texts)[s].get<std::string>();
+      step.text = std::move(*step_text);
       step.forced = (*forced)[s].get<bool>();
       turn.steps.push_back(std::move(step));
     }
@@ -224,14 +230,21 @@ Result<Conversation> Conversation::fromJson(std::string_view text) {
   return conv;
 }
 
-Status Conversation::save(const std::string& path) const { return writeFileAtomic(path, std::string_view(toJson())); }
+Status Conversation::save(const std::string& path) const {
+  std::string text;
+  try {
+    text = toJson();
+  } catch (const std::exception& e) {  // nlohmann's or bad_alloc: the app and the old file stay
+    return Status(Code::kInternal, std::string("cannot encode the session as JSON: ") + e.what());
+  }
+  return writeFileAtomic(path, std::string_view(text)).withContext("saving the session");
+}
 
 Result<Conversation> Conversation::load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status(Code::kIoError, "cannot open " + path);
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return fromJson(buffer.str());
+  Result<MappedFile> file = MappedFile::open(path);
+  if (!file) return file.status().withContext("opening the session");
+  const std::span<const uint8_t> bytes = file->bytes();
+  return fromJson(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 }  // namespace tokenfab::gui

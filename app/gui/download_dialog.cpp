@@ -10,6 +10,11 @@
 #include <QPushButton>
 #include <QVBoxLayout>
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 namespace tokenfab::gui {
 namespace {
 
@@ -19,9 +24,37 @@ constexpr int kCustomIndex = -1;  // item data of the "other repository" choice
 
 QString mib(uint64_t bytes) { return QString::number(double(bytes) / (1024.0 * 1024.0), 'f', 1) + " MiB"; }
 
+// Download threads alive in the process (for waitForWorkers at exit).
+std::mutex g_workers_mutex;
+std::condition_variable g_workers_done;
+int g_workers = 0;
+
 }  // namespace
 
-DownloadDialog::DownloadDialog(QWidget* parent) : QDialog(parent) {
+// Shared by a dialog and its worker thread; outlives whichever lets go last.
+struct DownloadDialog::Job {
+  std::atomic<bool> cancel{false};
+  std::mutex mutex;
+  DownloadDialog* dialog = nullptr;  // null once the dialog has let go (guarded by `mutex`)
+
+  // Runs `call` on the dialog's thread, if the dialog still holds this job when it gets there.
+  // Holding `mutex` while posting keeps the dialog from being destroyed in between (its
+  // destructor takes the mutex to let go); Qt drops what is still queued for a destroyed dialog.
+  template <typename Fn>
+  static void post(const std::shared_ptr<Job>& job, Fn call) {
+    std::lock_guard lock(job->mutex);
+    DownloadDialog* target = job->dialog;
+    if (target == nullptr) return;
+    QMetaObject::invokeMethod(
+        target,
+        [target, job, call = std::move(call)] {
+          if (target->m_job == job) call(*target);
+        },
+        Qt::QueuedConnection);
+  }
+};
+
+DownloadDialog::DownloadDialog(QWidget* parent, PullFn pull) : QDialog(parent), m_pull(std::move(pull)) {
   setWindowTitle(tr("Download a model"));
   m_choice = new QComboBox(this);
   const auto entries = download::catalogue();
@@ -70,9 +103,26 @@ DownloadDialog::DownloadDialog(QWidget* parent) : QDialog(parent) {
   updateChoice();
 }
 
-DownloadDialog::~DownloadDialog() {
-  m_cancel_flag = true;
-  joinWorker();
+DownloadDialog::~DownloadDialog() { letGo(); }
+
+int DownloadDialog::runningWorkers() {
+  std::lock_guard lock(g_workers_mutex);
+  return g_workers;
+}
+
+bool DownloadDialog::waitForWorkers(int timeout_ms) {
+  std::unique_lock lock(g_workers_mutex);
+  return g_workers_done.wait_for(lock, std::chrono::milliseconds(timeout_ms), [] { return g_workers == 0; });
+}
+
+void DownloadDialog::letGo() {
+  if (!m_job) return;
+  m_job->cancel = true;
+  {
+    std::lock_guard lock(m_job->mutex);
+    m_job->dialog = nullptr;
+  }
+  m_job.reset();
 }
 
 void DownloadDialog::updateChoice() {
@@ -114,38 +164,47 @@ void DownloadDialog::startDownloadOf(const QString& repo, const QString& file) {
     m_status->setText(QString::fromStdString(valid.message()));
     return;
   }
-  m_cancel_flag = false;
   m_progress->setValue(0);
   m_status->setText(tr("Connecting to %1").arg(QString::fromStdString(download::resolveUrl(request))));
   setRunning(true);
-  // The worker only reads its own copies and posts results to this object's thread; pending
-  // posts are dropped by Qt if the dialog is destroyed (the destructor cancels and joins first).
-  m_worker = std::thread([this, request] {
-    auto result = download::pull(
-        request,
-        [this](const Progress& p) {
-          QMetaObject::invokeMethod(
-              this, [this, p] { onProgress(p); }, Qt::QueuedConnection);
-        },
-        &m_cancel_flag);
-    const bool ok = result.isOk();
-    const QString text =
-        ok ? QString::fromStdString(result->string()) : QString::fromStdString(result.status().message());
-    QMetaObject::invokeMethod(
-        this, [this, ok, text] { onFinished(ok, text); }, Qt::QueuedConnection);
-  });
+  auto job = std::make_shared<Job>();
+  job->dialog = this;
+  m_job = job;
+  {
+    std::lock_guard lock(g_workers_mutex);
+    ++g_workers;
+  }
+  // The worker owns copies of everything it reads and reaches the dialog only through Job::post.
+  std::thread([job, request, pull = m_pull]() mutable {
+    {
+      auto result = pull(
+          request, [job](const Progress& p) { Job::post(job, [p](DownloadDialog& d) { d.onProgress(p); }); },
+          &job->cancel);
+      const bool ok = result.isOk();
+      const QString text =
+          ok ? QString::fromStdString(result->string()) : QString::fromStdString(result.status().message());
+      Job::post(job, [ok, text](DownloadDialog& d) { d.onFinished(ok, text); });
+    }
+    job.reset();  // everything the thread holds is released before it counts itself out
+    pull = nullptr;
+    request = {};
+    std::lock_guard lock(g_workers_mutex);
+    --g_workers;
+    g_workers_done.notify_all();
+  }).detach();
 }
 
 void DownloadDialog::cancelDownload() {
-  m_cancel_flag = true;
+  if (!m_job) return;
+  m_job->cancel = true;  // the worker ends with kCancelled and reports it through onFinished
   m_status->setText(tr("Cancelling..."));
 }
 
 void DownloadDialog::reject() {
   if (isDownloading()) {
-    cancelDownload();
-    joinWorker();
+    letGo();  // the .part stays for a resume; the worker finishes without us
     setRunning(false);
+    m_status->setText(tr("Download cancelled"));
   }
   QDialog::reject();
 }
@@ -153,6 +212,9 @@ void DownloadDialog::reject() {
 void DownloadDialog::onProgress(const Progress& p) {
   switch (p.phase) {
     case Progress::Phase::kConnecting:
+      return;
+    case Progress::Phase::kRehashing:
+      m_status->setText(tr("Checking the %1 already downloaded: %2").arg(p.total ? mib(*p.total) : QString(), mib(p.received)));
       return;
     case Progress::Phase::kVerifying:
       m_status->setText(tr("Verifying checksum and GGUF structure..."));
@@ -173,7 +235,7 @@ void DownloadDialog::onProgress(const Progress& p) {
 }
 
 void DownloadDialog::onFinished(bool ok, const QString& path_or_message) {
-  joinWorker();
+  m_job.reset();  // the worker is done with it (it posted this as its last act)
   setRunning(false);
   if (ok) {
     m_status->setText(tr("Saved to %1").arg(path_or_message));
@@ -189,10 +251,6 @@ void DownloadDialog::setRunning(bool running) {
   m_choice->setEnabled(!running);
   m_custom->setEnabled(!running && m_choice->currentData().toInt() == kCustomIndex);
   m_cancel->setText(running ? tr("Cancel download") : tr("Close"));
-}
-
-void DownloadDialog::joinWorker() {
-  if (m_worker.joinable()) m_worker.join();
 }
 
 }  // namespace tokenfab::gui

@@ -7,7 +7,37 @@
 
 #include "tokenfab/self_test.h"
 
+#include "download_dialog.h"
 #include "main_window.h"
+
+namespace {
+
+// Shows the window, opens the model, runs the event loop.
+int run(tokenfab::gui::MainWindow& window, const QCommandLineParser& parser, const QCommandLineOption& backend,
+        const QCommandLineOption& screenshot) {
+  if (parser.value(backend) == "reference") window.setBackend(tokenfab::Backend::kReference);
+  window.show();
+  QString model = parser.positionalArguments().value(0);
+  if (model.isEmpty()) model = tokenfab::gui::MainWindow::demoModelPath();
+  if (!model.isEmpty()) window.openModel(model);
+  if (parser.isSet(screenshot)) {
+    const QString file = parser.value(screenshot);
+    auto grab = [&window, file] {
+      window.grab().save(file);
+      QApplication::quit();
+    };
+    if (model.isEmpty()) {
+      QTimer::singleShot(500, &window, grab);
+    } else {
+      QObject::connect(&window, &tokenfab::gui::MainWindow::modelReadyChanged, &window,
+                       [grab](bool) { QTimer::singleShot(300, grab); });
+      QTimer::singleShot(60000, &window, grab);
+    }
+  }
+  return QApplication::exec();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   QApplication app(argc, argv);
@@ -39,25 +69,13 @@ int main(int argc, char** argv) {
     return report.passed() ? 0 : 1;
   }
 
-  tokenfab::gui::MainWindow window;
-  if (parser.value(backend) == "reference") window.setBackend(tokenfab::Backend::kReference);
-  window.show();
-  QString model = parser.positionalArguments().value(0);
-  if (model.isEmpty()) model = tokenfab::gui::MainWindow::demoModelPath();
-  if (!model.isEmpty()) window.openModel(model);
-  if (parser.isSet(screenshot)) {
-    const QString file = parser.value(screenshot);
-    auto grab = [&window, file] {
-      window.grab().save(file);
-      QApplication::quit();
-    };
-    if (model.isEmpty()) {
-      QTimer::singleShot(500, &window, grab);
-    } else {
-      QObject::connect(&window, &tokenfab::gui::MainWindow::modelReadyChanged, &window,
-                       [grab](bool) { QTimer::singleShot(300, grab); });
-      QTimer::singleShot(60000, &window, grab);
-    }
+  int code = 0;
+  {
+    tokenfab::gui::MainWindow window;
+    code = run(window, parser, backend, screenshot);
   }
-  return QApplication::exec();
+  // The window and its dialogs are gone, so every download was told to cancel (it acts within
+  // about 100 ms); let those threads end before the process does.
+  tokenfab::gui::DownloadDialog::waitForWorkers(5000);
+  return code;
 }

@@ -56,7 +56,10 @@ void HubHeaders::feedLine(std::string_view line) {
     m_status = 0;
     m_error_code.clear();
     m_content_length.reset();
+    m_range_start.reset();
     m_range_total.reset();
+    m_etag.clear();
+    m_last_modified.clear();
     const size_t space = line.find(' ');
     if (space != std::string_view::npos) {
       const std::string_view rest = line.substr(space + 1);
@@ -69,11 +72,14 @@ void HubHeaders::feedLine(std::string_view line) {
   const std::string name = lower(trim(line.substr(0, colon)));
   const std::string_view value = trim(line.substr(colon + 1));
   if (name == "x-linked-size") {
-    if (!m_linked_size) m_linked_size = parseUint(value);
+    if (m_trusted_hop && !m_linked_size) m_linked_size = parseUint(value);
   } else if (name == "x-linked-etag") {
-    if (m_linked_etag.empty()) m_linked_etag = stripEtag(value);
+    if (m_trusted_hop && m_linked_etag.empty()) m_linked_etag = stripEtag(value);
   } else if (name == "etag") {
-    if (m_responses == 1 && m_first_etag.empty()) m_first_etag = stripEtag(value);
+    m_etag = std::string(value);
+    if (m_trusted_hop && m_responses == 1 && m_first_etag.empty()) m_first_etag = stripEtag(value);
+  } else if (name == "last-modified") {
+    m_last_modified = std::string(value);
   } else if (name == "x-error-code") {
     m_error_code = std::string(value);
   } else if (name == "content-length") {
@@ -82,7 +88,23 @@ void HubHeaders::feedLine(std::string_view line) {
     // "bytes 100-199/200" or "bytes */200"
     const size_t slash = value.rfind('/');
     if (slash != std::string_view::npos) m_range_total = parseUint(value.substr(slash + 1));
+    if (value.starts_with("bytes ")) {
+      const std::string_view range = value.substr(6, slash == std::string_view::npos ? slash : slash - 6);
+      const size_t dash = range.find('-');
+      if (dash != std::string_view::npos) m_range_start = parseUint(range.substr(0, dash));
+    }
   }
+}
+
+Validator HubHeaders::validator() const {
+  // It is sent back in If-Range and kept on disk: printable ASCII of sane length only.
+  auto usable = [](const std::string& v) {
+    return !v.empty() && v.size() <= 1024 &&
+           std::all_of(v.begin(), v.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+  };
+  if (usable(m_etag) && !m_etag.starts_with("W/")) return {Validator::Kind::kEtag, m_etag};
+  if (usable(m_last_modified)) return {Validator::Kind::kLastModified, m_last_modified};
+  return {};
 }
 
 std::optional<uint64_t> HubHeaders::totalSize(uint64_t resumed_from) const {

@@ -99,7 +99,8 @@ std::string resolveUrl(const PullRequest& request) {
 
 std::filesystem::path destinationPath(const PullRequest& request) {
   const std::filesystem::path base = request.dest_dir.empty() ? modelsDir() : request.dest_dir;
-  return base / std::filesystem::path(request.repo) / std::filesystem::path(request.file);
+  // The revision is one path component (validateRequest refuses '/', '.' and '..').
+  return base / std::filesystem::path(request.repo) / request.revision / std::filesystem::path(request.file);
 }
 
 }  // namespace tokenfab::download

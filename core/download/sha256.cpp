@@ -5,6 +5,7 @@
 #include <fstream>
 #include <vector>
 
+#include "download/file_hash.h"
 #include "tokenfab/download.h"
 
 namespace tokenfab::download {
@@ -127,17 +128,32 @@ std::string Sha256::toHex(const std::array<uint8_t, 32>& digest) {
   return out;
 }
 
-Result<std::string> sha256File(const std::filesystem::path& path) {
+Result<uint64_t> hashFileInto(const std::filesystem::path& path, Sha256& hasher, const std::atomic<bool>* cancel,
+                              const std::function<void(uint64_t)>& on_chunk) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status(Code::kIoError, "cannot open " + path.string() + " to hash it");
-  Sha256 hasher;
-  std::vector<uint8_t> chunk(1 << 20);
+  std::vector<uint8_t> chunk(kHashChunkBytes);
+  uint64_t total = 0;
   while (in) {
+    if (cancel && cancel->load(std::memory_order_relaxed)) {
+      return Status(Code::kCancelled, "cancelled while hashing " + path.string() + " (" + std::to_string(total) +
+                                          " bytes done)");
+    }
     in.read(reinterpret_cast<char*>(chunk.data()), std::streamsize(chunk.size()));
     const std::streamsize got = in.gcount();
-    if (got > 0) hasher.update(std::span<const uint8_t>(chunk.data(), size_t(got)));
+    if (got <= 0) break;
+    hasher.update(std::span<const uint8_t>(chunk.data(), size_t(got)));
+    total += uint64_t(got);
+    if (on_chunk) on_chunk(total);
   }
   if (in.bad()) return Status(Code::kIoError, "read error while hashing " + path.string());
+  return total;
+}
+
+Result<std::string> sha256File(const std::filesystem::path& path) {
+  Sha256 hasher;
+  TF_ASSIGN_OR_RETURN(uint64_t bytes, hashFileInto(path, hasher, nullptr));
+  (void)bytes;
   return Sha256::toHex(hasher.finish());
 }
 

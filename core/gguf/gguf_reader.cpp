@@ -8,6 +8,7 @@
 
 #include "tokenfab/file_util.h"
 #include "tokenfab/gguf.h"
+#include "tokenfab/json_text.h"
 
 namespace tokenfab::gguf {
 namespace {
@@ -23,30 +24,6 @@ std::string hex32(uint32_t v) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "0x%08x", v);
   return buf;
-}
-
-bool validUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t len = 0;
-    uint32_t cp = 0;
-    if (c < 0x80) { ++i; continue; }
-    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
-    else return false;
-    if (i + len > s.size()) return false;
-    for (size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return false;
-    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += len;
-  }
-  return true;
 }
 
 // Bytes of one element of a scalar value type; 0 for string/array (variable size).
@@ -119,6 +96,33 @@ class Parser {
  public:
   Parser(std::span<const uint8_t> bytes, const ReadLimits& limits) : m_cur(bytes), m_limits(limits) {}
 
+  // Charges what the parse is about to materialise against the per-file budget, before it is
+  // allocated. `at` is the file offset to report.
+  Status charge(uint64_t elements, uint64_t bytes, uint64_t at) {
+    if (elements > m_limits.max_metadata_elements - m_elements)
+      return Status(Code::kGgufMetadataTooLarge,
+                    "metadata budget exceeded: " + std::to_string(elements) + " more array elements would bring the file to " +
+                        std::to_string(m_elements + elements) + ", over the budget of " +
+                        std::to_string(m_limits.max_metadata_elements) + " per file (ReadLimits::max_metadata_elements)",
+                    at);
+    if (bytes > m_limits.max_metadata_bytes - m_bytes)
+      return Status(Code::kGgufMetadataTooLarge,
+                    "metadata budget exceeded: parsing " + std::to_string(bytes) + " more bytes would bring the file's " +
+                        "metadata to " + std::to_string(m_bytes + bytes) + " bytes in memory, over the budget of " +
+                        std::to_string(m_limits.max_metadata_bytes) + " per file (ReadLimits::max_metadata_bytes)",
+                    at);
+    m_elements += elements;
+    m_bytes += bytes;
+    return {};
+  }
+
+  // A string (key, value, tensor name) charged to the budget.
+  Status readCharged(std::string& out, std::string_view what) {
+    const uint64_t at = m_cur.pos();
+    TF_RETURN_IF_ERROR(m_cur.readString(out, m_limits.max_string_bytes, what));
+    return charge(0, out.size(), at);
+  }
+
   Status readValue(ValueType type, uint32_t depth, Value& out) {
     switch (type) {
       case ValueType::kUint8: { uint8_t v; TF_RETURN_IF_ERROR(m_cur.read(v, "a u8 value")); out = Value::u8(v); return {}; }
@@ -141,7 +145,7 @@ class Parser {
       }
       case ValueType::kString: {
         std::string s;
-        TF_RETURN_IF_ERROR(m_cur.readString(s, m_limits.max_string_bytes, "a string value"));
+        TF_RETURN_IF_ERROR(readCharged(s, "a string value"));
         out = Value::string(std::move(s));
         return {};
       }
@@ -180,6 +184,7 @@ class Parser {
                     "array of " + std::to_string(count) + " elements exceeds the limit of " +
                         std::to_string(m_limits.max_array_elements),
                     count_at);
+    TF_RETURN_IF_ERROR(charge(count, count * sizeof(Value), count_at));  // count <= file size: no overflow
     std::vector<Value> items(count);
     for (uint64_t k = 0; k < count; ++k) TF_RETURN_IF_ERROR(readValue(elem, depth, items[k]));
     out = Value::array(elem, std::move(items));
@@ -188,6 +193,8 @@ class Parser {
 
   Cursor m_cur;
   const ReadLimits& m_limits;
+  uint64_t m_elements = 0;  // array elements parsed so far (whole file)
+  uint64_t m_bytes = 0;     // memory materialised so far (whole file)
 };
 
 uint64_t alignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
@@ -240,14 +247,17 @@ Status GgufFile::Impl::parse(const ReadLimits& limits) {
     return Status(Code::kGgufTooManyKeys,
                   "key/value count " + std::to_string(n_kv) + " is more than the file could hold", 16);
 
-  // Metadata.
+  // Metadata. Counts were checked against the bytes left; the entries (and their index) are
+  // charged to the memory budget before they are allocated.
+  TF_RETURN_IF_ERROR(p.charge(0, n_kv * sizeof(KeyValue), 16));
+  TF_RETURN_IF_ERROR(p.charge(0, n_tensors * sizeof(TensorInfo), 8));
   kv.reserve(n_kv);
   for (uint64_t k = 0; k < n_kv; ++k) {
     KeyValue entry;
     entry.file_offset = cur.pos();
-    TF_RETURN_IF_ERROR(cur.readString(entry.key, limits.max_string_bytes, "a key"));
+    TF_RETURN_IF_ERROR(p.readCharged(entry.key, "a key"));
     if (entry.key.empty()) return Status(Code::kGgufBadKey, "empty key", entry.file_offset);
-    if (!validUtf8(entry.key)) return Status(Code::kGgufBadKey, "key is not valid UTF-8", entry.file_offset);
+    if (!isValidUtf8(entry.key)) return Status(Code::kGgufBadKey, "key is not valid UTF-8", entry.file_offset);
     if (kv_index.count(entry.key) != 0)
       return Status(Code::kGgufDuplicateKey, "duplicate key '" + entry.key + "'", entry.file_offset);
     ValueType type = ValueType::kUint8;
@@ -274,7 +284,7 @@ Status GgufFile::Impl::parse(const ReadLimits& limits) {
   for (uint64_t t = 0; t < n_tensors; ++t) {
     TensorInfo info;
     info.info_offset = cur.pos();
-    TF_RETURN_IF_ERROR(cur.readString(info.name, limits.max_string_bytes, "a tensor name"));
+    TF_RETURN_IF_ERROR(p.readCharged(info.name, "a tensor name"));
     if (info.name.empty()) return Status(Code::kGgufEmptyName, "tensor " + std::to_string(t) + " has an empty name", info.info_offset);
     if (tensor_index.count(info.name) != 0)
       return Status(Code::kGgufDuplicateTensor, "duplicate tensor '" + info.name + "'", info.info_offset);

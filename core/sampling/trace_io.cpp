@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tokenfab/file_util.h"
+#include "tokenfab/json_text.h"
 #include "tokenfab/trace.h"
 
 namespace tokenfab {
@@ -57,10 +58,11 @@ uint64_t getUint64(const json& j, const char* key, const std::string& where) {
   corrupt(where + "." + key, "expected a non-negative integer");
 }
 
+// A string field in either text form (json_text.h): a JSON string or {"hex": ...}.
 std::string getString(const json& j, const char* key, const std::string& where) {
-  const json& v = field(j, key, where);
-  if (!v.is_string()) corrupt(where + "." + key, "expected a string");
-  return v.get<std::string>();
+  std::optional<std::string> text = textFromJson(field(j, key, where));
+  if (!text) corrupt(where + "." + key, "expected a string or {\"hex\": even-length hex}");
+  return std::move(*text);
 }
 
 const json& getArray(const json& j, const char* key, const std::string& where) {
@@ -70,6 +72,8 @@ const json& getArray(const json& j, const char* key, const std::string& where) {
 }
 
 json configToJson(const SamplerConfig& c) {
+  json texts = json::array();
+  for (const std::string& s : c.dry_sequence_breakers) texts.push_back(textToJson<json>(s));
   json bias = json::array();
   for (const auto& [id, b] : c.logit_bias) bias.push_back({id, std::isinf(b) ? json(nullptr) : json(b)});
   return {
@@ -83,7 +87,7 @@ json configToJson(const SamplerConfig& c) {
       {"dry_base", c.dry_base},
       {"dry_allowed_length", c.dry_allowed_length},
       {"dry_penalty_last_n", c.dry_penalty_last_n},
-      {"dry_sequence_breakers", c.dry_sequence_breakers},
+      {"dry_sequence_breakers", texts},
       {"dry_breaker_tokens", c.dry_breaker_tokens},
       {"top_n_sigma", c.top_n_sigma},
       {"top_k", c.top_k},
@@ -126,8 +130,9 @@ SamplerConfig configFromJson(const json& j) {
   c.dry_penalty_last_n = getInt32(j, "dry_penalty_last_n", w);
   c.dry_sequence_breakers.clear();
   for (const json& e : getArray(j, "dry_sequence_breakers", w)) {
-    if (!e.is_string()) corrupt(w + ".dry_sequence_breakers", "expected strings");
-    c.dry_sequence_breakers.push_back(e.get<std::string>());
+    std::optional<std::string> text = textFromJson(e);
+    if (!text) corrupt(w + ".dry_sequence_breakers", "expected strings");
+    c.dry_sequence_breakers.push_back(std::move(*text));
   }
   for (const json& e : getArray(j, "dry_breaker_tokens", w)) {
     if (!e.is_number_integer() || e.get<int64_t>() < 0 || e.get<int64_t>() > std::numeric_limits<int32_t>::max()) {
@@ -158,11 +163,11 @@ json stepToJson(const StepTrace& s) {
   for (const TokenLogit& t : s.raw_top) top.push_back({{"id", t.id}, {"logit", t.logit}, {"prob", t.prob}});
   json stages = json::array();
   for (const StageRecord& r : s.stages) {
-    stages.push_back({{"name", r.name}, {"survivors", r.survivors}, {"raw_mass", r.raw_mass}, {"top_probs", r.top_probs}});
+    stages.push_back({{"name", textToJson<json>(r.name)}, {"survivors", r.survivors}, {"raw_mass", r.raw_mass}, {"top_probs", r.top_probs}});
   }
   return {{"position", s.position},
           {"token", s.token},
-          {"text", s.text},
+          {"text", textToJson<json>(s.text)},
           {"vocab_size", s.vocab_size},
           {"raw_top", top},
           {"raw_logsumexp", s.raw_logsumexp},
@@ -243,22 +248,31 @@ std::string traceToJson(const Trace& t) {
   json steps = json::array();
   for (const StepTrace& s : t.steps) steps.push_back(stepToJson(s));
   const json j = {{"schema_version", t.schema_version},
-                  {"created", t.created},
-                  {"model", {{"name", t.model.name}, {"file", t.model.file}, {"sha256", t.model.sha256}, {"size_bytes", t.model.size_bytes}}},
-                  {"device", t.device},
+                  {"created", textToJson<json>(t.created)},
+                  {"model",
+                   {{"name", textToJson<json>(t.model.name)},
+                    {"file", textToJson<json>(t.model.file)},
+                    {"sha256", textToJson<json>(t.model.sha256)},
+                    {"size_bytes", t.model.size_bytes}}},
+                  {"device", textToJson<json>(t.device)},
                   {"settings", configToJson(t.settings)},
                   {"seed", t.seed},
-                  {"prompt", t.prompt},
+                  {"prompt", textToJson<json>(t.prompt)},
                   {"prompt_tokens", t.prompt_tokens},
                   {"steps", steps}};
-  // Token texts can hold partial UTF-8 sequences: those bytes become U+FFFD.
+  // Every string went through textToJson, so it is valid UTF-8 and the handler never replaces
+  // anything; `replace` only keeps dump() from throwing should that ever stop being true.
   // Compact: a long generation holds tens of thousands of numbers.
   return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 Result<Trace> traceFromJson(std::string_view text) {
-  const json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Status(Code::kSessionCorrupt, "trace: not valid JSON");
+  Result<json> j = parseJsonBounded<json>(text, "trace", Code::kSessionCorrupt);
+  if (!j) return j.status();
+  return traceFromJsonValue(*j);
+}
+
+Result<Trace> traceFromJsonValue(const nlohmann::json& j) {
   if (!j.is_object()) return Status(Code::kSessionCorrupt, "trace: the top level is not an object");
   auto version = j.find("schema_version");
   if (version == j.end() || !version->is_number_integer()) {

@@ -44,6 +44,7 @@ std::string_view codeName(Code code) {
     TF_CODE_NAME(kGgufBadKey)
     TF_CODE_NAME(kGgufWrongValueType)
     TF_CODE_NAME(kGgufEmptyName)
+    TF_CODE_NAME(kGgufMetadataTooLarge)
     TF_CODE_NAME(kVkNoDevice)
     TF_CODE_NAME(kVkMissingFeature)
     TF_CODE_NAME(kVkDeviceLost)

@@ -98,7 +98,9 @@ TEST(ModelsDir, EnvironmentOverrides) {
   EXPECT_EQ(modelsDir(), std::filesystem::path("/home/someone/.local/share/tokenfab/models"));
   PullRequest request{"o/r", "f.gguf"};
   request.dest_dir = "/data";
-  EXPECT_EQ(destinationPath(request), std::filesystem::path("/data/o/r/f.gguf"));
+  EXPECT_EQ(destinationPath(request), std::filesystem::path("/data/o/r/main/f.gguf"));
+  request.revision = "v2";
+  EXPECT_EQ(destinationPath(request), std::filesystem::path("/data/o/r/v2/f.gguf"));
 }
 
 TEST(HubHeaders, LinkedFactsComeFromTheFirstResponse) {
@@ -134,6 +136,51 @@ TEST(HubHeaders, RangeAndPlainEtag) {
   git_blob.feedLine("Content-Length: 7\r\n");
   EXPECT_EQ(git_blob.sha256(), "");
   EXPECT_EQ(git_blob.totalSize(0), 7u);
+}
+
+// Size and checksum only from the hub's own hops: a hop on another host may not set them.
+TEST(HubHeaders, UntrustedHopsCannotSetSizeOrChecksum) {
+  HubHeaders headers;
+  headers.beginHop(true);
+  headers.feedLine("HTTP/1.1 302 Found\r\n");  // the hub announces nothing
+  headers.feedLine("Location: https://cdn.example/x\r\n");
+  headers.beginHop(false);
+  headers.feedLine("HTTP/1.1 200 OK\r\n");
+  headers.feedLine("X-Linked-Size: 5\r\n");
+  headers.feedLine("X-Linked-Etag: \"" + std::string(64, 'e') + "\"\r\n");
+  headers.feedLine("Content-Length: 99\r\n");
+  EXPECT_EQ(headers.sha256(), "");
+  EXPECT_EQ(headers.totalSize(0), 99u) << "the body's own length, not the forged size";
+}
+
+TEST(HubHeaders, ValidatorAndRangeStartOfTheLatestResponse) {
+  HubHeaders headers;
+  headers.feedLine("HTTP/1.1 302 Found\r\n");
+  headers.feedLine("ETag: \"hub\"\r\n");
+  headers.feedLine("HTTP/1.1 206 Partial Content\r\n");
+  headers.feedLine("ETag: \"cdn-1\"\r\n");
+  headers.feedLine("Last-Modified: Mon, 01 Jan 2024 00:00:01 GMT\r\n");
+  headers.feedLine("Content-Range: bytes 300000-1185375/1185376\r\n");
+  EXPECT_EQ(headers.validator(), (Validator{Validator::Kind::kEtag, "\"cdn-1\""}));
+  EXPECT_EQ(headers.rangeStart(), std::optional<uint64_t>(300000));
+
+  HubHeaders weak;  // a weak ETag cannot guard a range: Last-Modified is used instead
+  weak.feedLine("HTTP/1.1 200 OK\r\n");
+  weak.feedLine("ETag: W/\"x\"\r\n");
+  weak.feedLine("Last-Modified: Tue, 02 Jan 2024 00:00:00 GMT\r\n");
+  EXPECT_EQ(weak.validator(), (Validator{Validator::Kind::kLastModified, "Tue, 02 Jan 2024 00:00:00 GMT"}));
+  EXPECT_EQ(weak.rangeStart(), std::nullopt);
+
+  HubHeaders control;  // control characters would be sent back in If-Range: not a validator
+  control.feedLine("HTTP/1.1 200 OK\r\n");
+  control.feedLine(std::string("ETag: \"a\rb\"\r\n"));
+  EXPECT_EQ(control.validator().kind, Validator::Kind::kNone);
+
+  HubHeaders none;
+  none.feedLine("HTTP/1.1 206 Partial Content\r\n");
+  none.feedLine("Content-Range: bytes */100\r\n");
+  EXPECT_EQ(none.validator().kind, Validator::Kind::kNone);
+  EXPECT_EQ(none.rangeStart(), std::nullopt);
 }
 
 }  // namespace

@@ -2,69 +2,16 @@
 // good download is the fixture's bytes and the sha256 published in ../shared/models/MANIFEST.md.
 #include <gtest/gtest.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <csignal>
-#include <cstdlib>
 #include <fstream>
 #include <thread>
 
-#include "shared_data.h"
-#include "test_hub_server.h"
-#include "tokenfab/download.h"
+#include "pull_fixture.h"
 
 namespace tokenfab::download {
 namespace {
-
-namespace fs = std::filesystem;
-using test::TestHubServer;
-
-constexpr char kRepo[] = "test-owner/stories-GGUF";
-constexpr char kFile[] = "stories260K.gguf";
-constexpr char kManifestSha[] = "270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d";
-
-class PullTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    for (const char* name :
-         {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "HF_TOKEN"}) {
-      ::unsetenv(name);
-    }
-    TF_SHARED_FILE(fixture, "models/stories260K.gguf");
-    m_fixture = test::readFile(fixture);
-    ASSERT_EQ(m_fixture.size(), 1185376u);
-    ASSERT_TRUE(m_server.started());
-    m_server.addFile(kRepo, "main", kFile, m_fixture, kManifestSha);
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    m_dir = fs::temp_directory_path() / ("tokenfab-dl-" + std::to_string(::getpid()) + "-" + info->name());
-    fs::remove_all(m_dir);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(m_dir, ec);
-  }
-
-  PullRequest request(const std::string& file = kFile) const {
-    PullRequest r;
-    r.repo = kRepo;
-    r.file = file;
-    r.endpoint = m_server.endpoint();
-    r.dest_dir = m_dir;
-    return r;
-  }
-  fs::path finalPath() const { return m_dir / kRepo / kFile; }
-  fs::path partPath() const { return m_dir / kRepo / (std::string(kFile) + ".part"); }
-  uint64_t fileSize(const fs::path& p) const {
-    std::error_code ec;
-    const uint64_t n = fs::file_size(p, ec);
-    return ec ? 0 : n;
-  }
-
-  TestHubServer m_server;
-  std::string m_fixture;
-  fs::path m_dir;
-};
 
 TEST_F(PullTest, FullDownloadEqualsTheFixture) {
   std::vector<Progress> seen;
@@ -123,6 +70,7 @@ TEST_F(PullTest, InterruptedDownloadResumesWithRange) {
   const auto requests = m_server.requests();
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[1].range, "bytes=300000-");
+  EXPECT_EQ(requests[1].if_range, std::string("\"") + kManifestSha + "\"") << "the validator of the first answer";
   ASSERT_FALSE(seen.empty());
   EXPECT_EQ(seen.back().resumed_from, kCut);
 }
@@ -156,6 +104,7 @@ TEST_F(PullTest, CompletePartFileIsVerifiedNotRefetched) {
   // A previous run received every byte but stopped before the rename.
   fs::create_directories(partPath().parent_path());
   std::ofstream(partPath(), std::ios::binary) << m_fixture;
+  recordValidator();
   auto path = pull(request());
   ASSERT_TRUE(path.isOk()) << path.status().toString();
   EXPECT_TRUE(test::readFile(*path) == m_fixture);
@@ -167,6 +116,7 @@ TEST_F(PullTest, CompletePartFileIsVerifiedNotRefetched) {
 TEST_F(PullTest, OverlongPartFileStartsOver) {
   fs::create_directories(partPath().parent_path());
   std::ofstream(partPath(), std::ios::binary) << m_fixture << "trailing junk";
+  recordValidator();
   auto path = pull(request());
   ASSERT_TRUE(path.isOk()) << path.status().toString();
   EXPECT_TRUE(test::readFile(*path) == m_fixture);
@@ -274,8 +224,8 @@ TEST_F(PullTest, MissingFileIsNotFoundWithAClearMessage) {
   EXPECT_NE(path.status().message().find(std::string("no file missing-Q4_K_M.gguf in repo ") + kRepo),
             std::string::npos)
       << path.status().toString();
-  EXPECT_FALSE(fs::exists(m_dir / kRepo / "missing-Q4_K_M.gguf.part"));
-  EXPECT_FALSE(fs::exists(m_dir / kRepo / "missing-Q4_K_M.gguf"));
+  EXPECT_FALSE(fs::exists(m_dir / kRepo / "main/missing-Q4_K_M.gguf.part"));
+  EXPECT_FALSE(fs::exists(m_dir / kRepo / "main/missing-Q4_K_M.gguf"));
 }
 
 TEST_F(PullTest, RefusedConnectionHasAClearMessage) {
@@ -305,8 +255,8 @@ TEST_F(PullTest, NonGgufFileIsRejected) {
   auto path = pull(request("notes.gguf"));
   ASSERT_FALSE(path.isOk());
   EXPECT_NE(path.status().message().find("not a valid GGUF"), std::string::npos) << path.status().toString();
-  EXPECT_FALSE(fs::exists(m_dir / kRepo / "notes.gguf"));
-  EXPECT_FALSE(fs::exists(m_dir / kRepo / "notes.gguf.part"));
+  EXPECT_FALSE(fs::exists(m_dir / kRepo / "main/notes.gguf"));
+  EXPECT_FALSE(fs::exists(m_dir / kRepo / "main/notes.gguf.part"));
 }
 
 TEST_F(PullTest, WriteFailureIsAnIoErrorAndNothingLooksComplete) {

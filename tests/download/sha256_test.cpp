@@ -1,8 +1,13 @@
 // SHA-256 against the FIPS 180-4 / NIST CSRC example vectors, and the shared manifest's sha256.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <vector>
 
+#include "download/file_hash.h"
 #include "shared_data.h"
 #include "tokenfab/download.h"
 
@@ -77,6 +82,55 @@ TEST(Sha256, MissingFileIsAnError) {
   auto digest = sha256File("/nonexistent/tokenfab/file.bin");
   ASSERT_FALSE(digest.isOk());
   EXPECT_EQ(digest.status().code(), Code::kIoError);
+}
+
+class FileHash : public ::testing::Test {
+ protected:
+  void write(const std::string& bytes) { std::ofstream(m_path, std::ios::binary) << bytes; }
+  test::TestDir m_dir{"tokenfab_hash"};
+  std::filesystem::path m_path = m_dir / "file";
+};
+
+// Chunked hashing of a file gives FIPS 180-4's digest of a million 'a'.
+TEST_F(FileHash, MillionAFromAFile) {
+  write(std::string(1000000, 'a'));
+  Sha256 hasher;
+  auto bytes = hashFileInto(m_path, hasher, nullptr);
+  ASSERT_TRUE(bytes.isOk()) << bytes.status().toString();
+  EXPECT_EQ(*bytes, 1000000u);
+  EXPECT_EQ(Sha256::toHex(hasher.finish()), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+// Five whole chunks and a short one: six callbacks at the chunk boundaries, the one-shot digest.
+TEST_F(FileHash, ReportsEveryChunk) {
+  std::string bytes(5 * kHashChunkBytes + 123, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = char((i * 2654435761u) >> 13);
+  write(bytes);
+  std::vector<uint64_t> seen;
+  Sha256 hasher;
+  auto total = hashFileInto(m_path, hasher, nullptr, [&](uint64_t done) { seen.push_back(done); });
+  ASSERT_TRUE(total.isOk());
+  EXPECT_EQ(*total, bytes.size());
+  EXPECT_EQ(seen, (std::vector<uint64_t>{kHashChunkBytes, 2 * kHashChunkBytes, 3 * kHashChunkBytes, 4 * kHashChunkBytes,
+                                         5 * kHashChunkBytes, bytes.size()}));
+  EXPECT_EQ(Sha256::toHex(hasher.finish()), hexOf(bytes));
+}
+
+// A cancel set during chunk 2 is honoured before chunk 3: no chunk is read after it.
+TEST_F(FileHash, CancelStopsBetweenChunks) {
+  write(std::string(5 * kHashChunkBytes, 'x'));
+  std::atomic<bool> cancel{false};
+  int chunks = 0;
+  int chunks_after_cancel = 0;
+  Sha256 hasher;
+  auto total = hashFileInto(m_path, hasher, &cancel, [&](uint64_t) {
+    if (cancel) ++chunks_after_cancel;
+    if (++chunks == 2) cancel = true;
+  });
+  ASSERT_FALSE(total.isOk());
+  EXPECT_EQ(total.status().code(), Code::kCancelled);
+  EXPECT_EQ(chunks, 2);
+  EXPECT_EQ(chunks_after_cancel, 0);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 
 namespace tokenfab::test {
@@ -71,7 +72,7 @@ TestHubServer::~TestHubServer() {
 void TestHubServer::addFile(const std::string& repo, const std::string& revision, const std::string& file,
                             std::string bytes, std::string sha256) {
   std::lock_guard lock(m_mutex);
-  m_files["/" + repo + "/resolve/" + revision + "/" + file] = {std::move(bytes), std::move(sha256)};
+  m_files["/" + repo + "/resolve/" + revision + "/" + file] = {std::move(bytes), std::move(sha256), ++m_versions};
 }
 
 void TestHubServer::setOptions(const Options& options) {
@@ -110,7 +111,8 @@ void TestHubServer::handle(int fd) {
   const size_t sp1 = head.find(' ');
   const size_t sp2 = head.find(' ', sp1 + 1);
   if (sp1 == std::string::npos || sp2 == std::string::npos) return;
-  Request request{head.substr(0, sp1), head.substr(sp1 + 1, sp2 - sp1 - 1), headerValue(head, "range")};
+  Request request{head.substr(0, sp1), head.substr(sp1 + 1, sp2 - sp1 - 1), headerValue(head, "range"),
+                  headerValue(head, "if-range"), headerValue(head, "authorization")};
 
   Options options;
   std::optional<Entry> entry;
@@ -121,6 +123,9 @@ void TestHubServer::handle(int fd) {
     std::string lookup = request.path;
     if (lookup.starts_with("/cdn/")) lookup = lookup.substr(4);
     if (auto it = m_files.find(lookup); it != m_files.end()) entry = it->second;
+  }
+  for (uint32_t waited = 0; waited < options.stall_ms && !m_stop; waited += 10) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 
   const bool is_cdn = request.path.starts_with("/cdn/");
@@ -134,36 +139,50 @@ void TestHubServer::handle(int fd) {
   }
   const std::string& bytes = entry->bytes;
   std::string checksum_headers;
-  if (options.send_checksum && !is_cdn) {
-    if (options.linked_headers) {
-      checksum_headers = "X-Linked-Etag: \"" + entry->sha256 +
-                         "\"\r\nX-Linked-Size: " + std::to_string(bytes.size()) + "\r\nETag: \"" +
-                         entry->sha256 + "\"\r\n";
-    } else {
-      checksum_headers = "ETag: \"" + entry->sha256 + "\"\r\n";
-    }
+  if (options.send_checksum && !is_cdn && options.linked_headers) {
+    checksum_headers = "X-Linked-Etag: \"" + entry->sha256 + "\"\r\nX-Linked-Size: " + std::to_string(bytes.size()) + "\r\n";
   }
+  // The validator of this answer. A CDN's ETag is 64 hex digits that are NOT the file's sha256,
+  // so a client that trusted the last response's ETag instead of the hub's would reject a good
+  // file.
+  std::string validator;
+  std::string validator_header;
+  if (options.validator == Options::Validator::kEtag) {
+    if (is_cdn) {
+      validator = "\"" + std::string(entry->sha256.rbegin(), entry->sha256.rend()) + "\"";
+    } else {
+      validator = "\"" + (options.send_checksum ? entry->sha256 : "rev-" + std::to_string(entry->version)) + "\"";
+    }
+    validator_header = "ETag: " + validator + "\r\n";
+  } else if (options.validator == Options::Validator::kLastModified) {
+    char date[64];
+    std::snprintf(date, sizeof date, "Mon, 01 Jan 2024 00:%02u:%02u GMT", (entry->version / 60) % 60, entry->version % 60);
+    validator = date;
+    validator_header = "Last-Modified: " + validator + "\r\n";
+  }
+  checksum_headers += validator_header;
+  if (is_cdn) checksum_headers += options.cdn_headers;
   if (options.redirect && !is_cdn) {
-    sendAll(fd, "HTTP/1.1 302 Found\r\nLocation: /cdn" + request.path + "\r\n" + checksum_headers +
-                    "Content-Length: 0\r\nConnection: close\r\n\r\n");
+    sendAll(fd, "HTTP/1.1 302 Found\r\nLocation: " + options.redirect_to + "/cdn" + request.path + "\r\n" +
+                    checksum_headers + "Content-Length: 0\r\nConnection: close\r\n\r\n");
     return;
   }
-  // A CDN's own ETag: 64 hex digits that are NOT the file's sha256, so a client that trusted the
-  // last response's ETag instead of the hub's X-Linked-Etag would reject a good file.
-  if (is_cdn) checksum_headers = "ETag: \"" + std::string(64, 'f') + "\"\r\n";
 
   uint64_t first = 0, last = bytes.size() ? bytes.size() - 1 : 0;
   bool partial = false;
-  if (options.honour_range && request.range.starts_with("bytes=")) {
+  // If-Range (RFC 9110 13.1.5): a range only when the validator still matches, else the whole file.
+  const bool range_allowed = request.if_range.empty() || !options.honour_if_range || request.if_range == validator;
+  if (options.honour_range && range_allowed && request.range.starts_with("bytes=")) {
     const std::string spec = request.range.substr(6);
     const size_t dash = spec.find('-');
     first = std::stoull(spec.substr(0, dash));
     if (dash + 1 < spec.size()) last = std::min<uint64_t>(std::stoull(spec.substr(dash + 1)), last);
     if (first >= bytes.size()) {
-      sendAll(fd, "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */" +
+      sendAll(fd, "HTTP/1.1 416 Range Not Satisfiable\r\n" + validator_header + "Content-Range: bytes */" +
                       std::to_string(bytes.size()) + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
       return;
     }
+    if (options.serve_from) first = std::min<uint64_t>(*options.serve_from, last);
     partial = true;
   }
   const uint64_t length = bytes.empty() ? 0 : last - first + 1;

@@ -50,6 +50,8 @@ void roundTrip(const GgufFile& f) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   tokenfab::gguf::ReadLimits limits;
   limits.max_array_elements = 1u << 16;  // keep memory per input small
+  limits.max_metadata_elements = 1u << 18;
+  limits.max_metadata_bytes = 64u << 20;
   auto f = GgufFile::parse(std::span<const uint8_t>(data, size), limits);
   if (!f.isOk()) {
     check(f.status().offset().has_value() && *f.status().offset() <= size);

@@ -1,9 +1,15 @@
 // Conversation tree and its session file, without a window or a model.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
+#include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "conversation.h"
+#include "shared_data.h"
 
 namespace tokenfab::gui {
 namespace {
@@ -81,6 +87,106 @@ TEST(Conversation, EveryTruncationIsACleanError) {
     ASSERT_FALSE(result.isOk()) << "length " << n;
     EXPECT_EQ(result.status().code(), Code::kSessionCorrupt) << "length " << n;
   }
+}
+
+std::string readAll(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+class ConversationFile : public ::testing::Test {
+ protected:
+  test::TestDir m_dir{"tokenfab_conv"};
+};
+
+// Branching from a byte-fallback candidate (<0xE2>) gives a step whose text is one byte of a
+// three-byte character. Saving used to throw from the JSON writer and end the app; now every
+// text comes back byte for byte.
+TEST_F(ConversationFile, TextThatIsNotUtf8SavesAndLoadsExactly) {
+  Conversation conv = sampleTree();
+  conv.turn(1).steps[0].text = "\xE2";
+  conv.turn(1).steps[0].trace.text = "\xE2";
+  conv.turn(0).steps[1].text = "\x82\xAC";
+  conv.turn(2).user = "caf\xC3";
+  conv.system_prompt = "\xFF brief";
+  conv.model_name = "m\xC0";
+  const std::filesystem::path path = m_dir / "s.tfsession.json";
+  const Status saved = conv.save(path.string());
+  ASSERT_TRUE(saved.isOk()) << saved.toString();
+  const nlohmann::json file = nlohmann::json::parse(readAll(path));
+  EXPECT_EQ(file["turns"][1]["texts"][0], nlohmann::json({{"hex", "e2"}})) << "the documented encoding";
+  EXPECT_EQ(file["turns"][0]["texts"][0], nlohmann::json(" upon")) << "valid text stays a string";
+  auto again = Conversation::load(path.string());
+  ASSERT_TRUE(again.isOk()) << again.status().toString();
+  EXPECT_EQ(again->turn(1).steps[0].text, "\xE2");
+  EXPECT_EQ(again->turn(1).steps[0].trace.text, "\xE2");
+  EXPECT_EQ(again->turn(0).steps[1].text, "\x82\xAC");
+  EXPECT_EQ(again->turn(0).reply(), conv.turn(0).reply());
+  EXPECT_EQ(again->turn(2).user, "caf\xC3");
+  EXPECT_EQ(again->system_prompt, "\xFF brief");
+  EXPECT_EQ(again->model_name, "m\xC0");
+}
+
+// A session whose trace holds a million nested arrays used to be copied and re-serialised
+// recursively (stack overflow). Now it is refused from the raw text.
+TEST(Conversation, DeeplyNestedTraceIsACleanError) {
+  const std::string head =
+      "{\"format\":\"tokenfab-session\",\"version\":1,\"model\":\"m\",\"system_prompt\":\"\",\"chat_mode\":false,"
+      "\"active_root\":0,\"turns\":[{\"parent\":-1,\"active_child\":-1,\"user\":\"u\",\"texts\":[],\"forced\":[],"
+      "\"trace\":{\"x\":";
+  const size_t depth = 1000000;
+  const std::string text = head + std::string(depth, '[') + std::string(depth, ']') + "}}]}";
+  auto result = Conversation::fromJson(text);
+  ASSERT_FALSE(result.isOk());
+  EXPECT_EQ(result.status().code(), Code::kSessionCorrupt);
+  EXPECT_NE(result.status().message().find("nested deeper than 64"), std::string::npos) << result.status().toString();
+}
+
+// A save that cannot complete (here: the file-size limit makes write() fail, as a full disk
+// would) says why and leaves the previous file as it was, with no temporary file behind.
+TEST_F(ConversationFile, FailedSaveKeepsThePreviousFile) {
+  const std::filesystem::path path = m_dir / "s.tfsession.json";
+  Conversation conv = sampleTree();
+  ASSERT_TRUE(conv.save(path.string()).isOk());
+  const std::string before = readAll(path);
+  for (int i = 0; i < 50; ++i) conv.turn(0).steps.push_back(makeStep(7, 5 + i, " more"));
+  const std::string bigger = conv.toJson();
+  ASSERT_GT(bigger.size(), before.size() + 1000);
+
+  rlimit old_limit{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit small = old_limit;
+  small.rlim_cur = before.size() + 100;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  const Status failed = conv.save(path.string());
+  ::setrlimit(RLIMIT_FSIZE, &old_limit);
+  std::signal(SIGXFSZ, old_handler);
+
+  ASSERT_FALSE(failed.isOk());
+  EXPECT_EQ(failed.code(), Code::kIoError) << failed.toString();
+  EXPECT_NE(failed.message().find("cannot write"), std::string::npos) << failed.toString();
+  EXPECT_EQ(readAll(path), before);
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(m_dir.path())) files += entry.is_regular_file() ? 1 : 0;
+  EXPECT_EQ(files, 1u) << "a temporary file was left behind";
+}
+
+// The session fuzzer's hand-written seeds (tests/fuzz/corpus/session_fuzz) load as written.
+TEST(Conversation, FuzzSeedsLoadAsWritten) {
+  const std::filesystem::path dir = test::sourceDir() / "tests/fuzz/corpus/session_fuzz";
+  auto three = Conversation::load((dir / "valid_three_turns.json").string());
+  ASSERT_TRUE(three.isOk()) << three.status().toString();
+  ASSERT_EQ(three->size(), 3);
+  EXPECT_EQ(three->activePath(), (std::vector<int>{0, 2}));
+  EXPECT_EQ(three->turn(0).reply(), " upon\xE2");
+  EXPECT_TRUE(three->turn(0).steps[1].forced);
+  EXPECT_EQ(three->turn(2).user, " time\xFF");
+  auto empty = Conversation::load((dir / "valid_empty.json").string());
+  ASSERT_TRUE(empty.isOk()) << empty.status().toString();
+  EXPECT_TRUE(empty->empty());
 }
 
 TEST(Conversation, RejectsBadTreesAndOtherVersions) {

@@ -2,6 +2,7 @@
 // branch, save/reopen, and the GUI thread's responsiveness while the worker generates.
 #include <gtest/gtest.h>
 
+#include <QAction>
 #include <QDir>
 #include <QFileInfo>
 #include <QDoubleSpinBox>
@@ -11,8 +12,11 @@
 #include <QTextBrowser>
 #include <QTimer>
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 
 #include "chat_panel.h"
 #include "gui_test_support.h"
@@ -334,6 +338,72 @@ TEST_F(GuiWindowTest, BranchFromSecondCandidateAndReopenSession) {
   const Status status = reopened.openSession(bad);
   EXPECT_EQ(status.code(), Code::kSessionCorrupt) << status.toString();
   EXPECT_EQ(reopened.conversation().size(), conv.size());
+}
+
+// Branching from the byte-fallback token <0xE2> makes a step whose text is one byte of a
+// three-byte character. Saving used to throw inside the JSON writer and end the app with the
+// user's work; now the session saves, reopens byte for byte, and a save that fails says why.
+TEST_F(GuiWindowTest, BranchFromAByteTokenSavesAndReopensExactly) {
+  generate(QStringLiteral("Once upon a time"), 8);
+  const std::optional<int32_t> byte_token = m_window->model().tokenizer->findToken("<0xE2>");
+  ASSERT_TRUE(byte_token.has_value());
+  ASSERT_EQ(m_window->model().tokenizer->tokenBytes(*byte_token), "\xE2");
+  const int source = m_window->conversation().leaf();
+  ASSERT_GE(leaf().steps.size(), 3u);
+  m_window->branchFrom(source, 2, *byte_token);
+  ASSERT_TRUE(waitFor([&] { return !m_window->isGenerating(); }, kGenerateTimeoutMs));
+  ASSERT_TRUE(m_window->lastError().isEmpty()) << m_window->lastError().toStdString();
+  const Conversation& conv = m_window->conversation();
+  ASSERT_NE(conv.leaf(), source);
+  ASSERT_EQ(leaf().steps[2].text, "\xE2");
+  ASSERT_TRUE(leaf().steps[2].forced);
+
+  QTemporaryDir dir;
+  ASSERT_TRUE(dir.isValid());
+  const QString path = dir.filePath(QStringLiteral("bytes.tfsession.json"));
+  const Status saved = m_window->saveSession(path);
+  ASSERT_TRUE(saved.isOk()) << saved.toString();
+  MainWindow reopened;
+  const Status opened = reopened.openSession(path);
+  ASSERT_TRUE(opened.isOk()) << opened.toString();
+  const Conversation& again = reopened.conversation();
+  ASSERT_EQ(again.size(), conv.size());
+  for (int i = 0; i < conv.size(); ++i) {
+    ASSERT_EQ(again.turn(i).steps.size(), conv.turn(i).steps.size());
+    EXPECT_EQ(again.turn(i).reply(), conv.turn(i).reply()) << "turn " << i;
+    for (size_t k = 0; k < conv.turn(i).steps.size(); ++k) {
+      EXPECT_EQ(again.turn(i).steps[k].text, conv.turn(i).steps[k].text) << "turn " << i << " step " << k;
+      EXPECT_EQ(again.turn(i).steps[k].trace, conv.turn(i).steps[k].trace) << "turn " << i << " step " << k;
+    }
+  }
+
+  // The Save menu item on a save that cannot complete (the file-size limit makes write() fail,
+  // as a full disk would): a message, the window keeps its tree, the saved file is unchanged.
+  QFile previous(path);
+  ASSERT_TRUE(previous.open(QIODevice::ReadOnly));
+  const QByteArray before = previous.readAll();
+  previous.close();
+  m_window->branchFrom(source, 1, *byte_token);  // more to save than the limit allows
+  ASSERT_TRUE(waitFor([&] { return !m_window->isGenerating(); }, kGenerateTimeoutMs));
+  QAction* save = nullptr;
+  for (QAction* action : m_window->findChildren<QAction*>()) {
+    if (action->text() == QStringLiteral("&Save session...")) save = action;
+  }
+  ASSERT_NE(save, nullptr);
+  const int turns = m_window->conversation().size();
+  rlimit old_limit{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit small = old_limit;
+  small.rlim_cur = rlim_t(before.size());
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  save->trigger();
+  ::setrlimit(RLIMIT_FSIZE, &old_limit);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_TRUE(m_window->lastError().startsWith(QStringLiteral("Could not save the session"))) << m_window->lastError().toStdString();
+  EXPECT_EQ(m_window->conversation().size(), turns);
+  ASSERT_TRUE(previous.open(QIODevice::ReadOnly));
+  EXPECT_EQ(previous.readAll(), before);
 }
 
 TEST_F(GuiWindowTest, RegenerateEditAndSwitchAlternatives) {

@@ -10,6 +10,7 @@
 
 #include "sampling_test_util.h"
 #include "shared_data.h"
+#include "tokenfab/json_text.h"
 #include "tokenfab/trace.h"
 
 namespace tokenfab {
@@ -19,13 +20,6 @@ namespace fs = std::filesystem;
 
 class TraceIo : public ::testing::Test {
  protected:
-  void SetUp() override {
-    m_dir = fs::temp_directory_path() /
-            ("tokenfab_trace_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
-             std::to_string(::getpid()));
-    fs::create_directories(m_dir);
-  }
-  void TearDown() override { fs::remove_all(m_dir); }
 
   static Trace makeTrace() {
     Trace t;
@@ -58,7 +52,7 @@ class TraceIo : public ::testing::Test {
     return readTraceJson(p);
   }
 
-  fs::path m_dir;
+  test::TestDir m_dir{"tokenfab_trace"};
 };
 
 TEST_F(TraceIo, JsonRoundTrip) {
@@ -151,6 +145,112 @@ TEST_F(TraceIo, CorruptFilesAreSessionCorrupt) {
     EXPECT_EQ(r.status().code(), Code::kSessionCorrupt) << to << " -> " << r.status().toString();
   }
   EXPECT_EQ(readTraceJson(m_dir / "missing.json").status().code(), Code::kNotFound);
+}
+
+// Byte-fallback tokens and half characters are not valid UTF-8: they must come back byte for byte
+// (they used to be written as U+FFFD), in the documented {"hex": ...} form.
+TEST_F(TraceIo, TextThatIsNotUtf8RoundTripsExactly) {
+  Trace t = makeTrace();
+  t.steps[0].text = "\xE2";          // first byte of a 3-byte character (<0xE2>)
+  t.steps[1].text = "\x82\xAC";      // its two continuation bytes
+  t.steps[3].text = std::string("a\0b", 3);  // valid UTF-8 with a NUL: stays a string
+  t.prompt = "caf\xC3";              // cut inside a 2-byte character
+  t.model.name = "over\xC0\xAFlong";  // overlong '/': not valid UTF-8
+  t.device = "\xED\xA0\x80";         // an encoded surrogate: not valid UTF-8
+  t.settings.dry_sequence_breakers.push_back("\xFF");
+  const std::string text = traceToJson(t);
+  // Hand-written expectations of the encoding: lower-case hex, two digits per byte.
+  EXPECT_NE(text.find("\"text\":{\"hex\":\"e2\"}"), std::string::npos) << text.substr(0, 400);
+  EXPECT_NE(text.find("\"text\":{\"hex\":\"82ac\"}"), std::string::npos);
+  EXPECT_NE(text.find("\"prompt\":{\"hex\":\"636166c3\"}"), std::string::npos);
+  EXPECT_NE(text.find("\"name\":{\"hex\":\"6f766572c0af6c6f6e67\"}"), std::string::npos);
+  EXPECT_NE(text.find("\"device\":{\"hex\":\"eda080\"}"), std::string::npos);
+  EXPECT_NE(text.find("{\"hex\":\"ff\"}]"), std::string::npos);
+  EXPECT_NE(text.find("\"text\":\"a\\u0000b\""), std::string::npos);
+  EXPECT_NE(text.find("\"text\":\"tok4\""), std::string::npos) << "valid text must stay a plain string";
+
+  const fs::path p = m_dir / "bytes.json";
+  ASSERT_TRUE(writeTraceJson(p, t).isOk());
+  Result<Trace> back = readTraceJson(p);
+  ASSERT_TRUE(back.isOk()) << back.status().toString();
+  EXPECT_EQ(*back, t);
+  EXPECT_EQ(back->steps[0].text, "\xE2");
+  EXPECT_EQ(back->prompt, "caf\xC3");
+}
+
+// Files written before the hex form hold plain strings (U+FFFD where bytes were lost): they read
+// as before. Malformed hex objects are corrupt, never guessed at.
+TEST_F(TraceIo, PlainStringsStillReadAndBadHexIsCorrupt) {
+  std::string text = traceToJson(makeTrace());
+  ASSERT_EQ(text.find("\"hex\""), std::string::npos);
+  const std::string key = "\"text\":\"tok0\"";
+  const size_t at = text.find(key);
+  ASSERT_NE(at, std::string::npos);
+  std::string old = text;
+  old.replace(at, key.size(), "\"text\":\"\\ufffd\"");
+  Result<Trace> r = traceFromJson(old);
+  ASSERT_TRUE(r.isOk()) << r.status().toString();
+  EXPECT_EQ(r->steps[0].text, "\xEF\xBF\xBD");
+  for (const char* bad : {"{\"hex\":\"e\"}", "{\"hex\":\"zz\"}", "{\"hex\":\"e2\",\"x\":1}", "{\"hex\":226}",
+                          "{\"bytes\":\"e2\"}", "{}", "[\"e2\"]", "null"}) {
+    std::string mutated = text;
+    mutated.replace(at, key.size(), std::string("\"text\":") + bad);
+    Result<Trace> m = traceFromJson(mutated);
+    ASSERT_FALSE(m.isOk()) << bad;
+    EXPECT_EQ(m.status().code(), Code::kSessionCorrupt) << bad;
+    EXPECT_NE(m.status().message().find("steps[0].text"), std::string::npos) << m.status().toString();
+  }
+}
+
+TEST(JsonDepth, CountsBracketsOutsideStringsOnly) {
+  auto nested = [](size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+  EXPECT_TRUE(checkJsonDepth(nested(kMaxJsonDepth), kMaxJsonDepth, Code::kSessionCorrupt).isOk());
+  const Status deep = checkJsonDepth(nested(kMaxJsonDepth + 1), kMaxJsonDepth, Code::kSessionCorrupt);
+  ASSERT_FALSE(deep.isOk());
+  EXPECT_EQ(deep.code(), Code::kSessionCorrupt);
+  EXPECT_EQ(deep.offset(), std::optional<uint64_t>(kMaxJsonDepth));  // the 65th '[' is byte 64
+  // Brackets inside strings (escaped quotes included) are text, not nesting.
+  const std::string in_string = "[\"\\\"" + std::string(1000, '[') + "\"]";
+  EXPECT_TRUE(checkJsonDepth(in_string, kMaxJsonDepth, Code::kSessionCorrupt).isOk());
+  // Siblings do not add up: 1000 arrays side by side are one level deep.
+  std::string wide = "[";
+  for (int i = 0; i < 1000; ++i) wide += "[],";
+  wide += "[]]";
+  EXPECT_TRUE(checkJsonDepth(wide, 2, Code::kSessionCorrupt).isOk());
+}
+
+// A million nested arrays would overflow the stack when the tree is later copied or dumped; the
+// reader refuses them from the raw text, naming the limit and the byte.
+TEST_F(TraceIo, DeepNestingIsACleanError) {
+  const std::string prefix = "{\"schema_version\":1,\"x\":";
+  const size_t depth = 1000000;
+  const std::string text = prefix + std::string(depth, '[') + std::string(depth, ']') + "}";
+  Result<Trace> r = traceFromJson(text);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().code(), Code::kSessionCorrupt);
+  EXPECT_NE(r.status().message().find("nested deeper than 64"), std::string::npos) << r.status().toString();
+  // '{' is level 1, so the 64th '[' (byte prefix + 63) is level 65.
+  EXPECT_EQ(r.status().offset(), std::optional<uint64_t>(prefix.size() + 63));
+}
+
+// The fuzzer's seeds (tests/fuzz/corpus/trace_fuzz) are hand-written: the valid ones must read,
+// with the texts they spell in hex.
+TEST_F(TraceIo, FuzzSeedsReadAsWritten) {
+  const fs::path dir = test::sourceDir() / "tests/fuzz/corpus/trace_fuzz";
+  Result<Trace> hex = readTraceJson(dir / "valid_hex_texts.json");
+  ASSERT_TRUE(hex.isOk()) << hex.status().toString();
+  EXPECT_EQ(hex->prompt, "Once\xC3");
+  ASSERT_EQ(hex->steps.size(), 3u);
+  EXPECT_EQ(hex->steps[0].text, " upon");
+  EXPECT_EQ(hex->steps[1].text, "\xE2");
+  EXPECT_EQ(hex->steps[2].text, "\x82\xAC");
+  EXPECT_EQ(hex->settings.dry_sequence_breakers.back(), "\xE2");
+  Result<Trace> empty = readTraceJson(dir / "valid_no_steps.json");
+  ASSERT_TRUE(empty.isOk()) << empty.status().toString();
+  EXPECT_TRUE(empty->steps.empty());
+  Result<Trace> deep = readTraceJson(dir / "too_deep.json");
+  ASSERT_FALSE(deep.isOk());
+  EXPECT_NE(deep.status().message().find("nested deeper"), std::string::npos) << deep.status().toString();
 }
 
 TEST_F(TraceIo, TruncationsAndByteFlipsNeverCrash) {

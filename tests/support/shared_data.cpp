@@ -1,5 +1,7 @@
 #include "shared_data.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -24,6 +26,18 @@ std::string readFile(const std::filesystem::path& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+TestDir::TestDir(const std::string& prefix) {
+  const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  m_path = std::filesystem::temp_directory_path() / (prefix + "_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(m_path);
+  std::filesystem::create_directories(m_path);
+}
+
+TestDir::~TestDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(m_path, ec);
 }
 
 }  // namespace tokenfab::test

@@ -18,6 +18,21 @@ std::filesystem::path sourceDir();
 // Reads a whole file; empty string if unreadable.
 std::string readFile(const std::filesystem::path& path);
 
+// A fresh folder for the running test (temp dir / <prefix>_<test name>_<pid>), removed with
+// everything in it when the object goes.
+class TestDir {
+ public:
+  explicit TestDir(const std::string& prefix);
+  ~TestDir();
+  TestDir(const TestDir&) = delete;
+  TestDir& operator=(const TestDir&) = delete;
+  const std::filesystem::path& path() const { return m_path; }
+  std::filesystem::path operator/(const std::filesystem::path& name) const { return m_path / name; }
+
+ private:
+  std::filesystem::path m_path;
+};
+
 }  // namespace tokenfab::test
 
 // Declares `var` = sharedDir()/relpath; skips (or fails under TOKENFAB_REQUIRE_SHARED=1) the

@@ -1,7 +1,11 @@
 // Model downloads from a Hugging Face style hub: {endpoint}/{owner}/{repo}/resolve/{revision}/{file}.
-// A download goes to "<file>.part", resumes with an HTTP Range request, is checked against the
-// size and SHA-256 the hub announces (X-Linked-Size, X-Linked-Etag / ETag), then opened with the
-// GGUF reader, and only then renamed to its final name. A file under its final name is complete.
+// A download goes to "<file>.part" under a folder named by the revision. It resumes with an HTTP
+// Range request guarded by If-Range (the validator the server gave, kept in "<file>.part.validator"):
+// a file that changed upstream starts over from byte 0, never an old prefix with a new suffix. It
+// is checked against the size and SHA-256 the hub itself announces (X-Linked-Size, X-Linked-Etag /
+// ETag; never a CDN's or another host's headers), then opened with the GGUF reader, and only then
+// renamed to its final name. A file under its final name is complete. Redirects never go from
+// https to http.
 #pragma once
 
 #include <array>
@@ -27,8 +31,12 @@ struct PullRequest {
   std::string endpoint;
   // Empty: modelsDir(). The file lands in <dest_dir>/<owner>/<name>/<file>.
   std::filesystem::path dest_dir;
-  // Expected SHA-256 (64 hex digits) when the caller knows it; otherwise the hub's is used.
+  // Expected SHA-256 (64 hex digits) when the caller knows it; otherwise the hub's is used. An
+  // existing complete file is checked against it too.
   std::string expected_sha256;
+  // Bytes free in a folder. Empty: the file system's answer (statvfs: blocks available to
+  // unprivileged users). Tests put a small number here to stand in for a full disk.
+  std::function<Result<uint64_t>(const std::filesystem::path& dir)> free_space;
 };
 
 struct Progress {
@@ -36,16 +44,22 @@ struct Progress {
   std::optional<uint64_t> total;  // full size when known
   uint64_t resumed_from = 0;      // bytes that were already in the .part file
   double bytes_per_second = 0;    // over this run only
-  enum class Phase { kConnecting, kDownloading, kVerifying, kDone } phase = Phase::kConnecting;
+  // kRehashing: hashing the bytes a previous run left in the .part (received counts them);
+  // kVerifying: size, checksum and GGUF checks, or hashing an existing file for expected_sha256.
+  enum class Phase { kRehashing, kConnecting, kDownloading, kVerifying, kDone } phase = Phase::kConnecting;
 };
-// Called from the downloading thread, at most a few times a second.
+// Called from the downloading thread, at most ten times a second per phase.
 using ProgressFn = std::function<void(const Progress&)>;
 
 // Downloads (or resumes) the file and returns its final path. When the final file already exists
-// it is returned as is. `cancel` may be null; setting it stops the transfer with kCancelled and
-// keeps the .part file for a later resume. Errors: kNotFound (no such repo/file), kNetworkError
-// (refused connection, DNS, TLS, HTTP errors), kIoError (disk full, permissions),
-// kChecksumMismatch (the bad file is deleted), kCancelled, GGUF codes for a non-GGUF file.
+// it is returned as is (after hashing it when expected_sha256 is set: a mismatch is
+// kChecksumMismatch and the file is left alone). `cancel` may be null; setting it stops the pull
+// with kCancelled within about 100 ms in every phase (connecting, transferring, hashing between
+// 1 MiB chunks) and keeps the .part file for a later resume. Errors: kNotFound (no such
+// repo/file), kNetworkError (refused connection, DNS, TLS, HTTP errors, a redirect to http),
+// kIoError (not enough free space, checked before the first byte is written; disk full,
+// permissions), kChecksumMismatch (a bad download is deleted), kCancelled, GGUF codes for a
+// non-GGUF file.
 Result<std::filesystem::path> pull(const PullRequest& request, const ProgressFn& progress = {},
                                    const std::atomic<bool>* cancel = nullptr);
 
@@ -55,7 +69,7 @@ std::string resolveUrl(const PullRequest& request);
 std::string hubEndpoint(std::string_view requested = {});
 // Where downloads go: $TOKENFAB_MODELS_DIR, else the platform data directory + "tokenfab/models".
 std::filesystem::path modelsDir();
-// The final path pull() would use for the request.
+// The final path pull() would use: <dest_dir or modelsDir()>/<owner>/<name>/<revision>/<file>.
 std::filesystem::path destinationPath(const PullRequest& request);
 // Checks "owner/name" and a relative file path without "..", "\" or control characters.
 Status validateRequest(const PullRequest& request);

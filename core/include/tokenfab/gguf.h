@@ -104,6 +104,14 @@ struct ReadLimits {
   uint64_t max_tensors = 1ull << 20;
   uint64_t max_kv = 1ull << 20;
   uint64_t max_array_elements = 1ull << 24;  // per array; a parsed element costs ~50 bytes of RAM
+  // Per file, over all metadata: array elements parsed, and the memory the parse materialises
+  // (sizeof(Value) per element, the bytes of every string, each key/value and tensor info).
+  // Without them twelve arrays of 16 M one-byte elements (a 192 MB file) took ~9 GB to open.
+  // The largest real tokenizers are far below: Gemma 3 (262,144 tokens + scores + types) is
+  // ~0.8 M elements and ~45 MB, Llama 3 (128,256 tokens + 280,147 merges + types) ~0.54 M and
+  // ~30 MB, Qwen2.5 (151,936 tokens + 151,387 merges + types) ~0.46 M.
+  uint64_t max_metadata_elements = 1ull << 22;  // 4,194,304
+  uint64_t max_metadata_bytes = 256ull << 20;    // 256 MiB
 };
 
 class GgufFile {

@@ -54,6 +54,7 @@ enum class Code : int {
   kGgufBadKey = 120,             // empty key or invalid UTF-8 in a key
   kGgufWrongValueType = 121,     // a known key holds a value of the wrong type
   kGgufEmptyName = 122,          // empty tensor name
+  kGgufMetadataTooLarge = 123,   // parsed metadata would exceed the per-file memory budget
 
   // Vulkan runtime (vk)
   kVkNoDevice = 200,

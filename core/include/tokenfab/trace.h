@@ -1,6 +1,8 @@
 // Trace export: one JSON file per generation (schema: docs/trace.schema.json) and a CSV with one
-// row per generated token. The JSON reader treats the file as hostile: anything malformed is
-// kSessionCorrupt, a schema_version other than kTraceSchemaVersion is kSessionVersion.
+// row per generated token. The JSON reader treats the file as hostile: anything malformed (nesting
+// deeper than kMaxJsonDepth included) is kSessionCorrupt, a schema_version other than
+// kTraceSchemaVersion is kSessionVersion. Text that is not valid UTF-8 (a byte-fallback token,
+// half a character) is stored as {"hex": ...} and read back byte for byte (json_text.h).
 #pragma once
 
 #include <cstdint>
@@ -8,6 +10,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "tokenfab/sampling.h"
 #include "tokenfab/status.h"
@@ -39,6 +43,8 @@ struct Trace {
 
 std::string traceToJson(const Trace& trace);
 Result<Trace> traceFromJson(std::string_view text);
+// The same from a parsed value (a trace inside a session file), without serialising it again.
+Result<Trace> traceFromJsonValue(const nlohmann::json& value);
 Status writeTraceJson(const std::filesystem::path& path, const Trace& trace);  // atomic
 Result<Trace> readTraceJson(const std::filesystem::path& path);
 
