@@ -46,9 +46,8 @@ Status uploadMatrix(vk::Device& device, const vk::BufferView& dst, gguf::TensorT
 
 // Which units a prefill product (recordMatMul) runs on.
 enum class MatMulPath : uint8_t {
-  // Cooperative matrices where the device has them and the product is wide enough to gain
-  // (matMulPath), else kScalar. Env TOKENFAB_COOPMAT=1 sends every product to cooperative
-  // matrices where the device has them, TOKENFAB_COOPMAT=0 none.
+  // kScalar, or kCoopMatrix for every product when env TOKENFAB_COOPMAT=1 and the device has
+  // cooperative matrices (opt-in: f16 inputs move prefill logits ~1e-2 from token-by-token ones).
   kAuto,
   // Register-blocked tiles in float32 (matmul.comp): any device.
   kScalar,
@@ -58,7 +57,8 @@ enum class MatMulPath : uint8_t {
 };
 const char* matMulPathName(MatMulPath path);  // "auto", "scalar", "coopmat"
 // The path recordMatMul takes on this device for a batch of `batch` rows: kScalar or kCoopMatrix
-// (kCoopMatrix requested where the device has none stays kCoopMatrix: recordMatMul refuses it).
+// (kCoopMatrix requested where the device has none stays kCoopMatrix: recordMatMul refuses it
+// with kUnsupported).
 MatMulPath matMulPath(const vk::Device& device, uint32_t batch, MatMulPath requested = MatMulPath::kAuto);
 
 // Activation / output layout: row n of x starts at element n * x_stride (x_stride >= cols, 0
