@@ -9,12 +9,26 @@
 // the other, so one barrier per chunk suffices. Weights are decoded half a unit at a time from
 // the planar layout (matmul_tile.glsl). Results go through shared memory to y, so any row count,
 // batch, stride and offset works and `accumulate` adds to y.
+// -DCOOP_EMULATE (matmul_coop_emu_*): the matrix operations emulated (matmul_coop_ops.glsl), for
+// testing on devices without cooperative matrices.
 #extension GL_GOOGLE_include_directive : require
-#extension GL_KHR_memory_scope_semantics : require
+#extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_basic : require
+#ifndef COOP_EMULATE
+#extension GL_KHR_memory_scope_semantics : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #extension GL_NV_cooperative_matrix : require
+#endif
 #include "tokenfab/shader_abi_matmul.h"
+// The accumulator loops are unrolled so the matrices stay in registers (not when emulating: the
+// unrolled emulation takes lavapipe minutes to compile).
+#ifdef COOP_EMULATE
+#define COOP_UNROLL
+#define COOP_LANES kEmuLanes
+#else
+#define COOP_UNROLL [[unroll]]
+#define COOP_LANES gl_SubgroupSize
+#endif
 
 layout(constant_id = 0) const uint kWorkgroup = 256;  // kSubgroupsR * kSubgroupsN * subgroup size
 layout(constant_id = 1) const uint kSubgroupsR = 4;
@@ -49,6 +63,8 @@ const uint kRowVec = (kTileK + 8u) / 8u;
 const uint kBufVec = (kTileR + kTileN) * kRowVec;  // one buffer: weights (kTileR rows), then x (kTileN rows)
 // Two buffers; after the last chunk the space holds each subgroup's lM x lN f32 staging.
 shared uvec4 sh[2u * kBufVec];
+
+#include "tokenfab/matmul_coop_ops.glsl"
 
 // Half rows (16 elements) of weights and activations each invocation loads per chunk.
 const uint kItemsW = (2u * kTileR + kWorkgroup - 1u) / kWorkgroup;
@@ -98,9 +114,9 @@ void main() {
   const uint sr = (gl_SubgroupID % kSubgroupsR) * kMatsR * lM;
   const uint sn = (gl_SubgroupID / kSubgroupsR) * kMatsN * lN;
 
-  fcoopmatNV<32, gl_ScopeSubgroup, lM, lN> acc[kMatsR][kMatsN];
-  for (uint i = 0u; i < kMatsR; ++i)
-    for (uint j = 0u; j < kMatsN; ++j) acc[i][j] = fcoopmatNV<32, gl_ScopeSubgroup, lM, lN>(0.0);
+  CoopAcc acc[kMatsR][kMatsN];
+  COOP_UNROLL for (uint i = 0u; i < kMatsR; ++i)
+    COOP_UNROLL for (uint j = 0u; j < kMatsN; ++j) acc[i][j] = coopZero();
 
   const uint chunks = (DQ_COLS + kTileK - 1u) / kTileK;
   fetchChunk(r0, n0, 0u);
@@ -112,14 +128,14 @@ void main() {
     const bool more = c + 1u < chunks;
     if (more) fetchChunk(r0, n0, (c + 1u) * kTileK);
     const uint wa = cur * kBufVec, xa = wa + kTileR * kRowVec;
-    for (uint kk = 0u; kk < kTileK; kk += lK) {
+    COOP_UNROLL for (uint kk = 0u; kk < kTileK; kk += lK) {
       // A (lM x lK): rows of W, row-major. B (lK x lN): x rows are its columns, column-major.
-      fcoopmatNV<16, gl_ScopeSubgroup, lM, lK> a[kMatsR];
-      for (uint i = 0u; i < kMatsR; ++i) coopMatLoadNV(a[i], sh, wa + (sr + i * lM) * kRowVec + kk / 8u, kRowVec, false);
-      for (uint j = 0u; j < kMatsN; ++j) {
-        fcoopmatNV<16, gl_ScopeSubgroup, lK, lN> b;
-        coopMatLoadNV(b, sh, xa + (sn + j * lN) * kRowVec + kk / 8u, kRowVec, true);
-        for (uint i = 0u; i < kMatsR; ++i) acc[i][j] = coopMatMulAddNV(a[i], b, acc[i][j]);
+      CoopA a[kMatsR];
+      COOP_UNROLL for (uint i = 0u; i < kMatsR; ++i) coopLoad(a[i], wa + (sr + i * lM) * kRowVec + kk / 8u, kRowVec, false);
+      COOP_UNROLL for (uint j = 0u; j < kMatsN; ++j) {
+        CoopB b;
+        coopLoad(b, xa + (sn + j * lN) * kRowVec + kk / 8u, kRowVec, true);
+        COOP_UNROLL for (uint i = 0u; i < kMatsR; ++i) acc[i][j] = coopMulAdd(a[i], b, acc[i][j]);
       }
     }
     if (more) storeChunk(cur ^ 1u, (c + 1u) * kTileK);
@@ -132,12 +148,12 @@ void main() {
   // Each accumulator through this subgroup's lM x lN staging area (column-major: batch row nn
   // at nn * lM), then to y with bounds checks.
   const uint stage = gl_SubgroupID * (lM * lN / 4u);
-  for (uint i = 0u; i < kMatsR; ++i) {
-    for (uint j = 0u; j < kMatsN; ++j) {
-      coopMatStoreNV(acc[i][j], sh, stage, lM / 4u, true);
+  COOP_UNROLL for (uint i = 0u; i < kMatsR; ++i) {
+    COOP_UNROLL for (uint j = 0u; j < kMatsN; ++j) {
+      coopStore(acc[i][j], stage, lM / 4u);
       // Protects the staging area: the matrix is stored before the invocations read it.
       barrier();
-      for (uint e = gl_SubgroupInvocationID; e < lM * lN; e += gl_SubgroupSize) {
+      for (uint e = gl_SubgroupInvocationID; e < lM * lN; e += COOP_LANES) {
         const uint row = r0 + sr + i * lM + e % lM;
         const uint n = n0 + sn + j * lN + e / lM;
         if (row < p.rows && n < p.batch) {

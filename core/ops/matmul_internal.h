@@ -97,5 +97,10 @@ struct CoopGeometry {
 // The first shape the device lists that the shader takes, tiles from the limits;
 // TOKENFAB_MATMUL="sgr=4,sgn=2,mr=2,mn=4" overrides the tiles. kUnsupported without a usable shape.
 Result<CoopGeometry> coopGeometry(const vk::Device& device);
+// recordMatMul on matmul_coop_emu_<type> (F32, Q8_0, Q4_K, Q6_K): the cooperative-matrix shader
+// with its matrix operations emulated (16 x 16 x 16), so its tiling, staging and double buffering
+// are tested on devices without cooperative matrices. f16 inputs, as the real path.
+Status recordMatMulCoopEmulated(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferView& x,
+                                const vk::BufferView& y, uint32_t batch, MatMulLayout layout);
 
 }  // namespace tokenfab::ops::detail

@@ -87,6 +87,32 @@ std::vector<uint32_t> detail::CoopGeometry::spec() const {
   return {workgroup(), subgroups_r, subgroups_n, mats_r, 1, mats_n, shape.m, shape.n, shape.k};
 }
 
+namespace {
+
+// Tiles for g.shape from the defaults (a subgroup owns 32 rows x 64 batch rows), TOKENFAB_MATMUL
+// and the device limits.
+Status fitCoopTiles(const vk::DeviceReport& report, detail::CoopGeometry& g) {
+  g.mats_r = std::max<uint32_t>(1, 32 / g.shape.m);
+  g.mats_n = std::max<uint32_t>(1, 64 / g.shape.n);
+  for (const auto& [key, value] : detail::envOverrides("TOKENFAB_MATMUL")) {
+    if (value == 0) continue;
+    if (key == "sgr") g.subgroups_r = value;
+    if (key == "sgn") g.subgroups_n = value;
+    if (key == "mr") g.mats_r = value;
+    if (key == "mn") g.mats_n = value;
+  }
+  // Fewer subgroups along the batch while the two staging buffers do not fit.
+  while (g.subgroups_n > 1 && coopSharedBytes(g) > report.max_compute_shared_memory) g.subgroups_n /= 2;
+  const uint64_t staging = uint64_t(g.subgroups_r) * g.subgroups_n * g.shape.m * g.shape.n * 4;
+  if (coopSharedBytes(g) > report.max_compute_shared_memory || staging > coopSharedBytes(g) ||
+      g.workgroup() > report.max_workgroup_invocations) {
+    return Status(Code::kLimitExceeded, "cooperative matrix tiles exceed the device's shared memory or invocations");
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
 Result<detail::CoopGeometry> detail::coopGeometry(const vk::Device& device) {
   const auto& report = device.report();
   if (!device.features().cooperative_matrix) {
@@ -107,27 +133,16 @@ Result<detail::CoopGeometry> detail::coopGeometry(const vk::Device& device) {
     }
   }
   if (!found) return Status(Code::kUnsupported, "no cooperative matrix shape the shader takes (f16 x f16 + f32)");
-  g.mats_r = 32 / g.shape.m;
-  g.mats_n = 64 / g.shape.n;
-  for (const auto& [key, value] : envOverrides("TOKENFAB_MATMUL")) {
-    if (value == 0) continue;
-    if (key == "sgr") g.subgroups_r = value;
-    if (key == "sgn") g.subgroups_n = value;
-    if (key == "mr") g.mats_r = value;
-    if (key == "mn") g.mats_n = value;
-  }
-  // Two subgroups fewer along the batch when the two staging buffers do not fit.
-  while (g.subgroups_n > 1 && coopSharedBytes(g) > report.max_compute_shared_memory) g.subgroups_n /= 2;
-  const uint64_t staging = uint64_t(g.subgroups_r) * g.subgroups_n * g.shape.m * g.shape.n * 4;
-  if (coopSharedBytes(g) > report.max_compute_shared_memory || staging > coopSharedBytes(g) ||
-      g.workgroup() > report.max_workgroup_invocations) {
-    return Status(Code::kLimitExceeded, "cooperative matrix tiles exceed the device's shared memory or invocations");
-  }
+  TF_RETURN_IF_ERROR(fitCoopTiles(report, g));
   return g;
 }
 
-Status recordMatMul(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferView& x,
-                    const vk::BufferView& y, uint32_t batch, MatMulLayout layout) {
+namespace {
+
+enum class Variant { kScalar, kCoopMatrix, kCoopEmulated };
+
+Status recordTiled(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferView& x, const vk::BufferView& y,
+                   uint32_t batch, const MatMulLayout& layout, Variant variant) {
   vk::Device* device = rec.device();
   if (device == nullptr) return Status(Code::kInvalidArgument, "recordMatMul: recorder has no device");
   TF_ASSIGN_OR_RETURN(const detail::TypeInfo* info, detail::checkMatrix("recordMatMul", w));
@@ -139,14 +154,7 @@ Status recordMatMul(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferVie
   desc.bindings = 3;
   desc.push_bytes = sizeof(abi::MatMulParams);
   uint32_t tile_r = 0, tile_n = 0;
-  if (matMulPath(*device, batch, layout.path) == MatMulPath::kCoopMatrix) {
-    auto g = detail::coopGeometry(*device);
-    if (!g.isOk()) return Status(g.status().code(), "recordMatMul: " + g.status().message());
-    desc.shader = std::string("matmul_coop_") + info->suffix;
-    desc.spec = g->spec();
-    tile_r = g->tileR();
-    tile_n = g->tileN();
-  } else {
+  if (variant == Variant::kScalar) {
     const detail::MatMulGeometry g = detail::matMulGeometry(*device);
     if (scalarSharedBytes(g) > report.max_compute_shared_memory ||
         g.threads_r * g.threads_n > report.max_workgroup_invocations) {
@@ -154,6 +162,25 @@ Status recordMatMul(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferVie
     }
     desc.shader = std::string("matmul_") + info->suffix;
     desc.spec = g.spec();
+    tile_r = g.tileR();
+    tile_n = g.tileN();
+  } else {
+    detail::CoopGeometry g;
+    if (variant == Variant::kCoopMatrix) {
+      auto found = detail::coopGeometry(*device);
+      if (!found.isOk()) return Status(found.status().code(), "recordMatMul: " + found.status().message());
+      g = *found;
+    } else {
+      // The emulation (matmul_coop_ops.glsl) holds at most 32 elements of a 16 x 16 matrix a lane.
+      g.shape = {16, 16, 16};
+      g.subgroup = report.subgroup_size;
+      if (!report.subgroup_in_compute || g.subgroup < 8)
+        return Status(Code::kUnsupported, "recordMatMul: the emulation needs subgroups of 8 or more in compute");
+      TF_RETURN_IF_ERROR(fitCoopTiles(report, g));
+    }
+    desc.shader = std::string(variant == Variant::kCoopMatrix ? "matmul_coop_" : "matmul_coop_emu_") + info->suffix;
+    desc.spec = g.spec();
+    if (variant == Variant::kCoopEmulated) desc.spec.push_back(g.subgroup);
     tile_r = g.tileR();
     tile_n = g.tileN();
   }
@@ -176,6 +203,20 @@ Status recordMatMul(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferVie
     }
   }
   return Status::ok();
+}
+
+}  // namespace
+
+Status recordMatMul(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferView& x, const vk::BufferView& y,
+                    uint32_t batch, MatMulLayout layout) {
+  if (rec.device() == nullptr) return Status(Code::kInvalidArgument, "recordMatMul: recorder has no device");
+  const bool coop = matMulPath(*rec.device(), batch, layout.path) == MatMulPath::kCoopMatrix;
+  return recordTiled(rec, w, x, y, batch, layout, coop ? Variant::kCoopMatrix : Variant::kScalar);
+}
+
+Status detail::recordMatMulCoopEmulated(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferView& x,
+                                        const vk::BufferView& y, uint32_t batch, MatMulLayout layout) {
+  return recordTiled(rec, w, x, y, batch, layout, Variant::kCoopEmulated);
 }
 
 }  // namespace tokenfab::ops

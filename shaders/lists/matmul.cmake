@@ -59,6 +59,12 @@ tokenfab_shader(matmul_coop_q3_k matmul_coop.comp DEFINES TYPE_Q3_K)
 tokenfab_shader(matmul_coop_q4_k matmul_coop.comp DEFINES TYPE_Q4_K)
 tokenfab_shader(matmul_coop_q5_k matmul_coop.comp DEFINES TYPE_Q5_K)
 tokenfab_shader(matmul_coop_q6_k matmul_coop.comp DEFINES TYPE_Q6_K)
+# matmul_coop_emu_<type>: the same shader with the matrix operations emulated, for tests on devices
+# without cooperative matrices (a float, a legacy, a K-quant and a 2-plane type).
+tokenfab_shader(matmul_coop_emu_f32 matmul_coop.comp DEFINES TYPE_F32 COOP_EMULATE)
+tokenfab_shader(matmul_coop_emu_q8_0 matmul_coop.comp DEFINES TYPE_Q8_0 COOP_EMULATE)
+tokenfab_shader(matmul_coop_emu_q4_k matmul_coop.comp DEFINES TYPE_Q4_K COOP_EMULATE)
+tokenfab_shader(matmul_coop_emu_q6_k matmul_coop.comp DEFINES TYPE_Q6_K COOP_EMULATE)
 tokenfab_shader(get_rows_f32 get_rows.comp DEFINES TYPE_F32)
 tokenfab_shader(get_rows_f16 get_rows.comp DEFINES TYPE_F16)
 tokenfab_shader(get_rows_bf16 get_rows.comp DEFINES TYPE_BF16)

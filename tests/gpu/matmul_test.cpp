@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "gpu_test_util.h"
+#include "ops/matmul_internal.h"
 #include "ref/dequant.h"
 #include "ref/matmul_ref.h"
 #include "ref/quantize.h"
@@ -99,8 +100,9 @@ uint32_t randomCols(TensorType type, TestRng& rng) {
 enum class Op { kMatVec, kMatMul };
 
 // Which product and arithmetic: float32 (matvec, scalar matmul), the scalar matmul with its
-// inputs rounded to f16 (TOKENFAB_MATMUL=f16in=1, any device), or cooperative matrices.
-enum class Mode { kF32, kF16Emulated, kCoopMatrix };
+// inputs rounded to f16 (TOKENFAB_MATMUL=f16in=1, any device), cooperative matrices, or the
+// cooperative-matrix shader with its matrix operations emulated (any device).
+enum class Mode { kF32, kF16Emulated, kCoopMatrix, kCoopEmulated };
 
 // Sets an environment variable for the scope (the op recorders read their tuning variables when
 // they record).
@@ -159,7 +161,7 @@ struct Run {
 // Runs one product on the GPU and compares every output with the float64 reference: within
 // kBound * sum_k |w_k x_k| (+ |y0|) for float32 arithmetic, within f16Bound for f16 inputs.
 void checkProduct(TensorType type, Shape s, uint64_t seed, const Run& run = {}) {
-  static const char* const kModes[] = {"", " f16 inputs (emulated)", " cooperative matrix"};
+  static const char* const kModes[] = {"", " f16 inputs (emulated)", " cooperative matrix", " cooperative matrix (emulated)"};
   SCOPED_TRACE(std::string(gguf::typeName(type)) + (run.op == Op::kMatVec ? " matvec" : " matmul") +
                kModes[int(run.mode)] + " rows " + std::to_string(s.rows) + " cols " + std::to_string(s.cols) +
                " batch " + std::to_string(s.batch) + " seed " + std::to_string(seed) +
@@ -211,7 +213,11 @@ void checkProduct(TensorType type, Shape s, uint64_t seed, const Run& run = {}) 
   } else {
     std::optional<ScopedEnv> emulate;
     if (run.mode == Mode::kF16Emulated) emulate.emplace("TOKENFAB_MATMUL", "f16in=1");
-    TF_ASSERT_OK(ops::recordMatMul(rec, w, x_buf.view(), y.view(), s.batch, layout));
+    if (run.mode == Mode::kCoopEmulated) {
+      TF_ASSERT_OK(ops::detail::recordMatMulCoopEmulated(rec, w, x_buf.view(), y.view(), s.batch, layout));
+    } else {
+      TF_ASSERT_OK(ops::recordMatMul(rec, w, x_buf.view(), y.view(), s.batch, layout));
+    }
   }
   TF_ASSERT_OK(rec.submitAndWait());
   std::vector<float> got_strided;
@@ -395,31 +401,48 @@ TEST_P(MatMulTypes, F16InputsEmulated) {
 
 bool hasCoopMatrix() { return GpuTest::device().features().cooperative_matrix; }
 
-// The cooperative-matrix path (matmul_coop.comp) against the float64 reference with the f16
+// The cooperative-matrix shader (matmul_coop.comp) against the float64 reference with the f16
 // bound: rows and batches that are not multiples of its tiles (128 x 128 on 16 x 16 shapes), one
-// row, one batch row, accumulation, aligned (x_stride % 4 == 0: vec4 loads) and unaligned strides,
-// row pieces and runs of batch rows.
-TEST_P(MatMulTypes, CoopMatrix) {
-  if (!hasCoopMatrix()) GTEST_SKIP() << "skipped: device has no cooperative matrix";
-  const TensorType type = GetParam();
+// row, accumulation, aligned (x_stride % 4 == 0: vec4 loads) and unaligned strides, row pieces
+// and runs of batch rows.
+void checkCoopShapes(TensorType type, Mode mode) {
   for (uint32_t batch : {1u, 7u, 64u, 130u, 300u}) {
     const uint64_t seed = 11000 + static_cast<uint64_t>(type) * 10 + batch % 10;
     TestRng rng(seed);
     const Shape s{1 + rng.below(300), randomCols(type, rng), batch};
-    checkProduct(type, s, seed, {.mode = Mode::kCoopMatrix, .accumulate = batch % 2 == 1});
+    checkProduct(type, s, seed, {.mode = mode, .accumulate = batch % 2 == 1});
   }
   const uint64_t seed = 12000 + static_cast<uint64_t>(type);
   TestRng rng(seed);
   const uint32_t cols = randomCols(type, rng);
-  checkProduct(type, Shape{1, cols, 5}, seed, {.mode = Mode::kCoopMatrix});
-  checkProduct(type, Shape{129, cols, 33}, seed + 1, {.mode = Mode::kCoopMatrix, .x_pad = 7, .y_pad = 5});
-  checkProduct(type, Shape{200, cols, 19}, seed + 2, {.mode = Mode::kCoopMatrix, .x_pad = 4, .y_pad = 1});
+  checkProduct(type, Shape{1, cols, 5}, seed, {.mode = mode});
+  checkProduct(type, Shape{129, cols, 33}, seed + 1, {.mode = mode, .x_pad = 7, .y_pad = 5});
+  checkProduct(type, Shape{200, cols, 19}, seed + 2, {.mode = mode, .x_pad = 4, .y_pad = 1});
   uint64_t per_piece = 0;
   const uint64_t limit = piecesLimit(type, cols, &per_piece);
-  checkProduct(type, Shape{3 * per_piece + 5, cols, 40}, seed + 3, {.mode = Mode::kCoopMatrix, .max_binding_bytes = limit});
+  checkProduct(type, Shape{3 * per_piece + 5, cols, 40}, seed + 3, {.mode = mode, .max_binding_bytes = limit});
   const uint32_t long_batch = static_cast<uint32_t>(2 * limit / (uint64_t(cols) * 4) + 3);
-  checkProduct(type, Shape{70, cols, long_batch}, seed + 4, {.mode = Mode::kCoopMatrix, .max_binding_bytes = limit});
+  checkProduct(type, Shape{70, cols, long_batch}, seed + 4, {.mode = mode, .max_binding_bytes = limit});
 }
+
+TEST_P(MatMulTypes, CoopMatrix) {
+  if (!hasCoopMatrix()) GTEST_SKIP() << "skipped: device has no cooperative matrix";
+  checkCoopShapes(GetParam(), Mode::kCoopMatrix);
+}
+
+// The same shapes through the same shader with its matrix operations emulated (four types; the
+// weight decode it shares with matmul.comp is tested for every type above): its tiling, staging,
+// double buffering and output on any device.
+class MatMulCoopEmulated : public GpuTest, public ::testing::WithParamInterface<TensorType> {};
+
+TEST_P(MatMulCoopEmulated, Shapes) {
+  if (!GpuTest::device().report().subgroup_in_compute) GTEST_SKIP() << "skipped: device has no subgroups in compute";
+  checkCoopShapes(GetParam(), Mode::kCoopEmulated);
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, MatMulCoopEmulated,
+                         ::testing::Values(TensorType::kF32, TensorType::kQ8_0, TensorType::kQ4_K, TensorType::kQ6_K),
+                         [](const auto& param_info) { return std::string(gguf::typeName(param_info.param)); });
 
 // Grouped decode products: three matrices of one type in one buffer at aligned offsets (one
 // dispatch), or in separate buffers (one product each), vs the float64 reference per matrix; and
