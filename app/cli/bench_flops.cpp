@@ -1,6 +1,7 @@
 #include "bench_flops.h"
 
 #include <algorithm>
+#include <string>
 
 namespace tokenfab::cli {
 
@@ -18,6 +19,20 @@ double prefillFlops(const model::ModelConfig& config, int64_t n_tokens, int64_t 
   const double chunks = double((n_tokens + batch - 1) / batch);
   const double macs = n * matrix_macs + attention_macs * n * (n + 1) / 2 + chunks * n_embd * double(config.n_vocab);
   return 2.0 * macs;
+}
+
+std::optional<DevicePeak> knownPeak(std::string_view device_name) {
+  // NVIDIA's data sheets, dense f16 tensor (f32 accumulate) / f32; more specific names first.
+  static const struct {
+    const char* name;
+    DevicePeak peak;
+  } kPeaks[] = {
+      {"H100 PCIe", {756, 51}}, {"H100", {989, 67}}, {"H200", {989, 67}}, {"A100", {312, 19.5}},
+      {"L40S", {362, 91.6}},    {"RTX 4090", {165, 82.6}}, {"RTX 3090", {71, 35.6}},
+  };
+  for (const auto& entry : kPeaks)
+    if (device_name.find(entry.name) != std::string_view::npos) return entry.peak;
+  return std::nullopt;
 }
 
 }  // namespace tokenfab::cli

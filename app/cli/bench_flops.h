@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
 
 #include "tokenfab/model.h"
 
@@ -24,5 +26,15 @@ namespace tokenfab::cli {
 // once per chunk, for the chunk's last token only. Not counted (small next to the products):
 // the embedding lookup, norms, biases, rope, softmax, activations and residual adds.
 double prefillFlops(const model::ModelConfig& config, int64_t n_tokens, int64_t n_batch);
+
+// A device's published peak arithmetic rate, dense (no structured sparsity), in TFLOP/s:
+// f16 inputs with f32 sums on its tensor cores (what matmul_coop reaches for), and plain f32.
+struct DevicePeak {
+  double f16_tensor = 0;
+  double f32 = 0;
+};
+// From a small table of known devices, by a substring of the Vulkan device name ("H200",
+// "H100 PCIe", ...); nullopt for the rest ("peak unknown").
+std::optional<DevicePeak> knownPeak(std::string_view device_name);
 
 }  // namespace tokenfab::cli

@@ -75,5 +75,17 @@ TEST(BenchFlops, ConfigReadFromTheSharedFileGivesTheHandCount) {
   EXPECT_DOUBLE_EQ(prefillFlops(*config, 4, 512), 2.0 * 945408);
 }
 
+// The peak table finds devices by the names their Vulkan drivers report; the PCIe H100 is not
+// taken for the SXM part; anything else has no peak.
+TEST(BenchFlops, KnownPeaks) {
+  ASSERT_TRUE(knownPeak("NVIDIA H200").has_value());
+  EXPECT_DOUBLE_EQ(knownPeak("NVIDIA H200")->f16_tensor, 989);
+  EXPECT_DOUBLE_EQ(knownPeak("NVIDIA H200")->f32, 67);
+  EXPECT_DOUBLE_EQ(knownPeak("NVIDIA H100 80GB HBM3")->f16_tensor, 989);
+  EXPECT_DOUBLE_EQ(knownPeak("NVIDIA H100 PCIe")->f16_tensor, 756);
+  EXPECT_FALSE(knownPeak("llvmpipe (LLVM 15.0.6, 256 bits)").has_value());
+  EXPECT_FALSE(knownPeak("AMD Radeon RX 7900 XTX (RADV NAVI31)").has_value());
+}
+
 }  // namespace
 }  // namespace tokenfab::cli

@@ -82,6 +82,7 @@ struct DeviceSummary {
   std::string api_version;
   uint64_t device_local_bytes = 0;
   double copy_gbps = 0.0;        // measured buffer copy bandwidth (0 until measured)
+  std::string prefill_path;      // the units prompt products run on: "scalar", "coopmat" (ops::matMulPath)
 };
 
 class Session;
