@@ -140,8 +140,8 @@ void main() {
     }
     if (more) storeChunk(cur ^ 1u, (c + 1u) * kTileK);
     // Protects both buffers: the next chunk (just stored in the other buffer) is complete before
-    // it is multiplied, and every subgroup is done reading this buffer before the step after
-    // next overwrites it. After the last chunk: all reads are done before the staging below.
+    // it is multiplied, and every subgroup is done reading this buffer before the next step
+    // stores the chunk after into it. After the last chunk: all reads are done before the staging.
     barrier();
   }
 
