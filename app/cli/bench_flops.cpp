@@ -1,6 +1,7 @@
 #include "bench_flops.h"
 
 #include <algorithm>
+#include <string>
 
 namespace tokenfab::cli {
 

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
 
 #include "tokenfab/model.h"
 
@@ -24,5 +26,6 @@ namespace tokenfab::cli {
 // once per chunk, for the chunk's last token only. Not counted (small next to the products):
 // the embedding lookup, norms, biases, rope, softmax, activations and residual adds.
 double prefillFlops(const model::ModelConfig& config, int64_t n_tokens, int64_t n_batch);
+
 
 }  // namespace tokenfab::cli

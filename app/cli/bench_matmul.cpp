@@ -1,5 +1,7 @@
 // tokenfab-cli bench-matmul [--type Q4_K,...] [--rows N] [--cols N] [--batch 1,512] [--iters N]
-// Random weights in each type's block layout, `iters` dispatches between two timestamps.
+//                          [--path auto,scalar,coopmat]
+// Random weights in each type's block layout, `iters` dispatches between two timestamps; batches
+// above 1 once per prefill path asked for (coopmat: where the device has cooperative matrices).
 #include "bench_matmul.h"
 
 #include <algorithm>
@@ -81,6 +83,11 @@ Result<std::vector<MatMulBenchRow>> benchMatMul(vk::Device& device, const MatMul
 
     for (uint32_t batch : options.batches) {
       const bool matvec = batch == 1;
+      // matvec has one path; each requested path of the tiled product is timed on its own.
+      for (size_t path_i = 0; path_i < (matvec ? 1 : options.paths.size()); ++path_i) {
+      ops::MatMulLayout layout;
+      layout.path = options.paths[path_i];
+      const ops::MatMulPath path = ops::matMulPath(device, batch, layout.path);
       TF_ASSIGN_OR_RETURN(auto rec, device.newRecorder());
       // Warm-up (pipeline creation, caches), then the timed run.
       for (int pass = 0; pass < 2; ++pass) {
@@ -92,7 +99,7 @@ Result<std::vector<MatMulBenchRow>> benchMatMul(vk::Device& device, const MatMul
           if (matvec) {
             TF_RETURN_IF_ERROR(ops::recordMatVec(rec, w, x_buf.view(), y_buf.view(), batch));
           } else {
-            TF_RETURN_IF_ERROR(ops::recordMatMul(rec, w, x_buf.view(), y_buf.view(), batch));
+            TF_RETURN_IF_ERROR(ops::recordMatMul(rec, w, x_buf.view(), y_buf.view(), batch, layout));
           }
           rec.barrier();  // as in a model graph: each product waits for the previous writes
         }
@@ -107,10 +114,11 @@ Result<std::vector<MatMulBenchRow>> benchMatMul(vk::Device& device, const MatMul
           if (ts.size() >= 2 && ts.back() > ts.front()) ns = ts.back() - ts.front();
         }
         const double sec = ns / iters * 1e-9;
-        MatMulBenchRow row{type, matvec ? "matvec" : "matmul", options.rows, cols, batch, sec * 1e6,
-                           double(weights.size()) / sec * 1e-9,
+        MatMulBenchRow row{type, matvec ? "matvec" : "matmul", matvec ? "-" : ops::matMulPathName(path), options.rows,
+                           cols, batch, sec * 1e6, double(weights.size()) / sec * 1e-9,
                            2.0 * options.rows * double(cols) * batch / sec * 1e-9};
         out.push_back(row);
+      }
       }
     }
   }
@@ -120,15 +128,15 @@ Result<std::vector<MatMulBenchRow>> benchMatMul(vk::Device& device, const MatMul
 std::string formatMatMulBench(const std::vector<MatMulBenchRow>& rows, double stream_gbps) {
   std::ostringstream s;
   char line[200];
-  std::snprintf(line, sizeof line, "%-7s %-7s %6s %6s %6s %12s %10s %10s %10s\n", "type", "op", "rows", "cols", "batch",
-                "us/op", "GB/s", "of stream", "GFLOP/s");
+  std::snprintf(line, sizeof line, "%-7s %-7s %-8s %6s %6s %6s %12s %10s %10s %10s\n", "type", "op", "path", "rows",
+                "cols", "batch", "us/op", "GB/s", "of stream", "GFLOP/s");
   s << line;
   for (const auto& r : rows) {
     char frac[32] = "-";
     if (stream_gbps > 0) std::snprintf(frac, sizeof frac, "%.1f%%", 100.0 * r.weight_gbps / stream_gbps);
-    std::snprintf(line, sizeof line, "%-7s %-7s %6u %6u %6u %12.1f %10.1f %10s %10.1f\n",
-                  std::string(gguf::typeName(r.type)).c_str(), r.op.c_str(), r.rows, r.cols, r.batch, r.us_per_op,
-                  r.weight_gbps, frac, r.gflops);
+    std::snprintf(line, sizeof line, "%-7s %-7s %-8s %6u %6u %6u %12.1f %10.1f %10s %10.1f\n",
+                  std::string(gguf::typeName(r.type)).c_str(), r.op.c_str(), r.path.c_str(), r.rows, r.cols, r.batch,
+                  r.us_per_op, r.weight_gbps, frac, r.gflops);
     s << line;
   }
   return s.str();
@@ -136,29 +144,18 @@ std::string formatMatMulBench(const std::vector<MatMulBenchRow>& rows, double st
 
 namespace {
 
-std::vector<std::string> splitList(const std::string& s) {
-  std::vector<std::string> parts;
-  std::string cur;
-  for (char c : s) {
-    if (c == ',') {
-      if (!cur.empty()) parts.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  if (!cur.empty()) parts.push_back(cur);
-  return parts;
-}
-
-bool parseU32(const std::string& s, uint32_t* v) {
-  if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) return false;
-  *v = static_cast<uint32_t>(std::stoul(s));
-  return *v > 0;
-}
+constexpr const char* kUsage =
+    "usage: tokenfab-cli bench-matmul [--type Q4_K,Q8_0,...] [--rows 4096] [--cols 4096] [--batch 1,512]\n"
+    "                                 [--iters 20] [--path auto,scalar,coopmat] [--device NAME]\n"
+    "  --path   the prefill products' units, each timed: auto (as the engine chooses), scalar (f32 tiles),\n"
+    "           coopmat (tensor cores, VK_NV_cooperative_matrix, f16 inputs; fails where absent)\n";
 
 int runBenchMatMul(std::span<const std::string> argv) {
   Args args(argv);
+  if (args.flag("--help", "-h")) {
+    std::cout << kUsage;
+    return kExitOk;
+  }
   MatMulBenchOptions options;
   if (auto t = args.value("--type")) {
     for (const auto& name : splitList(*t)) {
@@ -179,6 +176,16 @@ int runBenchMatMul(std::span<const std::string> argv) {
     if (auto v = args.value(flag)) {
       if (!parseU32(*v, dst)) return usageError(std::string("bench-matmul: ") + flag + " needs a positive number");
     }
+  }
+  if (auto p = args.value("--path")) {
+    options.paths.clear();
+    for (const auto& name : splitList(*p)) {
+      if (name == "auto") options.paths.push_back(ops::MatMulPath::kAuto);
+      else if (name == "scalar") options.paths.push_back(ops::MatMulPath::kScalar);
+      else if (name == "coopmat" || name == "coop") options.paths.push_back(ops::MatMulPath::kCoopMatrix);
+      else return usageError("bench-matmul: --path takes auto, scalar, coopmat (comma-separated)");
+    }
+    if (options.paths.empty()) return usageError("bench-matmul: --path takes auto, scalar, coopmat");
   }
   if (auto b = args.value("--batch")) {
     options.batches.clear();

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tokenfab/gguf.h"
+#include "tokenfab/ops_matmul.h"
 #include "tokenfab/status.h"
 #include "tokenfab/vk.h"
 
@@ -18,11 +19,13 @@ struct MatMulBenchOptions {
   uint32_t cols = 4096;                 // input features (rounded up to the block size)
   std::vector<uint32_t> batches = {1, 512};  // 1 runs matvec, larger runs the tiled matmul
   uint32_t iterations = 20;
+  std::vector<ops::MatMulPath> paths = {ops::MatMulPath::kAuto};  // the tiled matmul's, each timed
 };
 
 struct MatMulBenchRow {
   gguf::TensorType type;
-  std::string op;  // "matvec" or "matmul"
+  std::string op;    // "matvec" or "matmul"
+  std::string path;  // matmul: the path taken, "scalar" or "coopmat"; matvec: "-"
   uint32_t rows, cols, batch;
   double us_per_op;     // GPU time per dispatch (timestamps), or wall time when unavailable
   double weight_gbps;   // weight bytes read per second (1e9)

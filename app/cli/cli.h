@@ -3,6 +3,7 @@
 // so commands are added without touching main.cpp.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <span>
@@ -48,6 +49,11 @@ class Args {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;  // the operation failed (bad file, device error...)
 inline constexpr int kExitUsage = 2;    // bad command line
+
+// "a,b,,c" -> {"a", "b", "c"}.
+std::vector<std::string> splitList(std::string_view s);
+// A positive decimal number below 10^9 ("512"); false for anything else.
+bool parseU32(const std::string& s, uint32_t* v);
 
 // Prints "tokenfab-cli: <message>" to stderr and returns kExitUsage / kExitFailure.
 int usageError(std::string_view message);

@@ -13,12 +13,16 @@
 #include "bench_flops.h"
 #include "cli.h"
 #include "engine_flags.h"
+#include "tokenfab/vk.h"
 
 namespace tokenfab::cli {
 namespace {
 
-constexpr const char* kUsage = "usage: tokenfab-cli bench [-m MODEL] [-p 512] [-n 128] [-r 3] [--profile] [--json]\n"
+constexpr const char* kUsage = "usage: tokenfab-cli bench [-m MODEL] [-p 512] [-n 128] [-r 3] [--profile] [--ttft N,...] [--json]\n"
     "  --profile   also time each group of ops of the decode step with GPU timestamps\n"
+    "  --ttft N,.. also the time to first token of prompts of N tokens (e.g. 512,4096,16384): each\n"
+    "              prefilled once after a warm-up, with tokens/s and TFLOP/s against the device's peak\n"
+    "              where known; lengths beyond the model's context are skipped with a note\n"
     "  --json      one JSON object: pp/tg tokens/s, pp_gflops, ttft, bytes per token, GB/s, ...\n";
 
 struct Stat {
@@ -60,6 +64,67 @@ std::string weightTypes(const model::ModelConfig& cfg) {
   return out;
 }
 
+// A prompt of ordinary tokens (fixed, so runs are comparable): ids cycling through the vocabulary.
+std::vector<int32_t> benchPrompt(size_t n, int32_t n_vocab) {
+  std::vector<int32_t> prompt(n);
+  for (size_t i = 0; i < n; ++i) prompt[i] = int32_t((i * 7919 + 13) % size_t(n_vocab));
+  return prompt;
+}
+
+// --ttft: one prompt length, measured or skipped (with the reason).
+struct TtftRow {
+  uint32_t n_prompt = 0;
+  double ms = 0, tokens_per_s = 0, tflops = 0;
+  std::string skipped;
+};
+
+// Each length prefilled once on a fresh KV cache, after one warm-up prefill of the first length
+// (pipelines, caches). The time is the prefill's: its last logits give the first token.
+std::vector<TtftRow> measureTtft(Engine& engine, const std::vector<uint32_t>& lengths, int32_t n_batch) {
+  using Clock = std::chrono::steady_clock;
+  const auto& cfg = engine.config();
+  std::vector<TtftRow> rows;
+  uint32_t longest = 0;
+  for (uint32_t n : lengths) {
+    TtftRow row;
+    row.n_prompt = n;
+    if (int64_t(n) > cfg.n_ctx_train) row.skipped = "beyond the model's context of " + std::to_string(cfg.n_ctx_train);
+    else longest = std::max(longest, n);
+    rows.push_back(row);
+  }
+  if (longest == 0) return rows;
+  auto session = engine.newSession(int32_t(longest));
+  if (!session.isOk()) {
+    for (auto& row : rows)
+      if (row.skipped.empty()) row.skipped = session.status().toString();
+    return rows;
+  }
+  const std::vector<int32_t> prompt = benchPrompt(longest, cfg.n_vocab);
+  bool warm = false;
+  for (auto& row : rows) {
+    if (!row.skipped.empty()) continue;
+    const std::span<const int32_t> tokens(prompt.data(), row.n_prompt);
+    for (int pass = warm ? 1 : 0; pass < 2; ++pass) {
+      Status s = (*session)->rewind(0);
+      const auto t0 = Clock::now();
+      if (s.isOk()) {
+        auto logits = (*session)->decode(tokens);
+        if (!logits.isOk()) s = logits.status();
+      }
+      if (!s.isOk()) {
+        row.skipped = s.toString();
+        break;
+      }
+      const double sec = std::chrono::duration<double>(Clock::now() - t0).count();
+      row.ms = sec * 1000.0;
+      row.tokens_per_s = double(row.n_prompt) / sec;
+      row.tflops = prefillFlops(cfg, row.n_prompt, n_batch) / sec / 1e12;
+    }
+    warm = true;
+  }
+  return rows;
+}
+
 int runBench(std::span<const std::string> argv) {
   using Clock = std::chrono::steady_clock;
   Args args(argv);
@@ -74,6 +139,15 @@ int runBench(std::span<const std::string> argv) {
   const int n_prompt = num("-p", 512), n_gen = num("-n", 128), reps = std::max(1, num("-r", 3));
   const bool json = args.flag("--json");
   const bool profile = args.flag("--profile");
+  std::vector<uint32_t> ttft_lengths;
+  if (auto t = args.value("--ttft")) {
+    for (const auto& part : splitList(*t)) {
+      uint32_t v = 0;
+      if (!parseU32(part, &v)) return usageError("--ttft needs positive token counts, e.g. 512,4096,16384");
+      ttft_lengths.push_back(v);
+    }
+    if (ttft_lengths.empty()) return usageError("--ttft needs positive token counts, e.g. 512,4096,16384");
+  }
   auto flags = parseEngineFlags(args);
   if (!flags.isOk()) return usageError(flags.status().message());
   if (!args.unknownOptions().empty()) return usageError("unknown option " + args.unknownOptions().front());
@@ -87,9 +161,7 @@ int runBench(std::span<const std::string> argv) {
   auto session = (*engine)->newSession(std::max(flags->n_ctx, n_prompt + n_gen + 1));
   if (!session.isOk()) return failure(session.status().toString());
 
-  // A prompt of ordinary tokens (fixed, so runs are comparable): ids cycling through the vocabulary.
-  std::vector<int32_t> prompt(size_t(std::max(1, n_prompt)));
-  for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = int32_t((i * 7919 + 13) % size_t(cfg.n_vocab));
+  const std::vector<int32_t> prompt = benchPrompt(size_t(std::max(1, n_prompt)), cfg.n_vocab);
   std::vector<double> pp_tps, tg_tps, ttft_ms;
   for (int r = 0; r < reps + 1; ++r) {  // the first run warms pipelines and caches; not counted
     if (!(*session)->rewind(0).isOk()) return failure("rewind failed");
@@ -139,6 +211,12 @@ int runBench(std::span<const std::string> argv) {
     profiled_steps = (*session)->timings().profiled_steps;
   }
   const Timings& t = (*session)->timings();
+  const std::vector<TtftRow> ttft_rows =
+      ttft_lengths.empty() ? std::vector<TtftRow>{} : measureTtft(**engine, ttft_lengths, flags->options.n_batch);
+  const std::string& path = (*engine)->device().prefill_path;
+  const std::optional<vk::Datasheet> peak = vk::datasheetFor((*engine)->device().name);
+  // The peak of the units the prompt products run on: tensor cores for coopmat, else f32.
+  const double path_peak = !peak ? 0.0 : path == "coopmat" ? peak->matrix_f16_tflops : peak->f32_tflops;
   const double bytes = double(t.weight_bytes_per_token);
   const double gbps = bytes * tg.mean / 1e9;
   const double fraction = stream_gbps > 0 ? gbps / stream_gbps : 0.0;
@@ -156,6 +234,17 @@ int runBench(std::span<const std::string> argv) {
         {"achieved_gbps", gbps}, {"stream_gbps", stream_gbps}, {"bandwidth_fraction", fraction},
         {"physical_gbps", physical_gbps},
         {"dispatches_per_token", t.dispatches_per_token}};
+    if (!ttft_rows.empty()) {
+      nlohmann::ordered_json list = nlohmann::ordered_json::array();
+      for (const TtftRow& r : ttft_rows) {
+        if (!r.skipped.empty()) list.push_back({{"n_prompt", r.n_prompt}, {"skipped", r.skipped}});
+        else list.push_back({{"n_prompt", r.n_prompt}, {"ms", r.ms}, {"tokens_per_s", r.tokens_per_s}, {"tflops", r.tflops}});
+      }
+      out["ttft"] = list;
+      out["prefill_path"] = path;
+      out["peak_tflops"] = peak ? nlohmann::ordered_json{{"f16_tensor", peak->matrix_f16_tflops}, {"f32", peak->f32_tflops}}
+                                : nlohmann::ordered_json(nullptr);
+    }
     if (profiled_steps > 0) {
       nlohmann::ordered_json list = nlohmann::ordered_json::array();
       for (const OpTime& op : ops) list.push_back({{"op", op.op}, {"ms_per_token", op.ns / 1e6 / double(profiled_steps)}});
@@ -176,6 +265,21 @@ int runBench(std::span<const std::string> argv) {
               100 * fraction);
   if (physical_gbps > 0) std::printf(" (datasheet %.0f GB/s)", physical_gbps);
   std::printf("\n");
+  if (!ttft_rows.empty()) {
+    std::printf("\ntime to first token (each prompt prefilled once after a warm-up; products on %s units", path.c_str());
+    if (peak) std::printf(", peak %.0f TFLOP/s f16 tensor, %.1f f32):\n", peak->matrix_f16_tflops, peak->f32_tflops);
+    else std::printf(", peak unknown):\n");
+    std::printf("  %8s %10s %12s %9s %10s\n", "tokens", "ms", "tokens/s", "TFLOP/s", "of peak");
+    for (const TtftRow& r : ttft_rows) {
+      if (!r.skipped.empty()) {
+        std::printf("  %8u skipped: %s\n", r.n_prompt, r.skipped.c_str());
+        continue;
+      }
+      std::printf("  %8u %10.1f %12.1f %9.3f", r.n_prompt, r.ms, r.tokens_per_s, r.tflops);
+      if (path_peak > 0) std::printf(" %9.1f%%\n", 100.0 * r.tflops / path_peak);
+      else std::printf(" %10s\n", "-");
+    }
+  }
   if (profiled_steps > 0) {
     double gpu_ns = 0;
     for (const OpTime& op : ops) gpu_ns += op.ns;

@@ -57,6 +57,27 @@ std::vector<std::string> Args::unknownOptions() const {
   return out;
 }
 
+std::vector<std::string> splitList(std::string_view s) {
+  std::vector<std::string> parts;
+  std::string cur;
+  for (char c : s) {
+    if (c == ',') {
+      if (!cur.empty()) parts.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) parts.push_back(cur);
+  return parts;
+}
+
+bool parseU32(const std::string& s, uint32_t* v) {
+  if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+  *v = static_cast<uint32_t>(std::stoul(s));
+  return *v > 0;
+}
+
 int usageError(std::string_view message) {
   std::cerr << "tokenfab-cli: " << message << "\n";
   return kExitUsage;

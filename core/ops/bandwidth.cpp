@@ -15,9 +15,11 @@ Result<StreamBandwidth> measureStreamBandwidth(vk::Device& dev, uint64_t bytes) 
   const auto& r = dev.report();
   if (!r.timestamps) return Status(Code::kUnsupported, "stream bandwidth: the device has no timestamps");
   if (bytes == 0) {
-    // 512 MiB (H200's last-level cache is 50 MB), at most an eighth of the device-local heap.
+    // 512 MiB (H200's last-level cache is 50 MB), at most an eighth of the device-local heap; a
+    // CPU device (its caches are tens of MB, and it runs the kernel on the cores the rest of the
+    // program needs) reads 64 MiB.
     const uint64_t heap = r.deviceLocalBytes();
-    bytes = std::min<uint64_t>(512ull << 20, heap ? heap / 8 : (64ull << 20));
+    bytes = std::min<uint64_t>(r.type == "cpu" ? (64ull << 20) : (512ull << 20), heap ? heap / 8 : (64ull << 20));
   }
   // Whole 16-byte words, pieces within one binding and the allocation limit.
   const uint64_t piece_limit = std::min<uint64_t>(r.max_storage_buffer_range, r.max_memory_allocation_size) / 256 * 256;

@@ -1,6 +1,6 @@
-// Recorders for the quantized-weight shaders (shaders/matvec.comp, matmul.comp, get_rows.comp):
-// variant choice from the weight type and device features, workgroup and tile sizes from the
-// device limits, and row pieces for weights larger than one binding.
+// Recorders for the quantized-weight shaders (shaders/matvec*.comp, get_rows.comp): variant choice
+// from the weight type and device features, workgroup sizes from the device limits, and row
+// pieces for weights larger than one binding. The prefill products are in matmul_tiled.cpp.
 #include <algorithm>
 #include <cstdlib>
 #include <string>
@@ -84,14 +84,17 @@ Result<const TypeInfo*> checkMatrix(const char* op, const QuantMatrix& w) {
 
 }  // namespace detail
 
-namespace {
-
+using detail::batchChunks;
 using detail::bindingLimit;
+using detail::checkActivations;
 using detail::checkMatrix;
+using detail::matMulParams;
+using detail::powerOfTwoAtMost;
+using detail::weightPieces;
 
 // The weight rows split into bindings no larger than the limit (GPU rows are whole 16-byte
 // pieces, so every piece is too).
-Result<std::vector<vk::BufferPiece>> weightPieces(const vk::Device& device, const QuantMatrix& w,
+Result<std::vector<vk::BufferPiece>> detail::weightPieces(const vk::Device& device, const QuantMatrix& w,
                                                   uint64_t max_binding_bytes) {
   const uint64_t row_bytes = gpuRowBytes(w.type, w.cols);
   const auto& report = device.report();
@@ -107,7 +110,7 @@ Result<std::vector<vk::BufferPiece>> weightPieces(const vk::Device& device, cons
   return pieces;
 }
 
-Status checkActivations(const char* op, const QuantMatrix& w, const vk::BufferView& x,
+Status detail::checkActivations(const char* op, const QuantMatrix& w, const vk::BufferView& x,
                         const vk::BufferView& y, uint32_t batch, const MatMulLayout& layout,
                         uint32_t* x_stride, uint32_t* y_stride) {
   if (batch == 0) return Status(Code::kInvalidArgument, std::string(op) + ": batch of 0");
@@ -130,8 +133,6 @@ Status checkActivations(const char* op, const QuantMatrix& w, const vk::BufferVi
   return Status::ok();
 }
 
-}  // namespace
-
 uint64_t detail::bindingLimit(const vk::Device& device, uint64_t max_binding_bytes) {
   uint64_t limit = device.report().max_storage_buffer_range;
   if (max_binding_bytes != 0) limit = std::min(limit, max_binding_bytes);
@@ -139,14 +140,6 @@ uint64_t detail::bindingLimit(const vk::Device& device, uint64_t max_binding_byt
 }
 
 namespace {
-
-// A run of activation rows [first, first + count) bound as its own x and y windows. A window
-// starts at the aligned offset at or below its first element; the remainder goes into the push
-// constants (x_offset / y_offset, in elements).
-struct BatchChunk {
-  vk::BufferView x, y;
-  uint32_t first = 0, count = 0, x_offset = 0, y_offset = 0;
-};
 
 vk::BufferView alignedWindow(const vk::BufferView& v, uint64_t byte_begin, uint64_t bytes, uint64_t align,
                              uint32_t* elem_offset) {
@@ -156,9 +149,11 @@ vk::BufferView alignedWindow(const vk::BufferView& v, uint64_t byte_begin, uint6
   return vk::BufferView{v.buffer, start, begin - start + bytes};
 }
 
+}  // namespace
+
 // Activations and outputs that fit one binding are bound whole; larger ones (long prefill
 // batches times a large vocabulary) are split into runs of activation rows.
-Result<std::vector<BatchChunk>> batchChunks(const vk::Device& device, const QuantMatrix& w,
+Result<std::vector<detail::BatchChunk>> detail::batchChunks(const vk::Device& device, const QuantMatrix& w,
                                             const vk::BufferView& x, const vk::BufferView& y, uint32_t batch,
                                             uint32_t x_stride, uint32_t y_stride, uint64_t max_binding_bytes) {
   const uint64_t limit = bindingLimit(device, max_binding_bytes);
@@ -191,21 +186,17 @@ Result<std::vector<BatchChunk>> batchChunks(const vk::Device& device, const Quan
   return chunks;
 }
 
-uint32_t powerOfTwoAtMost(uint32_t n) {
+uint32_t detail::powerOfTwoAtMost(uint32_t n) {
   uint32_t p = 1;
   while (p * 2 <= n) p *= 2;
   return p;
 }
 
-}  // namespace
-
-namespace {
-
-// TOKENFAB_MATVEC: comma-separated key=value pairs overriding the decode geometry.
-void applyMatVecOverrides(detail::MatVecGeometry& g) {
-  const char* env = std::getenv("TOKENFAB_MATVEC");
-  if (env == nullptr) return;
-  std::string spec(env);
+std::vector<std::pair<std::string, uint32_t>> detail::envOverrides(const char* name) {
+  std::vector<std::pair<std::string, uint32_t>> out;
+  const char* env = std::getenv(name);
+  if (env == nullptr) return out;
+  const std::string spec(env);
   size_t pos = 0;
   while (pos < spec.size()) {
     const size_t end = std::min(spec.find(',', pos), spec.size());
@@ -213,12 +204,21 @@ void applyMatVecOverrides(detail::MatVecGeometry& g) {
     pos = end + 1;
     const size_t eq = item.find('=');
     if (eq == std::string::npos) continue;
-    const std::string key = item.substr(0, eq);
     const unsigned long value = std::strtoul(item.c_str() + eq + 1, nullptr, 10);
+    out.emplace_back(item.substr(0, eq), static_cast<uint32_t>(std::min<unsigned long>(value, 1u << 20)));
+  }
+  return out;
+}
+
+namespace {
+
+// TOKENFAB_MATVEC: comma-separated key=value pairs overriding the decode geometry.
+void applyMatVecOverrides(detail::MatVecGeometry& g) {
+  for (const auto& [key, value] : detail::envOverrides("TOKENFAB_MATVEC")) {
     if (value == 0 && key != "b2f") continue;
-    if (key == "wg") g.workgroup = static_cast<uint32_t>(value);
-    if (key == "rows") g.rows_per_subgroup = static_cast<uint32_t>(std::min<unsigned long>(value, 4));
-    if (key == "chunk") g.x_chunk_max = static_cast<uint32_t>(std::max<unsigned long>(32, value / 32 * 32));
+    if (key == "wg") g.workgroup = value;
+    if (key == "rows") g.rows_per_subgroup = std::min<uint32_t>(value, 4);
+    if (key == "chunk") g.x_chunk_max = std::max<uint32_t>(32, value / 32 * 32);
     if (key == "b2f") g.bits_to_float = value != 0 ? 1 : 0;
   }
 }
@@ -266,13 +266,10 @@ uint64_t quantRowBytes(gguf::TensorType type, uint64_t cols) {
 }
 
 
-namespace {
-
 // Push constants for one (weight row piece, activation batch chunk) dispatch; shared by the
-// matvec and the tiled matmul, which read the same layout.
-template <typename Piece, typename Chunk>
-abi::MatMulParams matMulParams(const QuantMatrix& w, const Piece& piece, const Chunk& chunk, uint32_t x_stride,
-                               uint32_t y_stride, bool accumulate) {
+// matvec and the tiled matmuls, which read the same layout.
+abi::MatMulParams detail::matMulParams(const QuantMatrix& w, const vk::BufferPiece& piece, const BatchChunk& chunk,
+                                       uint32_t x_stride, uint32_t y_stride, bool accumulate) {
   abi::MatMulParams p{};
   p.rows = static_cast<uint32_t>(piece.rows);
   p.cols = w.cols;
@@ -286,8 +283,6 @@ abi::MatMulParams matMulParams(const QuantMatrix& w, const Piece& piece, const C
   p.accumulate = accumulate ? 1u : 0u;
   return p;
 }
-
-}  // namespace
 
 Status recordMatVec(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferView& x,
                     const vk::BufferView& y, uint32_t batch, MatMulLayout layout) {
@@ -324,51 +319,6 @@ Status recordMatVec(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferVie
       }
       p.groups_x = gx;
       TF_RETURN_IF_ERROR(rec.dispatch(*pipe, {piece.view, chunk.x, chunk.y}, p, gx, static_cast<uint32_t>(gy), chunk.count));
-    }
-  }
-  return Status::ok();
-}
-
-Status recordMatMul(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferView& x,
-                    const vk::BufferView& y, uint32_t batch, MatMulLayout layout) {
-  vk::Device* device = rec.device();
-  if (device == nullptr) return Status(Code::kInvalidArgument, "recordMatMul: recorder has no device");
-  TF_ASSIGN_OR_RETURN(const TypeInfo* info, checkMatrix("recordMatMul", w));
-  uint32_t x_stride = 0, y_stride = 0;
-  TF_RETURN_IF_ERROR(checkActivations("recordMatMul", w, x, y, batch, layout, &x_stride, &y_stride));
-  const auto& report = device->report();
-
-  // Threads: 16 x 16 where the device allows 256 invocations, else 8 x 16 (Vulkan's minimum is
-  // 128). Tile K: the largest of 32/16/8 whose two shared tiles fit the shared-memory limit.
-  const uint32_t threads_r = report.max_workgroup_invocations >= 256 ? 16 : 8;
-  const uint32_t threads_n = 16;
-  const uint32_t tile_r = threads_r * TF_MATMUL_RM;
-  const uint32_t tile_n = threads_n * TF_MATMUL_RN;
-  uint32_t tile_k = 32;
-  while (tile_k > 8 && uint64_t(tile_r + tile_n) * tile_k * 4 > report.max_compute_shared_memory) tile_k /= 2;
-  if (uint64_t(tile_r + tile_n) * tile_k * 4 > report.max_compute_shared_memory) {
-    return Status(Code::kLimitExceeded, "recordMatMul: maxComputeSharedMemorySize too small");
-  }
-  vk::PipelineDesc desc;
-  desc.shader = std::string("matmul_") + info->suffix;
-  desc.bindings = 3;
-  desc.push_bytes = sizeof(abi::MatMulParams);
-  desc.spec = {threads_r * threads_n, threads_r, threads_n, tile_k};
-  TF_ASSIGN_OR_RETURN(const vk::Pipeline* pipe, device->pipeline(desc));
-
-  TF_ASSIGN_OR_RETURN(auto pieces, weightPieces(*device, w, layout.max_binding_bytes));
-  TF_ASSIGN_OR_RETURN(auto chunks, batchChunks(*device, w, x, y, batch, x_stride, y_stride, layout.max_binding_bytes));
-  for (const auto& piece : pieces) {
-    for (const auto& chunk : chunks) {
-      abi::MatMulParams p = matMulParams(w, piece, chunk, x_stride, y_stride, layout.accumulate);
-      const uint64_t gx = (piece.rows + tile_r - 1) / tile_r;
-      const uint64_t gy = (uint64_t(chunk.count) + tile_n - 1) / tile_n;
-      if (gx > report.max_workgroup_count[0] || gy > report.max_workgroup_count[1]) {
-        return Status(Code::kLimitExceeded, "recordMatMul: weight rows or batch too large for one dispatch grid");
-      }
-      p.groups_x = static_cast<uint32_t>(gx);
-      TF_RETURN_IF_ERROR(rec.dispatch(*pipe, {piece.view, chunk.x, chunk.y}, p, static_cast<uint32_t>(gx),
-                                      static_cast<uint32_t>(gy)));
     }
   }
   return Status::ok();

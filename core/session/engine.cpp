@@ -10,6 +10,7 @@
 #include "ref/forward.h"
 #include "session/session_base.h"
 #include "tokenfab/check_ops.h"
+#include "tokenfab/ops_matmul.h"
 #include "tokenfab/support.h"
 #include "tokenfab/vk.h"
 
@@ -116,6 +117,8 @@ class GpuEngine final : public Engine {
                            std::to_string(VK_API_VERSION_PATCH(r.api_version));
     m_device.device_local_bytes = r.deviceLocalBytes();
     if (const auto sheet = vk::datasheetFor(m_device.name)) m_device.physical_gbps = sheet->memory_gbps;
+    m_device.prefill_path =
+        ops::matMulPathName(ops::matMulPath(m_model->device(), static_cast<uint32_t>(std::max(2, n_batch))));
   }
 
   const model::ModelConfig& config() const override { return m_model->config(); }

@@ -104,7 +104,26 @@ int typeRank(const std::string& t) {
   return 0;
 }
 
-Result<DeviceReport> describe(VkPhysicalDevice pd, uint32_t index) {
+// The f16 x f16 + f32 subgroup shapes VK_NV_cooperative_matrix offers, in the device's order.
+Result<std::vector<CoopMatrixShape>> coopMatrixShapes(VkInstance instance, VkPhysicalDevice pd) {
+  auto fn = reinterpret_cast<PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV>(
+      vkGetInstanceProcAddr(instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV"));
+  std::vector<CoopMatrixShape> shapes;
+  if (!fn) return shapes;
+  uint32_t n = 0;
+  TF_VK_CHECK(fn(pd, &n, nullptr));
+  std::vector<VkCooperativeMatrixPropertiesNV> props(n, {VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV});
+  TF_VK_CHECK(fn(pd, &n, props.data()));
+  for (uint32_t i = 0; i < n; ++i) {
+    const VkCooperativeMatrixPropertiesNV& p = props[i];
+    if (p.AType == VK_COMPONENT_TYPE_FLOAT16_NV && p.BType == VK_COMPONENT_TYPE_FLOAT16_NV &&
+        p.CType == VK_COMPONENT_TYPE_FLOAT32_NV && p.DType == VK_COMPONENT_TYPE_FLOAT32_NV && p.scope == VK_SCOPE_SUBGROUP_NV)
+      shapes.push_back({p.MSize, p.NSize, p.KSize});
+  }
+  return shapes;
+}
+
+Result<DeviceReport> describe(VkInstance instance, VkPhysicalDevice pd, uint32_t index) {
   uint32_t n = 0;
   TF_VK_CHECK(vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, nullptr));
   std::vector<VkExtensionProperties> exts(n);
@@ -117,22 +136,33 @@ Result<DeviceReport> describe(VkPhysicalDevice pd, uint32_t index) {
   VkPhysicalDeviceDriverProperties driver{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
   VkPhysicalDeviceSubgroupProperties subgroup{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
   VkPhysicalDeviceMaintenance3Properties maint3{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
+  VkPhysicalDeviceCooperativeMatrixPropertiesNV coop_props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_PROPERTIES_NV};
   VkPhysicalDeviceProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+  const bool has_coop_nv = hasExtension(exts, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
   props.pNext = &subgroup;
   subgroup.pNext = &maint3;
   if (v12) maint3.pNext = &driver;
+  if (has_coop_nv) {
+    coop_props.pNext = props.pNext;
+    props.pNext = &coop_props;
+  }
   vkGetPhysicalDeviceProperties2(pd, &props);
 
   VkPhysicalDeviceVulkan11Features f11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
   VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
   VkPhysicalDeviceShaderIntegerDotProductFeatures dot{
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES};
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV coop{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
   VkPhysicalDeviceFeatures2 feats{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
   const bool has_dot_ext = hasExtension(exts, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
   if (v12) {
     feats.pNext = &f11;
     f11.pNext = &f12;
     if (has_dot_ext) f12.pNext = &dot;
+    if (has_coop_nv) {
+      coop.pNext = f12.pNext;
+      f12.pNext = &coop;
+    }
     vkGetPhysicalDeviceFeatures2(pd, &feats);
   }
 
@@ -182,6 +212,11 @@ Result<DeviceReport> describe(VkPhysicalDevice pd, uint32_t index) {
   r.integer_dot_product = has_dot_ext && dot.shaderIntegerDotProduct == VK_TRUE;
   r.cooperative_matrix =
       hasExtension(exts, "VK_KHR_cooperative_matrix") || hasExtension(exts, "VK_NV_cooperative_matrix");
+  r.vulkan_memory_model = f12.vulkanMemoryModel == VK_TRUE;
+  if (v12 && has_coop_nv && coop.cooperativeMatrix == VK_TRUE &&
+      (coop_props.cooperativeMatrixSupportedStages & VK_SHADER_STAGE_COMPUTE_BIT)) {
+    TF_ASSIGN_OR_RETURN(r.coop_matrix_shapes, coopMatrixShapes(instance, pd));
+  }
   r.push_descriptors = hasExtension(exts, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
   return r;
 }
@@ -210,7 +245,7 @@ Result<std::vector<DeviceReport>> Device::enumerate() {
   TF_ASSIGN_OR_RETURN(auto pds, physicalDevices(inst.instance));
   std::vector<DeviceReport> out;
   for (uint32_t i = 0; i < pds.size(); ++i) {
-    TF_ASSIGN_OR_RETURN(DeviceReport r, describe(pds[i], i));
+    TF_ASSIGN_OR_RETURN(DeviceReport r, describe(inst.instance, pds[i], i));
     out.push_back(std::move(r));
   }
   return out;
@@ -269,7 +304,7 @@ Result<std::unique_ptr<Device>> Device::create(const DeviceOptions& options) {
   TF_ASSIGN_OR_RETURN(auto pds, physicalDevices(dev->m_instance));
   std::vector<DeviceReport> reports;
   for (uint32_t i = 0; i < pds.size(); ++i) {
-    TF_ASSIGN_OR_RETURN(DeviceReport r, describe(pds[i], i));
+    TF_ASSIGN_OR_RETURN(DeviceReport r, describe(dev->m_instance, pds[i], i));
     reports.push_back(std::move(r));
   }
   TF_ASSIGN_OR_RETURN(uint32_t chosen, choose(reports, options));
@@ -311,6 +346,11 @@ Result<std::unique_ptr<Device>> Device::create(const DeviceOptions& options) {
     };
     en.subgroup_arithmetic = has_op("arithmetic");
     en.subgroup_shuffle = has_op("shuffle");
+    // The matmul_coop shaders declare f16 matrices (Float16) and use the Vulkan memory model.
+    const char* coop_env = std::getenv("TOKENFAB_COOPMAT");
+    const bool coop_off = coop_env && (std::strcmp(coop_env, "0") == 0 || std::strcmp(coop_env, "false") == 0);
+    en.cooperative_matrix = !coop_off && !r.coop_matrix_shapes.empty() && r.fp16_arithmetic && r.vulkan_memory_model &&
+                            r.subgroup_in_compute;
   }
   VkPhysicalDeviceVulkan11Features f11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
   VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
@@ -327,6 +367,14 @@ Result<std::unique_ptr<Device>> Device::create(const DeviceOptions& options) {
     exts.push_back(VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
     dot.shaderIntegerDotProduct = VK_TRUE;
     f12.pNext = &dot;
+  }
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV coop{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+  if (en.cooperative_matrix) {
+    exts.push_back(VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
+    coop.cooperativeMatrix = VK_TRUE;
+    coop.pNext = f12.pNext;
+    f12.pNext = &coop;
+    f12.vulkanMemoryModel = VK_TRUE;
   }
   const float priority = 1.0f;
   VkDeviceQueueCreateInfo qci{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};

@@ -44,6 +44,15 @@ std::string DeviceReport::toText() const {
        ", 16-bit storage: " + yes(storage_16bit) + ", 8-bit storage: " + yes(storage_8bit) + "\n";
   s += std::string("    integer dot product: ") + yes(integer_dot_product) + ", cooperative matrix: " +
        yes(cooperative_matrix) + ", push descriptors: " + yes(push_descriptors) + ", timestamps: " + yes(timestamps) + "\n";
+  if (!coop_matrix_shapes.empty()) {
+    s += "    cooperative matrix f16 x f16 + f32 (NV), M x N x K:";
+    for (const auto& c : coop_matrix_shapes) {
+      char shape[48];
+      std::snprintf(shape, sizeof shape, " %ux%ux%u", c.m, c.n, c.k);
+      s += shape;
+    }
+    s += std::string(", Vulkan memory model: ") + yes(vulkan_memory_model) + "\n";
+  }
   return s;
 }
 
@@ -78,6 +87,9 @@ std::string DeviceReport::toJson(int indent) const {
   j["storage_8bit"] = storage_8bit;
   j["integer_dot_product"] = integer_dot_product;
   j["cooperative_matrix"] = cooperative_matrix;
+  j["coop_matrix_shapes"] = nlohmann::json::array();
+  for (const auto& c : coop_matrix_shapes) j["coop_matrix_shapes"].push_back({c.m, c.n, c.k});
+  j["vulkan_memory_model"] = vulkan_memory_model;
   j["push_descriptors"] = push_descriptors;
   return j.dump(indent);
 }

@@ -1,11 +1,21 @@
 // Command recording: dispatches with descriptors (pushed or pooled), barriers, copies,
 // timestamps; submission with a fence.
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "vk/internal.h"
 
 namespace tokenfab::vk {
 namespace {
+std::mutex g_waiters_mutex;
+std::set<std::thread::id> g_waiters;  // every thread that waited on a fence
+
+void noteWaitingThread() {
+  std::lock_guard<std::mutex> lock(g_waiters_mutex);
+  g_waiters.insert(std::this_thread::get_id());
+}
+
 constexpr uint32_t kMaxTimestamps = 512;
 constexpr uint32_t kSetsPerPool = 256;
 constexpr uint32_t kMaxBindings = 8;
@@ -245,10 +255,21 @@ Status Recorder::submitRecorded() {
   VkDevice d = m_device->handle();
   TF_VK_CHECK(vkResetFences(d, 1, &m_fence));
   TF_VK_CHECK(vkQueueSubmit(m_device->queue(), 1, &si, m_fence));
+  noteWaitingThread();
   // A finite wait (10 minutes): a hung GPU becomes a Status, never a hang forever.
   const VkResult w = vkWaitForFences(d, 1, &m_fence, VK_TRUE, 600ull * 1000 * 1000 * 1000);
   if (w == VK_TIMEOUT) return Status(Code::kVkDeviceLost, "vkWaitForFences timed out after 600 s");
   return vkStatus(w, "vkWaitForFences");
+}
+
+bool threadHasWaitedForGpu(std::thread::id id) {
+  std::lock_guard<std::mutex> lock(g_waiters_mutex);
+  return g_waiters.count(id) > 0;
+}
+
+size_t threadsThatWaitedForGpu() {
+  std::lock_guard<std::mutex> lock(g_waiters_mutex);
+  return g_waiters.size();
 }
 
 Result<std::vector<double>> Recorder::timestampsNs() const {

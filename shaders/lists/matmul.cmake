@@ -1,6 +1,7 @@
 # Quantized-weight shaders (owner: mm): one line per weight type and variant.
 # matvec_<type>: decode matrix x vector, one subgroup per row (matvec_sg.comp); matvec_<type>_nosg: shared-memory
-# reduction for devices without subgroup arithmetic; matmul_<type>: tiled prefill;
+# reduction for devices without subgroup arithmetic; matmul_<type>: tiled prefill on the scalar units;
+# matmul_coop_<type>: tiled prefill on cooperative matrices (GL_NV_cooperative_matrix, f16 inputs);
 # get_rows_<type>: embedding gather.
 tokenfab_shader(matvec_f32 matvec_sg.comp DEFINES TYPE_F32)
 tokenfab_shader(matvec_f16 matvec_sg.comp DEFINES TYPE_F16)
@@ -44,6 +45,26 @@ tokenfab_shader(matmul_q3_k matmul.comp DEFINES TYPE_Q3_K)
 tokenfab_shader(matmul_q4_k matmul.comp DEFINES TYPE_Q4_K)
 tokenfab_shader(matmul_q5_k matmul.comp DEFINES TYPE_Q5_K)
 tokenfab_shader(matmul_q6_k matmul.comp DEFINES TYPE_Q6_K)
+tokenfab_shader(matmul_coop_f32 matmul_coop.comp DEFINES TYPE_F32)
+tokenfab_shader(matmul_coop_f16 matmul_coop.comp DEFINES TYPE_F16)
+tokenfab_shader(matmul_coop_bf16 matmul_coop.comp DEFINES TYPE_BF16)
+tokenfab_shader(matmul_coop_q4_0 matmul_coop.comp DEFINES TYPE_Q4_0)
+tokenfab_shader(matmul_coop_q4_1 matmul_coop.comp DEFINES TYPE_Q4_1)
+tokenfab_shader(matmul_coop_q5_0 matmul_coop.comp DEFINES TYPE_Q5_0)
+tokenfab_shader(matmul_coop_q5_1 matmul_coop.comp DEFINES TYPE_Q5_1)
+tokenfab_shader(matmul_coop_q8_0 matmul_coop.comp DEFINES TYPE_Q8_0)
+tokenfab_shader(matmul_coop_iq4_nl matmul_coop.comp DEFINES TYPE_IQ4_NL)
+tokenfab_shader(matmul_coop_q2_k matmul_coop.comp DEFINES TYPE_Q2_K)
+tokenfab_shader(matmul_coop_q3_k matmul_coop.comp DEFINES TYPE_Q3_K)
+tokenfab_shader(matmul_coop_q4_k matmul_coop.comp DEFINES TYPE_Q4_K)
+tokenfab_shader(matmul_coop_q5_k matmul_coop.comp DEFINES TYPE_Q5_K)
+tokenfab_shader(matmul_coop_q6_k matmul_coop.comp DEFINES TYPE_Q6_K)
+# matmul_coop_emu_<type>: the same shader with the matrix operations emulated, for tests on devices
+# without cooperative matrices (a float, a legacy, a K-quant and a 2-plane type).
+tokenfab_shader(matmul_coop_emu_f32 matmul_coop.comp DEFINES TYPE_F32 COOP_EMULATE)
+tokenfab_shader(matmul_coop_emu_q8_0 matmul_coop.comp DEFINES TYPE_Q8_0 COOP_EMULATE)
+tokenfab_shader(matmul_coop_emu_q4_k matmul_coop.comp DEFINES TYPE_Q4_K COOP_EMULATE)
+tokenfab_shader(matmul_coop_emu_q6_k matmul_coop.comp DEFINES TYPE_Q6_K COOP_EMULATE)
 tokenfab_shader(get_rows_f32 get_rows.comp DEFINES TYPE_F32)
 tokenfab_shader(get_rows_f16 get_rows.comp DEFINES TYPE_F16)
 tokenfab_shader(get_rows_bf16 get_rows.comp DEFINES TYPE_BF16)

@@ -7,6 +7,7 @@
 #include "shared_data.h"
 #include "tokenfab/gguf.h"
 #include "tokenfab/model.h"
+#include "tokenfab/vk.h"
 
 namespace tokenfab::cli {
 namespace {
@@ -73,6 +74,20 @@ TEST(BenchFlops, ConfigReadFromTheSharedFileGivesTheHandCount) {
   auto config = model::ModelConfig::fromGguf(*file);
   ASSERT_TRUE(config.isOk()) << config.status().toString();
   EXPECT_DOUBLE_EQ(prefillFlops(*config, 4, 512), 2.0 * 945408);
+}
+
+// The datasheet table finds devices by the names their Vulkan drivers report (NVIDIA's data
+// sheets: H200 4.8 TB/s, 989 TFLOP/s dense f16 tensor, 67 f32); the PCIe H100 is not taken for
+// the SXM part; anything else has no datasheet.
+TEST(BenchFlops, KnownPeaks) {
+  ASSERT_TRUE(vk::datasheetFor("NVIDIA H200").has_value());
+  EXPECT_DOUBLE_EQ(vk::datasheetFor("NVIDIA H200")->matrix_f16_tflops, 989);
+  EXPECT_DOUBLE_EQ(vk::datasheetFor("NVIDIA H200")->f32_tflops, 67);
+  EXPECT_DOUBLE_EQ(vk::datasheetFor("NVIDIA H200")->memory_gbps, 4800);
+  EXPECT_DOUBLE_EQ(vk::datasheetFor("NVIDIA H100 80GB HBM3")->matrix_f16_tflops, 989);
+  EXPECT_DOUBLE_EQ(vk::datasheetFor("NVIDIA H100 PCIe")->matrix_f16_tflops, 756);
+  EXPECT_FALSE(vk::datasheetFor("llvmpipe (LLVM 15.0.6, 256 bits)").has_value());
+  EXPECT_FALSE(vk::datasheetFor("Intel(R) UHD Graphics 770 (ADL-S GT1)").has_value());
 }
 
 }  // namespace

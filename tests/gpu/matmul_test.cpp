@@ -6,17 +6,21 @@
 // Error bound, every type: |gpu - ref| <= 1e-5 * sum_k |w_k x_k| per output. The weights are
 // decoded exactly on both sides, so only the float32 accumulation differs; its worst case for a
 // K-term sum is about K * 2^-24 * sum|w x| (2.4e-4 at K = 4096) but for the reductions used here
-// (strided partial sums + tree, or 32..8-wide tiles) the observed error is ~1e-7.
+// (strided partial sums + tree, or 32..8-wide tiles) the observed error is ~1e-7. Products with
+// f16 inputs (the cooperative-matrix path) have a bound of their own, derived at f16Bound.
 #include <gtest/gtest.h>
 
 #include <bit>
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "gpu_test_util.h"
+#include "ops/matmul_internal.h"
 #include "ref/dequant.h"
 #include "ref/matmul_ref.h"
 #include "ref/quantize.h"
@@ -95,21 +99,75 @@ uint32_t randomCols(TensorType type, TestRng& rng) {
 
 enum class Op { kMatVec, kMatMul };
 
+// Which product and arithmetic: float32 (matvec, scalar matmul), the scalar matmul with its
+// inputs rounded to f16 (TOKENFAB_MATMUL=f16in=1, any device), cooperative matrices, or the
+// cooperative-matrix shader with its matrix operations emulated (any device).
+enum class Mode { kF32, kF16Emulated, kCoopMatrix, kCoopEmulated };
+
+// Sets an environment variable for the scope (the op recorders read their tuning variables when
+// they record).
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : m_name(name) {
+    if (const char* old = std::getenv(name)) m_old = old;
+    setenv(name, value, 1);
+  }
+  ~ScopedEnv() {
+    if (m_old) setenv(m_name, m_old->c_str(), 1);
+    else unsetenv(m_name);
+  }
+
+ private:
+  const char* m_name;
+  std::optional<std::string> m_old;
+};
+
+// Error bound of a product whose inputs are rounded to f16 (the cooperative-matrix path), derived
+// rather than fitted. Rounding v to f16 (to nearest: relative error u = 2^-11 in the normal range,
+// absolute error at most eta = 2^-25, half the subnormal spacing, below it) errs by at most
+// u|v| + eta, so one product errs by
+//   |w~ x~ - w x| <= |w~ - w| |x~| + |w| |x~ - x| <= (2u + u^2)|w x| + eta (1 + u)(|w| + |x|) + eta^2.
+// The products w~ x~ are exact in float32 (11 + 11 significant bits). Summing the K of them (and
+// y0 when accumulating) in float32, in any order and with adders that round to nearest or
+// truncate (eps = 2^-23), adds at most gamma_K = K eps / (1 - K eps) times the sum of their
+// magnitudes, itself at most (1 + 2^-10) S. Per output, with S_wx = sum_k |w_k x_k|,
+// S = S_wx + |y0|, W = sum_k |w_k|, X = sum_k |x_k|:
+//   bound = (2u + u^2) S_wx + eta (1 + u)(W + X) + K eta^2 + gamma_K (1 + 2^-10) S,
+// about 1.1e-3 S at K = 1024 (2u alone is 9.8e-4). Vulkan also lets a conversion to f16 round
+// toward zero, which doubles u; NVIDIA's and lavapipe's conversions round to nearest.
+double f16Bound(double s_wx, double s, double w1, double x1, uint32_t k) {
+  const double u = std::ldexp(1.0, -11), eta = std::ldexp(1.0, -25), eps = std::ldexp(1.0, -23);
+  const double gamma = k * eps / (1 - k * eps);
+  return (2 * u + u * u) * s_wx + eta * (1 + u) * (w1 + x1) + k * eta * eta + gamma * (1 + std::ldexp(1.0, -10)) * s;
+}
+
 struct Shape {
   uint64_t rows;
   uint32_t cols;
   uint32_t batch;
 };
 
-// Runs one product on the GPU and compares with the float64 reference. With `accumulate` the
-// output starts as random values y0 and must end as y0 + product.
-void checkProduct(TensorType type, Op op, Shape s, uint64_t seed, uint64_t max_binding_bytes = 0,
-                  bool accumulate = false) {
-  SCOPED_TRACE(std::string(gguf::typeName(type)) + (op == Op::kMatVec ? " matvec" : " matmul") +
-               " rows " + std::to_string(s.rows) + " cols " + std::to_string(s.cols) + " batch " +
-               std::to_string(s.batch) + " seed " + std::to_string(seed) +
-               (max_binding_bytes ? " max binding " + std::to_string(max_binding_bytes) : "") +
-               (accumulate ? " accumulate" : ""));
+struct Run {
+  Op op = Op::kMatMul;
+  Mode mode = Mode::kF32;
+  uint64_t max_binding_bytes = 0;
+  // y += product: the output starts as random values y0 and must end as y0 + product.
+  bool accumulate = false;
+  // Strided rows: x_stride = cols + x_pad (the gaps hold NaN, which would poison any sum that
+  // read them), y_stride = rows + y_pad (the gaps must stay poisoned).
+  uint32_t x_pad = 0, y_pad = 0;
+};
+
+// Runs one product on the GPU and compares every output with the float64 reference: within
+// kBound * sum_k |w_k x_k| (+ |y0|) for float32 arithmetic, within f16Bound for f16 inputs.
+void checkProduct(TensorType type, Shape s, uint64_t seed, const Run& run = {}) {
+  static const char* const kModes[] = {"", " f16 inputs (emulated)", " cooperative matrix", " cooperative matrix (emulated)"};
+  SCOPED_TRACE(std::string(gguf::typeName(type)) + (run.op == Op::kMatVec ? " matvec" : " matmul") +
+               kModes[int(run.mode)] + " rows " + std::to_string(s.rows) + " cols " + std::to_string(s.cols) +
+               " batch " + std::to_string(s.batch) + " seed " + std::to_string(seed) +
+               (run.max_binding_bytes ? " max binding " + std::to_string(run.max_binding_bytes) : "") +
+               (run.accumulate ? " accumulate" : "") +
+               (run.x_pad + run.y_pad ? " pads " + std::to_string(run.x_pad) + "," + std::to_string(run.y_pad) : ""));
   vk::Device& dev = GpuTest::device();
   TestRng rng(seed);
   const auto weights = randomWeights(type, s.rows, s.cols, rng);
@@ -117,45 +175,78 @@ void checkProduct(TensorType type, Op op, Shape s, uint64_t seed, uint64_t max_b
   std::vector<double> abs_sum;
   auto want = ref::matMulQuant(type, weights, s.rows, s.cols, x, s.batch, &abs_sum);
   ASSERT_TRUE(want.isOk()) << want.status().toString();
+  const std::vector<double> abs_wx = abs_sum;
+  // Row sums of |w| and |x| for the f16 bound's subnormal term.
+  std::vector<float> table(s.rows * s.cols);
+  TF_ASSERT_OK(ref::dequantize(type, weights, table));
+  std::vector<double> w1(s.rows, 0.0), x1(s.batch, 0.0);
+  for (uint64_t i = 0; i < table.size(); ++i) w1[i / s.cols] += std::fabs(table[i]);
+  for (uint64_t i = 0; i < x.size(); ++i) x1[i / s.cols] += std::fabs(x[i]);
 
+  const uint32_t x_stride = s.cols + run.x_pad;
+  const uint64_t y_stride = s.rows + run.y_pad;
+  std::vector<float> x_strided(uint64_t(s.batch) * x_stride, NAN);
+  for (uint32_t n = 0; n < s.batch; ++n) std::copy_n(x.begin() + n * s.cols, s.cols, x_strided.begin() + n * x_stride);
   vk::Buffer w_buf = test::uploadMatrix(dev, type, s.rows, s.cols, weights);
-  vk::Buffer x_buf = test::upload(dev, x);
-  TF_ASSERT_OK_AND_ASSIGN(auto y, test::GuardedBuffer::create(dev, uint64_t(s.batch) * s.rows * 4));
-  if (accumulate) {
+  vk::Buffer x_buf = test::upload(dev, x_strided);
+  TF_ASSERT_OK_AND_ASSIGN(auto y, test::GuardedBuffer::create(dev, uint64_t(s.batch) * y_stride * 4));
+  if (run.accumulate) {
     const auto y0 = rng.floats(uint64_t(s.batch) * s.rows);
-    TF_ASSERT_OK(dev.upload(y.view(), y0.data(), y0.size() * 4));
+    std::vector<float> y_init(uint64_t(s.batch) * y_stride, std::bit_cast<float>(test::kPoisonBits));
     for (size_t i = 0; i < y0.size(); ++i) {
+      y_init[i / s.rows * y_stride + i % s.rows] = y0[i];
       (*want)[i] += y0[i];
       abs_sum[i] += std::fabs(y0[i]);
     }
+    TF_ASSERT_OK(dev.upload(y.view(), y_init.data(), y_init.size() * 4));
   }
   ops::QuantMatrix w{type, w_buf.view(), s.rows, s.cols};
   ops::MatMulLayout layout;
-  layout.max_binding_bytes = max_binding_bytes;
-  layout.accumulate = accumulate;
+  layout.x_stride = run.x_pad ? x_stride : 0;
+  layout.y_stride = run.y_pad ? static_cast<uint32_t>(y_stride) : 0;
+  layout.max_binding_bytes = run.max_binding_bytes;
+  layout.accumulate = run.accumulate;
+  layout.path = run.mode == Mode::kCoopMatrix ? ops::MatMulPath::kCoopMatrix : ops::MatMulPath::kScalar;
   TF_ASSERT_OK_AND_ASSIGN(auto rec, dev.newRecorder());
-  if (op == Op::kMatVec) {
+  if (run.op == Op::kMatVec) {
     TF_ASSERT_OK(ops::recordMatVec(rec, w, x_buf.view(), y.view(), s.batch, layout));
   } else {
-    TF_ASSERT_OK(ops::recordMatMul(rec, w, x_buf.view(), y.view(), s.batch, layout));
+    std::optional<ScopedEnv> emulate;
+    if (run.mode == Mode::kF16Emulated) emulate.emplace("TOKENFAB_MATMUL", "f16in=1");
+    if (run.mode == Mode::kCoopEmulated) {
+      TF_ASSERT_OK(ops::detail::recordMatMulCoopEmulated(rec, w, x_buf.view(), y.view(), s.batch, layout));
+    } else {
+      TF_ASSERT_OK(ops::recordMatMul(rec, w, x_buf.view(), y.view(), s.batch, layout));
+    }
   }
   TF_ASSERT_OK(rec.submitAndWait());
-  std::vector<float> got;
-  ASSERT_TRUE(y.read(got));
+  std::vector<float> got_strided;
+  ASSERT_TRUE(y.read(got_strided));
+  std::vector<float> got(want->size());
+  for (uint32_t n = 0; n < s.batch; ++n) {
+    for (uint64_t r = 0; r < y_stride; ++r) {
+      const float g = got_strided[n * y_stride + r];
+      if (r < s.rows) got[n * s.rows + r] = g;
+      else ASSERT_EQ(std::bit_cast<uint32_t>(g), test::kPoisonBits) << "gap written at batch " << n << " row " << r;
+    }
+  }
   ASSERT_TRUE(test::allWritten(got));
-  ASSERT_EQ(got.size(), want->size());
+  // The worst error as a fraction of its bound (NaN counts as worst).
   double worst = 0;
   size_t worst_i = 0;
   for (size_t i = 0; i < got.size(); ++i) {
-    const double err = std::fabs(double(got[i]) - (*want)[i]) / std::max(abs_sum[i], 1e-30);
-    if (!(err <= worst)) {  // NaN counts as worst
+    const uint64_t r = i % s.rows, n = i / s.rows;
+    const double bound = run.mode == Mode::kF32 ? kBound * std::max(abs_sum[i], 1e-30)
+                                                : f16Bound(abs_wx[i], abs_sum[i], w1[r], x1[n], s.cols);
+    const double err = std::fabs(double(got[i]) - (*want)[i]) / bound;
+    if (!(err <= worst)) {
       worst = std::isnan(err) ? INFINITY : err;
       worst_i = i;
     }
   }
-  EXPECT_LE(worst, kBound) << "worst normalised error at batch " << worst_i / s.rows << " row "
-                           << worst_i % s.rows << ": got " << got[worst_i] << " want "
-                           << (*want)[worst_i];
+  EXPECT_LE(worst, 1.0) << "worst error / bound at batch " << worst_i / s.rows << " row " << worst_i % s.rows
+                        << ": got " << got[worst_i] << " want " << (*want)[worst_i] << " (sum |w x| "
+                        << abs_sum[worst_i] << ")";
 }
 
 class MatMulTypes : public GpuTest, public ::testing::WithParamInterface<TensorType> {};
@@ -166,7 +257,7 @@ TEST_P(MatMulTypes, MatVecRandomShapes) {
     const uint64_t seed = 1000 + static_cast<uint64_t>(type) * 10 + trial;
     TestRng rng(seed);
     const Shape s{1 + rng.below(300), randomCols(type, rng), trial == 2 ? 3u : 1u};
-    checkProduct(type, Op::kMatVec, s, seed);
+    checkProduct(type, s, seed, {Op::kMatVec});
   }
 }
 
@@ -180,20 +271,24 @@ TEST_P(MatMulTypes, BlockAlignmentAndAccumulate) {
   for (size_t i = 0; i < cols.size(); ++i) {
     const uint64_t seed = 7000 + static_cast<uint64_t>(type) * 10 + i;
     for (bool accumulate : {false, true}) {
-      checkProduct(type, Op::kMatVec, Shape{37, cols[i], 1}, seed, 0, accumulate);
-      checkProduct(type, Op::kMatVec, Shape{5, cols[i], 2}, seed + 1, 0, accumulate);
-      checkProduct(type, Op::kMatMul, Shape{37, cols[i], 3}, seed + 2, 0, accumulate);
+      checkProduct(type, Shape{37, cols[i], 1}, seed, {.op = Op::kMatVec, .accumulate = accumulate});
+      checkProduct(type, Shape{5, cols[i], 2}, seed + 1, {.op = Op::kMatVec, .accumulate = accumulate});
+      checkProduct(type, Shape{37, cols[i], 3}, seed + 2, {.accumulate = accumulate});
     }
   }
 }
 
+// Batches below and above a tile, in float32 and with f16 inputs on the scalar path
+// (TOKENFAB_MATMUL=f16in=1: the rounding the cooperative-matrix path does, on any device, against
+// the bound derived for it, f16Bound), the latter also accumulating and with unaligned x rows.
 TEST_P(MatMulTypes, MatMulBatches) {
   const TensorType type = GetParam();
   for (uint32_t batch : {1u, 7u, 64u}) {
     const uint64_t seed = 2000 + static_cast<uint64_t>(type) * 10 + batch;
     TestRng rng(seed);
     const Shape s{1 + rng.below(200), randomCols(type, rng), batch};
-    checkProduct(type, Op::kMatMul, s, seed);
+    checkProduct(type, s, seed);
+    checkProduct(type, s, seed + 1, {.mode = Mode::kF16Emulated, .accumulate = batch == 7, .x_pad = batch == 64 ? 3u : 0u});
   }
 }
 
@@ -216,8 +311,8 @@ TEST_P(MatMulTypes, RowPieces) {
   uint64_t per_piece = 0;
   const uint64_t limit = piecesLimit(type, cols, &per_piece);
   const Shape s{3 * per_piece + 1 + rng.below(static_cast<uint32_t>(per_piece)), cols, 2};
-  checkProduct(type, Op::kMatVec, s, seed, limit);
-  checkProduct(type, Op::kMatMul, s, seed, limit);
+  checkProduct(type, s, seed, {.op = Op::kMatVec, .max_binding_bytes = limit});
+  checkProduct(type, s, seed, {.max_binding_bytes = limit});
 }
 
 // Activations and outputs larger than the binding limit: bound in runs of batch rows whose
@@ -236,8 +331,8 @@ TEST_P(MatMulTypes, BatchChunks) {
   const uint32_t batch = static_cast<uint32_t>(2 * limit / (uint64_t(cols) * 4) + 3);
   const Shape s{rows, cols, batch};
   ASSERT_GT(uint64_t(batch) * cols * 4, limit);
-  checkProduct(type, Op::kMatVec, s, seed, limit);
-  checkProduct(type, Op::kMatMul, s, seed, limit);
+  checkProduct(type, s, seed, {.op = Op::kMatVec, .max_binding_bytes = limit});
+  checkProduct(type, s, seed, {.max_binding_bytes = limit});
 }
 
 // GPU decode equals the CPU decode bit for bit (get_rows), ids out of range give zeros.
@@ -289,53 +384,59 @@ TEST_P(MatMulTypes, GetRowsBitExact) {
 TEST_P(MatMulTypes, Strides) {
   const TensorType type = GetParam();
   const uint64_t seed = 5000 + static_cast<uint64_t>(type);
-  SCOPED_TRACE(std::string(gguf::typeName(type)) + " seed " + std::to_string(seed));
-  vk::Device& dev = GpuTest::device();
   TestRng rng(seed);
-  const uint64_t rows = 33 + rng.below(40);
-  const uint32_t cols = randomCols(type, rng);
-  const uint32_t batch = 5;
-  const uint32_t x_stride = cols + 7, y_stride = static_cast<uint32_t>(rows) + 5;
-  const auto weights = randomWeights(type, rows, cols, rng);
-  const auto x_packed = rng.floats(uint64_t(batch) * cols);
-  std::vector<float> x_strided(uint64_t(batch) * x_stride, NAN);  // gaps would poison the sums
-  for (uint32_t n = 0; n < batch; ++n) {
-    std::copy_n(x_packed.begin() + n * cols, cols, x_strided.begin() + n * x_stride);
-  }
-  std::vector<double> abs_sum;
-  auto want = ref::matMulQuant(type, weights, rows, cols, x_packed, batch, &abs_sum);
-  ASSERT_TRUE(want.isOk());
-  vk::Buffer w_buf = test::uploadMatrix(dev, type, rows, cols, weights);
-  vk::Buffer x_buf = test::upload(dev, x_strided);
-  const ops::QuantMatrix w{type, w_buf.view(), rows, cols};
-  ops::MatMulLayout layout;
-  layout.x_stride = x_stride;
-  layout.y_stride = y_stride;
-  for (Op op : {Op::kMatVec, Op::kMatMul}) {
-    SCOPED_TRACE(op == Op::kMatVec ? "matvec" : "matmul");
-    TF_ASSERT_OK_AND_ASSIGN(auto y, test::GuardedBuffer::create(dev, uint64_t(batch) * y_stride * 4));
-    TF_ASSERT_OK_AND_ASSIGN(auto rec, dev.newRecorder());
-    if (op == Op::kMatVec) {
-      TF_ASSERT_OK(ops::recordMatVec(rec, w, x_buf.view(), y.view(), batch, layout));
-    } else {
-      TF_ASSERT_OK(ops::recordMatMul(rec, w, x_buf.view(), y.view(), batch, layout));
-    }
-    TF_ASSERT_OK(rec.submitAndWait());
-    std::vector<float> got;
-    ASSERT_TRUE(y.read(got));
-    for (uint32_t n = 0; n < batch; ++n) {
-      for (uint32_t r = 0; r < y_stride; ++r) {
-        const float g = got[n * y_stride + r];
-        if (r >= rows) {
-          ASSERT_EQ(std::bit_cast<uint32_t>(g), test::kPoisonBits) << "gap written at " << n << "," << r;
-          continue;
-        }
-        const size_t i = n * rows + r;
-        ASSERT_LE(std::fabs(double(g) - (*want)[i]), kBound * abs_sum[i]) << "batch " << n << " row " << r;
-      }
-    }
-  }
+  const Shape s{33 + rng.below(40), randomCols(type, rng), 5};
+  checkProduct(type, s, seed, {.op = Op::kMatVec, .x_pad = 7, .y_pad = 5});
+  checkProduct(type, s, seed, {.x_pad = 7, .y_pad = 5});
 }
+
+bool hasCoopMatrix() { return GpuTest::device().features().cooperative_matrix; }
+
+// The cooperative-matrix shader (matmul_coop.comp) against the float64 reference with the f16
+// bound: rows and batches that are not multiples of its tiles (128 x 128 on 16 x 16 shapes), one
+// row, accumulation, aligned (x_stride % 4 == 0: vec4 loads) and unaligned strides, row pieces
+// and runs of batch rows.
+void checkCoopShapes(TensorType type, Mode mode) {
+  for (uint32_t batch : {1u, 7u, 64u, 130u, 300u}) {
+    const uint64_t seed = 11000 + static_cast<uint64_t>(type) * 10 + batch % 10;
+    TestRng rng(seed);
+    const Shape s{1 + rng.below(300), randomCols(type, rng), batch};
+    checkProduct(type, s, seed, {.mode = mode, .accumulate = batch % 2 == 1});
+  }
+  const uint64_t seed = 12000 + static_cast<uint64_t>(type);
+  TestRng rng(seed);
+  const uint32_t cols = randomCols(type, rng);
+  checkProduct(type, Shape{1, cols, 5}, seed, {.mode = mode});
+  checkProduct(type, Shape{129, cols, 33}, seed + 1, {.mode = mode, .x_pad = 7, .y_pad = 5});
+  checkProduct(type, Shape{200, cols, 19}, seed + 2, {.mode = mode, .x_pad = 4, .y_pad = 1});
+  uint64_t per_piece = 0;
+  const uint64_t limit = piecesLimit(type, cols, &per_piece);
+  checkProduct(type, Shape{3 * per_piece + 5, cols, 40}, seed + 3, {.mode = mode, .max_binding_bytes = limit});
+  const uint32_t long_batch = static_cast<uint32_t>(2 * limit / (uint64_t(cols) * 4) + 3);
+  checkProduct(type, Shape{70, cols, long_batch}, seed + 4, {.mode = mode, .max_binding_bytes = limit});
+}
+
+TEST_P(MatMulTypes, CoopMatrix) {
+  if (!hasCoopMatrix()) GTEST_SKIP() << "skipped: device has no cooperative matrix";
+  checkCoopShapes(GetParam(), Mode::kCoopMatrix);
+}
+
+// The same shapes through the same shader with its matrix operations emulated (four types; the
+// weight decode it shares with matmul.comp is tested for every type above): its tiling, staging,
+// double buffering and output on any device.
+class MatMulCoopEmulated : public GpuTest, public ::testing::WithParamInterface<TensorType> {};
+
+TEST_P(MatMulCoopEmulated, Shapes) {
+  // The emulation's smallest tiles: 4 x 1 subgroups of 8 or more lanes, 30 KiB of shared memory.
+  const vk::DeviceReport& r = GpuTest::device().report();
+  if (!r.subgroup_in_compute || r.subgroup_size < 8 || r.max_compute_shared_memory < 30720)
+    GTEST_SKIP() << "skipped: device has no subgroups of 8 in compute or under 30 KiB of shared memory";
+  checkCoopShapes(GetParam(), Mode::kCoopEmulated);
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, MatMulCoopEmulated,
+                         ::testing::Values(TensorType::kF32, TensorType::kQ8_0, TensorType::kQ4_K, TensorType::kQ6_K),
+                         [](const auto& param_info) { return std::string(gguf::typeName(param_info.param)); });
 
 // Grouped decode products: three matrices of one type in one buffer at aligned offsets (one
 // dispatch), or in separate buffers (one product each), vs the float64 reference per matrix; and
@@ -578,6 +679,24 @@ TEST_F(MatMulBig, BadArguments) {
   EXPECT_EQ(ops::recordMatMul(rec, w, x_buf.view(), x_buf.view(), 0).code(), Code::kInvalidArgument);
   EXPECT_EQ(ops::recordMatMul(rec, w, x_buf.view(), x_buf.view(), 2).code(), Code::kOutOfRange);
   EXPECT_EQ(rec.dispatchCount(), 0u);
+}
+
+// The cooperative-matrix path asked for where the device has none: refused, nothing recorded;
+// the automatic choice stays on the scalar path (also with TOKENFAB_COOPMAT=1).
+TEST_F(MatMulBig, CoopMatrixRefusedWithoutDeviceSupport) {
+  vk::Device& dev = GpuTest::device();
+  if (hasCoopMatrix()) GTEST_SKIP() << "skipped: the device has cooperative matrices";
+  std::vector<uint8_t> bytes(34 * 4, 0);
+  vk::Buffer w_buf = test::uploadMatrix(dev, TensorType::kQ8_0, 2, 64, bytes);
+  vk::Buffer x_buf = test::upload(dev, std::vector<float>(128, 0.0f));
+  TF_ASSERT_OK_AND_ASSIGN(auto rec, dev.newRecorder());
+  ops::MatMulLayout layout;
+  layout.path = ops::MatMulPath::kCoopMatrix;
+  const ops::QuantMatrix w{TensorType::kQ8_0, w_buf.view(), 2, 64};
+  EXPECT_EQ(ops::recordMatMul(rec, w, x_buf.view(), x_buf.view(), 2, layout).code(), Code::kUnsupported);
+  EXPECT_EQ(rec.dispatchCount(), 0u);
+  ScopedEnv force("TOKENFAB_COOPMAT", "1");
+  EXPECT_EQ(ops::matMulPath(dev, 512), ops::MatMulPath::kScalar);
 }
 
 }  // namespace

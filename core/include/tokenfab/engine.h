@@ -83,6 +83,7 @@ struct DeviceSummary {
   uint64_t device_local_bytes = 0;
   double stream_gbps = 0.0;      // measured streaming read bandwidth (0 until measured)
   double physical_gbps = 0.0;    // the memory bandwidth of the vendor's datasheet (0 if unknown)
+  std::string prefill_path;      // the units prompt products run on: "scalar", "coopmat" (ops::matMulPath)
 };
 
 class Session;

@@ -126,9 +126,10 @@ Status recordAttentionDecode(vk::Recorder& rec, const vk::BufferView& q, const v
                              const vk::BufferView& v_cache, const vk::BufferView& scratch, const vk::BufferView& out,
                              const AttentionDecodeShape& shape, const vk::BufferView& step);
 
-// The device's streaming read bandwidth: a compute kernel reading `bytes` (0 = 512 MiB, at most
-// an eighth of the device-local heap) of device memory in coalesced 16-byte words, the best of
-// several runs timed with GPU timestamps. The bound decode speed is judged against.
+// The device's streaming read bandwidth: a compute kernel reading `bytes` of device memory in
+// coalesced 16-byte words (0 = 512 MiB, 64 MiB on a CPU device, at most an eighth of the
+// device-local heap), the best of several runs timed with GPU timestamps. The bound decode
+// speed is judged against.
 struct StreamBandwidth {
   double gbps = 0.0;   // bytes read / second / 1e9
   uint64_t bytes = 0;  // bytes read per run

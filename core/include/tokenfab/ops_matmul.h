@@ -44,6 +44,23 @@ Status uploadMatrix(vk::Device& device, const vk::BufferView& dst, gguf::TensorT
                     uint64_t cols, std::span<const uint8_t> ggml,
                     const std::function<Status(uint64_t)>& progress = {});
 
+// Which units a prefill product (recordMatMul) runs on.
+enum class MatMulPath : uint8_t {
+  // kScalar, or kCoopMatrix for every product when env TOKENFAB_COOPMAT=1 and the device has
+  // cooperative matrices (opt-in: f16 inputs move prefill logits ~1e-2 from token-by-token ones).
+  kAuto,
+  // Register-blocked tiles in float32 (matmul.comp): any device.
+  kScalar,
+  // Tensor cores through VK_NV_cooperative_matrix (matmul_coop.comp): weights and activations
+  // rounded to f16, products summed in f32. kUnsupported where the device has none.
+  kCoopMatrix,
+};
+const char* matMulPathName(MatMulPath path);  // "auto", "scalar", "coopmat"
+// The path recordMatMul takes on this device for a batch of `batch` rows: kScalar or kCoopMatrix
+// (kCoopMatrix requested where the device has none stays kCoopMatrix: recordMatMul refuses it
+// with kUnsupported).
+MatMulPath matMulPath(const vk::Device& device, uint32_t batch, MatMulPath requested = MatMulPath::kAuto);
+
 // Activation / output layout: row n of x starts at element n * x_stride (x_stride >= cols, 0
 // means cols); row n of y at n * y_stride (0 means w.rows). Views start at element 0.
 struct MatMulLayout {
@@ -55,6 +72,8 @@ struct MatMulLayout {
   uint64_t max_binding_bytes = 0;
   // y += product instead of y = product: a residual add fused into the product.
   bool accumulate = false;
+  // recordMatMul only: the units it runs on.
+  MatMulPath path = MatMulPath::kAuto;
 };
 
 // y (batch, rows) f32 = x (batch, cols) f32 . W^T, for decode (batch 1) and small batches; reads
@@ -82,7 +101,9 @@ Status recordMatVecGroup(vk::Recorder& rec, std::span<const QuantMatrix> parts, 
 // floats), a barrier and recordSiluMul.
 Status recordMatVecGlu(vk::Recorder& rec, const QuantMatrix& gate, const QuantMatrix& up, const vk::BufferView& x,
                        const vk::BufferView& y, const vk::BufferView& scratch, const FusedNorm* norm = nullptr);
-// The same product, tiled through shared memory: for prefill batches.
+// The same product, tiled through shared memory: for prefill batches. On the scalar path the
+// error is that of float32 sums; on cooperative matrices each weight and activation is first
+// rounded to f16 (relative error 2^-11 each, see tests/gpu/matmul_test.cpp).
 Status recordMatMul(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferView& x,
                     const vk::BufferView& y, uint32_t batch, MatMulLayout layout = {});
 // out (n_ids, cols) f32 = rows ids[0..n_ids) of W, decoded exactly as ref::dequantize does.

@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tokenfab/status.h"
@@ -16,6 +17,12 @@
 namespace tokenfab::vk {
 
 class Device;
+
+// Whether thread `id` has ever waited for GPU work in this process (every wait goes through a
+// Recorder's fence): lets a test check that a UI thread never blocks on the GPU.
+bool threadHasWaitedForGpu(std::thread::id id);
+// How many threads have (threads that ended included).
+size_t threadsThatWaitedForGpu();
 
 // A shader variant (its name in shaders/lists/*.cmake) with specialization constants
 // (constant_id = position in `spec`; by convention id 0 is the workgroup size x).
@@ -93,6 +100,12 @@ class Recorder {
 
  private:
   friend class Device;
+
+// Whether thread `id` has ever waited for GPU work in this process (every wait goes through a
+// Recorder's fence): lets a test check that a UI thread never blocks on the GPU.
+bool threadHasWaitedForGpu(std::thread::id id);
+// How many threads have (threads that ended included).
+size_t threadsThatWaitedForGpu();
   Status begin();
   Status allocateDescriptorPool();
   Status checkBindings(const Pipeline& pipe, std::span<const BufferView> views, uint32_t push_bytes) const;

@@ -23,8 +23,15 @@ struct DeviceOptions {
   std::optional<uint32_t> index;
   std::string name_contains;
   // Turn every optional feature off (push descriptors, 16/8-bit storage, fp16/int8 arithmetic,
-  // subgroup arithmetic, integer dot product); also env TOKENFAB_DISABLE_OPTIONAL=1.
+  // subgroup arithmetic, integer dot product, cooperative matrices); also env
+  // TOKENFAB_DISABLE_OPTIONAL=1. Env TOKENFAB_COOPMAT=0 turns off cooperative matrices alone.
   bool disable_optional = false;
+};
+
+// A cooperative-matrix multiply shape M x N x K the device runs for f16 A and B with f32 C and D
+// at subgroup scope (VK_NV_cooperative_matrix).
+struct CoopMatrixShape {
+  uint32_t m = 0, n = 0, k = 0;
 };
 
 struct MemoryHeapInfo {
@@ -70,7 +77,11 @@ struct DeviceReport {
   bool storage_16bit = false;
   bool storage_8bit = false;
   bool integer_dot_product = false;
-  bool cooperative_matrix = false;
+  bool cooperative_matrix = false;  // VK_KHR_cooperative_matrix or VK_NV_cooperative_matrix
+  // The f16 x f16 + f32 subgroup shapes of VK_NV_cooperative_matrix usable from compute shaders
+  // (the extension, its feature and compute stage present), in the device's order of preference.
+  std::vector<CoopMatrixShape> coop_matrix_shapes;
+  bool vulkan_memory_model = false;  // the SPIR-V memory model the cooperative-matrix shaders use
   bool push_descriptors = false;
 
   std::string toText() const;
@@ -87,6 +98,8 @@ struct EnabledFeatures {
   bool subgroup_arithmetic = false;
   bool subgroup_shuffle = false;  // subgroupShuffle* in compute shaders
   bool integer_dot_product = false;
+  // VK_NV_cooperative_matrix with shaderFloat16 and vulkanMemoryModel: the matmul_coop shaders run.
+  bool cooperative_matrix = false;
 };
 
 // Figures from the vendor's datasheet for a known device (Vulkan reports no bus width or clocks).

@@ -1,5 +1,5 @@
 // Shared by C++ and GLSL: push constants and tile constants of the quantized-weight shaders
-// (matvec_*.comp, matmul_*.comp, get_rows_*.comp). Every member is 4 bytes.
+// (matvec_*.comp, matmul_*.comp, matmul_coop_*.comp, get_rows_*.comp). Every member is 4 bytes.
 #ifndef TOKENFAB_SHADER_ABI_MATMUL_H
 #define TOKENFAB_SHADER_ABI_MATMUL_H
 
@@ -64,9 +64,6 @@ struct GetRowsParams {
 
 // Weight rows each matvec workgroup reduces.
 #define TF_MATVEC_ROWS 4
-// Outputs per thread of the tiled matmul along rows and batch (tile = threads x these).
-#define TF_MATMUL_RM 4
-#define TF_MATMUL_RN 4
 
 #ifdef __cplusplus
 }  // namespace tokenfab::abi
