@@ -30,8 +30,8 @@ for g in "" "rows=1" "rows=4" "wg=256" "wg=64" "b2f=0" "chunk=2048" "rows=4,wg=2
   echo "--- TOKENFAB_MATVEC='$g'"
   TOKENFAB_MATVEC="$g" timeout 40 $CLI bench-matmul --type q4_k,q4_0,q8_0,q6_k --rows 14336 --cols 4096 --batch 1 --iters 50
 done 2>&1 | tee $R/matvec_sweep.txt
-step "bench-matmul prefill shapes (batch 512)"
-timeout 60 $CLI bench-matmul --type q4_k,q8_0,f16 --rows 14336 --cols 4096 --batch 512 --iters 5 | tee $R/matmul_512.txt
+step "bench-matmul prompt products (batch 512): scalar tiles vs tensor cores"
+timeout 90 $CLI bench-matmul --type q4_k,q8_0,q4_0,q6_k,f16 --rows 14336 --cols 4096 --batch 512 --iters 5 --path scalar,coopmat | tee $R/matmul_512.txt
 save
 
 step synth
@@ -59,6 +59,13 @@ for m in qwen2.5-0.5b-q4_k_m llama-3-8b-q4_k_m; do
     echo "$m $v: $(env $v timeout 60 $CLI bench -m $M/$m.gguf -p 16 -n 128 -r 2 -q | grep -E '^tg')"
   done
 done
+step "time to first token, scalar vs tensor-core products (TOKENFAB_COOPMAT)"
+for c in 0 1; do
+  TOKENFAB_COOPMAT=$c timeout 120 $CLI bench -m $M/llama-3-8b-q4_k_m.gguf -p 512 -n 8 -r 1 -q --ttft 512,4096 | grep -E "^pp|^ +[0-9]+ "
+  TOKENFAB_COOPMAT=$c timeout 90 $CLI bench -m $M/qwen2.5-0.5b-q4_k_m.gguf -p 512 -n 8 -r 1 -q --ttft 16384 | grep -E "^pp|^ +[0-9]+ "
+done
+step "engine_test with the tensor-core path forced (precision of f16 inputs)"
+TOKENFAB_COOPMAT=1 timeout 120 $P/engine_test --gtest_brief=1 2>&1 | grep -E "max \||FAILED|PASSED" | head -30
 step "depth 8000 (a context of 8192): llama-3-8b q4_k_m"
 timeout 120 $CLI bench -m $M/llama-3-8b-q4_k_m.gguf -p 8000 -n 64 -r 1 --json -q > $R/tf_d8192.json; grep -E '"(pp|tg)_tokens_per_s"' $R/tf_d8192.json
 timeout 120 $LB -m $M/llama-3-8b-q4_k_m.gguf -p 0 -n 64 -d 8000 -r 1 -ngl 99 -o json > $R/lb_d8192.json 2>/dev/null; grep -E '"avg_ts"' $R/lb_d8192.json
