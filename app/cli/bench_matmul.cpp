@@ -197,7 +197,7 @@ int runBenchMatMul(std::span<const std::string> argv) {
     if (options.batches.empty()) return usageError("bench-matmul: --batch needs positive numbers");
   }
   vk::DeviceOptions dev_options;
-  if (auto d = args.value("--device")) dev_options.name_contains = *d;
+  if (auto d = args.value("--device")) dev_options.setChoice(*d);
   if (!args.unknownOptions().empty()) return usageError("bench-matmul: unknown option " + args.unknownOptions().front());
   if (!args.positionals().empty()) return usageError("bench-matmul: unexpected argument " + args.positionals().front());
   auto device = vk::Device::create(dev_options);

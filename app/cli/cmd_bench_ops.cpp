@@ -162,12 +162,7 @@ int runBenchOps(std::span<const std::string> argv) {
   if (iters == 0 || iters > 1000 || !(scale > 0.0) || scale > 64) return usageError("bench-ops: --iters 1..1000, --scale (0, 64]");
 
   vk::DeviceOptions options;
-  if (device_arg) {
-    if (device_arg->find_first_not_of("0123456789") == std::string::npos && !device_arg->empty() && device_arg->size() < 9)
-      options.index = static_cast<uint32_t>(std::stoul(*device_arg));
-    else
-      options.name_contains = *device_arg;
-  }
+  if (device_arg) options.setChoice(*device_arg);
   auto dev = vk::Device::create(options);
   if (!dev.isOk()) return failure(dev.status().toString());
   vk::Device& device = **dev;

@@ -26,12 +26,7 @@ int runDevices(std::span<const std::string> argv) {
   auto devices = vk::Device::enumerate();
   if (!devices.isOk()) return failure(devices.status().toString());
   vk::DeviceOptions options;
-  if (pick) {
-    if (!pick->empty() && pick->find_first_not_of("0123456789") == std::string::npos && pick->size() < 9)
-      options.index = static_cast<uint32_t>(std::stoul(*pick));
-    else
-      options.name_contains = *pick;
-  }
+  if (pick) options.setChoice(*pick);
   auto chosen = vk::Device::choose(*devices, options);
   if (!chosen.isOk()) return failure(chosen.status().toString());
 

@@ -220,12 +220,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::filesystem::path& path, 
   vk::DeviceOptions dev_options;
   dev_options.validation = options.validation;
   dev_options.disable_optional = options.disable_optional;
-  if (!options.device.empty()) {
-    if (std::all_of(options.device.begin(), options.device.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
-      dev_options.index = uint32_t(std::stoul(options.device));
-    else
-      dev_options.name_contains = options.device;
-  }
+  dev_options.setChoice(options.device);
   TF_ASSIGN_OR_RETURN(std::unique_ptr<vk::Device> device, vk::Device::create(dev_options));
   TF_ASSIGN_OR_RETURN(std::unique_ptr<model::GpuModel> model,
                       model::GpuModel::load(opened.file, opened.config, std::move(device), options.kv_f16, progress));
@@ -243,7 +238,7 @@ Result<OpCheckReport> checkOpsAgainstReference(const std::filesystem::path& path
   vk::DeviceOptions dev_options;
   dev_options.validation = options.validation;
   dev_options.disable_optional = options.disable_optional;
-  if (!options.device.empty()) dev_options.name_contains = options.device;
+  dev_options.setChoice(options.device);
   TF_ASSIGN_OR_RETURN(std::unique_ptr<vk::Device> device, vk::Device::create(dev_options));
   TF_ASSIGN_OR_RETURN(std::unique_ptr<model::GpuModel> gpu,
                       model::GpuModel::load(opened.file, opened.config, std::move(device), options.kv_f16, {}));

@@ -290,11 +290,7 @@ class Runner {
 vk::DeviceOptions deviceOptions(const SelfTestOptions& options) {
   vk::DeviceOptions d;
   d.validation = options.validation;
-  const std::string& pick = options.device;
-  if (!pick.empty() && pick.size() < 9 && pick.find_first_not_of("0123456789") == std::string::npos)
-    d.index = static_cast<uint32_t>(std::stoul(pick));
-  else
-    d.name_contains = pick;
+  d.setChoice(options.device);
   return d;
 }
 

@@ -251,20 +251,26 @@ Result<std::vector<DeviceReport>> Device::enumerate() {
   return out;
 }
 
+void DeviceOptions::setChoice(std::string_view choice) {
+  index.reset();
+  name_contains.clear();
+  if (choice.empty()) return;
+  const bool digits = std::all_of(choice.begin(), choice.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (digits && choice.size() <= 8) {
+    index = static_cast<uint32_t>(std::stoul(std::string(choice)));
+  } else {
+    name_contains = std::string(choice);
+  }
+}
+
 Result<uint32_t> Device::choose(const std::vector<DeviceReport>& devices, const DeviceOptions& options) {
   if (devices.empty()) return Status(Code::kVkNoDevice, "no Vulkan device found");
-  std::optional<uint32_t> index = options.index;
-  std::string needle = options.name_contains;
-  if (!index && needle.empty()) {
-    if (const char* env = std::getenv("TOKENFAB_DEVICE"); env && *env) {
-      std::string s = env;
-      if (std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) &&
-          s.size() < 9)
-        index = static_cast<uint32_t>(std::stoul(s));
-      else
-        needle = s;
-    }
+  DeviceOptions pick = options;
+  if (!pick.index && pick.name_contains.empty()) {
+    if (const char* env = std::getenv("TOKENFAB_DEVICE"); env && *env) pick.setChoice(env);
   }
+  const std::optional<uint32_t> index = pick.index;
+  const std::string needle = pick.name_contains;
   if (index) {
     if (*index >= devices.size())
       return Status(Code::kVkNoDevice, "device index " + std::to_string(*index) + " out of range (" +

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tokenfab/status.h"
@@ -22,6 +23,9 @@ struct DeviceOptions {
   // Unset: env TOKENFAB_DEVICE (a number = index, else a substring), else the best by type.
   std::optional<uint32_t> index;
   std::string name_contains;
+  // The one reading of a user's device choice (--device, TOKENFAB_DEVICE, the GUI): a number of
+  // up to 8 digits is an index, anything else a name substring; empty leaves both unset.
+  void setChoice(std::string_view choice);
   // Turn every optional feature off (push descriptors, 16/8-bit storage, fp16/int8 arithmetic,
   // subgroup arithmetic, integer dot product, cooperative matrices); also env
   // TOKENFAB_DISABLE_OPTIONAL=1. Env TOKENFAB_COOPMAT=0 turns off cooperative matrices alone.
