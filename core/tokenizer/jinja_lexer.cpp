@@ -1,6 +1,8 @@
 #include "tokenizer/jinja_lexer.h"
 
 #include <cctype>
+#include <charconv>
+#include <new>
 
 #include "tokenizer/jinja_value.h"
 
@@ -227,12 +229,13 @@ class Lexer {
       }
     }
     Token t{is_float ? TokenKind::kFloat : TokenKind::kInt, digits, 0, 0.0, start};
-    try {
-      if (is_float) t.float_value = std::stod(digits);
-      else t.int_value = std::stoll(digits);
-    } catch (...) {
-      error(start, "number literal out of range: " + digits);
-    }
+    // from_chars: no exceptions, and no locale (a GUI's LC_NUMERIC must not change "1.5").
+    const char* end = digits.data() + digits.size();
+    auto parsed = is_float ? std::from_chars(digits.data(), end, t.float_value)
+                           : std::from_chars(digits.data(), end, t.int_value);
+    if (parsed.ec != std::errc() || parsed.ptr != end)
+      error(start, "number literal out of range: " + digits +
+                       (is_float ? "" : " (integers are 64-bit here; Python's are unbounded)"));
     m_tokens.push_back(std::move(t));
   }
 
@@ -336,6 +339,8 @@ Result<std::vector<Token>> lexTemplate(std::string_view source, const LexOptions
     return Lexer(source, options).run();
   } catch (const JinjaError& e) {
     return Status(e.code, describeOffset(source, e.offset) + ": " + e.message, e.offset);
+  } catch (const std::bad_alloc&) {
+    return Status(Code::kTemplateLimit, "out of memory while reading the template");
   }
 }
 

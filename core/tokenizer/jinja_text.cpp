@@ -5,7 +5,8 @@
 
 #include <algorithm>
 
-#include "tokenizer/jinja_interp.h"
+#include "tokenizer/jinja_budget.h"
+#include "tokenizer/jinja_ops.h"
 
 namespace tokenfab::jinja {
 
@@ -27,6 +28,17 @@ const std::string& needString(const Value& v, const char* what) {
 int64_t needInt(const Value& v, const char* what) {
   if (!v.isInt() && !v.isBool()) runtimeError(std::string(what) + " expects an integer, got " + v.typeName());
   return v.asInt();
+}
+
+std::optional<uint64_t> parseIndex(std::string_view digits) {
+  if (digits.empty()) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    if (__builtin_mul_overflow(value, 10u, &value) || __builtin_add_overflow(value, static_cast<uint64_t>(c - '0'), &value))
+      value = UINT64_MAX;  // larger than any sequence: out of range like Python's huge int
+  }
+  return value;
 }
 
 char32_t upperCp(char32_t c) { return static_cast<char32_t>(utf8proc_toupper(static_cast<utf8proc_int32_t>(c))); }
@@ -85,8 +97,9 @@ std::string strip(const std::string& s, const Value& chars, int which) {
   std::vector<char32_t> set;
   bool use_set = chars.isString();
   if (use_set) set = decodeUtf8(chars.str());
+  std::sort(set.begin(), set.end());  // a long `chars` must not make each test a scan
   auto strippable = [&](char32_t c) {
-    return use_set ? std::find(set.begin(), set.end(), c) != set.end() : isPythonSpace(c);
+    return use_set ? std::binary_search(set.begin(), set.end(), c) : isPythonSpace(c);
   };
   size_t b = 0, e = cps.size();
   if (which & 1)
@@ -96,39 +109,56 @@ std::string strip(const std::string& s, const Value& chars, int which) {
   return encodeUtf8(cps, b, e);
 }
 
-std::string replace(Interpreter& interp, const std::string& s, const std::string& from, const std::string& to,
+std::string replace(Budget& budget, const std::string& s, const std::string& from, const std::string& to,
                     int64_t count) {
+  budget.workBytes(s.size() + from.size());
   std::string out;
+  // Each piece is checked before it is appended: `to` may be long and the matches many.
+  auto put = [&](std::string_view piece) {
+    budget.checkValueSize(out.size() + piece.size());
+    budget.workBytes(piece.size());
+    out.append(piece);
+  };
   if (from.empty()) {  // Python inserts `to` between every character
     std::vector<char32_t> cps = decodeUtf8(s);
     int64_t done = 0;
     for (size_t i = 0; i <= cps.size(); ++i) {
+      budget.steps();
       if (count < 0 || done < count) {
-        out += to;
+        put(to);
         ++done;
       }
-      if (i < cps.size()) appendUtf8(out, cps[i]);
-      interp.checkStringSize(out.size());
+      if (i < cps.size()) {
+        std::string c;
+        appendUtf8(c, cps[i]);
+        put(c);
+      }
     }
     return out;
   }
   size_t pos = 0;
   int64_t done = 0;
   while (count < 0 || done < count) {
-    size_t hit = s.find(from, pos);
+    size_t hit = findText(s, from, pos);
     if (hit == std::string::npos) break;
-    out.append(s, pos, hit - pos);
-    out += to;
-    interp.checkStringSize(out.size());
+    budget.steps();
+    put(std::string_view(s).substr(pos, hit - pos));
+    put(to);
     pos = hit + from.size();
     ++done;
   }
-  out.append(s, pos, std::string::npos);
+  put(std::string_view(s).substr(pos));
   return out;
 }
 
-Value split(const std::string& s, const Value& sep, int64_t maxsplit) {
+Value split(Budget& budget, const std::string& s, const Value& sep, int64_t maxsplit) {
+  budget.workBytes(2 * s.size());
   ValueList out;
+  // Every piece is a new value: charged as it is made (at most one per byte of `s`).
+  auto piece = [&](std::string text) {
+    budget.items(1, sizeof(Value));
+    out.push_back(Value::string(std::move(text)));
+  };
   if (!sep.isString()) {  // split on runs of whitespace, dropping empty pieces
     std::vector<char32_t> cps = decodeUtf8(s);
     size_t i = 0;
@@ -139,11 +169,11 @@ Value split(const std::string& s, const Value& sep, int64_t maxsplit) {
       if (maxsplit >= 0 && static_cast<int64_t>(out.size()) >= maxsplit) {
         size_t e = cps.size();
         while (e > i && isPythonSpace(cps[e - 1])) --e;
-        out.push_back(Value::string(encodeUtf8(cps, i, e)));
+        piece(encodeUtf8(cps, i, e));
         break;
       }
       while (j < cps.size() && !isPythonSpace(cps[j])) ++j;
-      out.push_back(Value::string(encodeUtf8(cps, i, j)));
+      piece(encodeUtf8(cps, i, j));
       i = j;
     }
     return Value::list(std::move(out));
@@ -152,12 +182,12 @@ Value split(const std::string& s, const Value& sep, int64_t maxsplit) {
   if (d.empty()) runtimeError("empty separator");
   size_t pos = 0;
   while (maxsplit < 0 || static_cast<int64_t>(out.size()) < maxsplit) {
-    size_t hit = s.find(d, pos);
+    size_t hit = findText(s, d, pos);
     if (hit == std::string::npos) break;
-    out.push_back(Value::string(s.substr(pos, hit - pos)));
+    piece(s.substr(pos, hit - pos));
     pos = hit + d.size();
   }
-  out.push_back(Value::string(s.substr(pos)));
+  piece(s.substr(pos));
   return Value::list(std::move(out));
 }
 
@@ -175,43 +205,6 @@ bool startsOrEnds(const std::string& s, const Value& affix, bool starts) {
   return one(affix);
 }
 
-// Python str.format with "{}", "{0}", "{name}" and "{{" / "}}" (no format specs).
-std::string pythonFormat(const std::string& fmt, const CallArgs& args) {
-  std::string out;
-  size_t auto_index = 0;
-  for (size_t i = 0; i < fmt.size(); ++i) {
-    char c = fmt[i];
-    if (c == '{' && i + 1 < fmt.size() && fmt[i + 1] == '{') {
-      out += '{';
-      ++i;
-    } else if (c == '}' && i + 1 < fmt.size() && fmt[i + 1] == '}') {
-      out += '}';
-      ++i;
-    } else if (c == '{') {
-      size_t close = fmt.find('}', i);
-      if (close == std::string::npos) runtimeError("Single '{' encountered in format string");
-      std::string field = fmt.substr(i + 1, close - i - 1);
-      const Value* v = nullptr;
-      if (field.empty()) {
-        v = auto_index < args.args.size() ? &args.args[auto_index] : nullptr;
-        ++auto_index;
-      } else if (std::all_of(field.begin(), field.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
-        size_t k = std::stoul(field);
-        v = k < args.args.size() ? &args.args[k] : nullptr;
-      } else {
-        v = args.kwarg(field);
-      }
-      if (!v) runtimeError("format: missing argument for field '{" + field + "}'");
-      out += toPythonStr(*v);
-      i = close;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-// `attribute` may be dotted ("function.name") or an integer index, as in Jinja's make_attrgetter.
 std::string indent(const std::string& s, const std::string& pad, bool first, bool blank) {
   std::vector<std::string> lines;
   size_t pos = 0;

@@ -27,12 +27,27 @@ struct ChatMessage {
 // [{"role": ..., "content": ..., extra fields...}, ...]
 nlohmann::ordered_json toJson(const std::vector<ChatMessage>& messages);
 
-// Bounds on one render (a hostile template ends with kTemplateLimit instead of hanging).
+// Bounds on one render. A model's template is untrusted input: everything it can make the
+// interpreter do is counted, and a template that asks for more ends with kTemplateLimit. They
+// count work, not time, so a render passes or fails alike on every machine. (Nesting is bounded
+// too, by fixed limits that keep the recursion within the stack: 256 levels in the source and
+// in values, 1024 levels of evaluation.)
 struct TemplateLimits {
+  uint64_t max_steps = 4'000'000;          // expressions, statements, loop iterations, items built-ins visit
   uint64_t max_loop_iterations = 200'000;  // summed over all loops of one render
-  uint64_t max_output_bytes = 32u << 20;
-  uint32_t max_call_depth = 64;
-  uint32_t max_render_ms = 1000;
+  uint64_t max_work_bytes = 128u << 20;    // bytes of text and lists built, copied or scanned
+  uint64_t max_output_bytes = 32u << 20;   // the prompt, and any single value
+  uint32_t max_call_depth = 64;            // nested macro calls
+};
+
+// What one render spent (filled in when RenderOptions::usage is set, on success and failure).
+struct TemplateUsage {
+  uint64_t steps = 0;
+  uint64_t loop_iterations = 0;
+  uint64_t work_bytes = 0;
+  uint64_t output_bytes = 0;
+  uint32_t call_depth = 0;  // deepest macro nesting
+  uint32_t eval_depth = 0;  // deepest evaluation nesting
 };
 
 struct RenderOptions {
@@ -51,6 +66,7 @@ struct RenderOptions {
   //  - blanks at the start of a line before "{{" are stripped like those before "{%".
   bool llama_cpp_compat = false;
   TemplateLimits limits;
+  TemplateUsage* usage = nullptr;  // receives the work of the (last) render
 };
 
 // Renders `tmpl` for `messages` (a JSON array of message objects). Errors:
