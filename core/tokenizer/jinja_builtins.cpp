@@ -46,7 +46,10 @@ Value attributeOf(Interpreter& interp, const Value& item, const std::string& att
 // answer would be an int beyond 64 bits the filter fails instead of giving another number.
 Value toInt(const Value& v, const Value& def, int64_t base) {
   auto from_double = [&](double d) {
-    if (!std::isfinite(d)) return def;  // Python: int(inf) / int(nan) raise, the filter gives the default
+    // Python: int(nan) raises ValueError, which the filter turns into the default; int(inf)
+    // raises OverflowError, which Jinja2 3.1.2 (Debian 12) lets through.
+    if (std::isnan(d)) return def;
+    if (std::isinf(d)) runtimeError("cannot convert float infinity to integer");
     if (std::fabs(d) >= 9223372036854775808.0)
       fail(Code::kTemplateLimit, "int filter: " + formatFloat(d) + " does not fit in 64 bits");
     return Value::integer(static_cast<int64_t>(d));

@@ -23,6 +23,8 @@ struct Spec {
   char type = '\0';
 };
 
+const std::string kZero = "0";
+
 bool isAlign(char c) { return c == '<' || c == '>' || c == '^' || c == '='; }
 
 // Digits of a width or precision; Python refuses more than fit in its index type.
@@ -71,24 +73,23 @@ Spec parseSpec(const std::string& text) {
 std::string pad(Budget& budget, const Spec& spec, const std::string& sign_part, const std::string& body,
                 char default_align) {
   char align = spec.align ? spec.align : default_align;
-  std::string fill = spec.fill;
-  if (spec.zero && !spec.align) {
-    fill = "0";
-    if (default_align == '>') align = '=';
-  }
+  const bool zero_fill = spec.zero && !spec.align;  // "{:05}": zeros, after the sign for numbers
+  if (zero_fill && default_align == '>') align = '=';
+  const std::string& fill = zero_fill ? kZero : spec.fill;
   const uint64_t length = countCodePoints(sign_part) + countCodePoints(body);
   const uint64_t missing = spec.width > length ? spec.width - length : 0;
   budget.checkValueSize(sign_part.size() + body.size() + saturatingMul(missing, fill.size()));
   budget.workBytes(saturatingMul(missing, fill.size()));
-  auto fills = [&](uint64_t n) {
-    std::string out;
-    for (uint64_t k = 0; k < n; ++k) out += fill;
-    return out;
-  };
-  if (align == '<') return sign_part + body + fills(missing);
-  if (align == '>') return fills(missing) + sign_part + body;
-  if (align == '=') return sign_part + fills(missing) + body;
-  return fills(missing / 2) + sign_part + body + fills(missing - missing / 2);
+  const uint64_t before = align == '<' || align == '=' ? 0 : align == '>' ? missing : missing / 2;
+  const uint64_t between = align == '=' ? missing : 0;
+  // Appended piece by piece (GCC 12 warns falsely about string + string&& here).
+  std::string out;
+  for (uint64_t k = 0; k < before; ++k) out += fill;
+  out += sign_part;
+  for (uint64_t k = 0; k < between; ++k) out += fill;
+  out += body;
+  for (uint64_t k = before + between; k < missing; ++k) out += fill;
+  return out;
 }
 
 std::string formatOne(Budget& budget, const Value& v, const std::string& spec_text) {

@@ -122,11 +122,13 @@ void addGlobals(ValueDict& globals) {
       if (args.args.size() == 3) step = needInt(args.args[2], "range");
     }
     if (step == 0) runtimeError("range() arg 3 must not be zero");
-    // Counted exactly before anything is made: stepping to `stop` could overflow int64.
+    // Counted exactly before anything is made: stepping to `stop` could overflow int64. Jinja2's
+    // sandbox refuses ranges of more than MAX_RANGE items; so does this one.
+    constexpr uint64_t kMaxRange = 100'000;
     const uint64_t count = rangeLength(start, stop, step);
-    if (count > interp.budget().limits().max_loop_iterations)
-      fail(Code::kTemplateLimit, "range() of " + std::to_string(count) + " items exceeds the loop limit of " +
-                                     std::to_string(interp.budget().limits().max_loop_iterations));
+    if (count > kMaxRange)
+      fail(Code::kTemplateLimit, "range() of " + std::to_string(count) + " items: the sandbox allows " +
+                                     std::to_string(kMaxRange) + " at most (as Jinja2's)");
     interp.budget().items(count, sizeof(Value));
     ValueList out;
     out.reserve(count);

@@ -39,7 +39,10 @@ std::string formatFloat(double d) {
     return out;
   }
   out += digits.substr(0, 1);
-  if (digits.size() > 1) out += "." + digits.substr(1);
+  if (digits.size() > 1) {  // piece by piece: GCC 12 warns falsely about "." + std::string&&
+    out += '.';
+    out.append(digits, 1);
+  }
   char exp_buf[16];
   std::snprintf(exp_buf, sizeof(exp_buf), "e%c%02d", exponent < 0 ? '-' : '+', std::abs(exponent));
   return out + exp_buf;

@@ -165,7 +165,8 @@ Value repeat(Budget& budget, const Value& a, const Value& b) {
   // Python: repeating an empty sequence any number of times is empty (and instant).
   if (unit == 0 || n == 0) return seq.isString() ? Value::string("") : Value::list();
   budget.checkValueSize(saturatingMul(unit, n));
-  budget.steps(n);
+  // A string is copied n times (bytes); a list's items are n * size values (steps too).
+  budget.steps(seq.isString() ? 1 : n * seq.items().size());
   budget.workBytes(unit * n);
   if (seq.isString()) {
     std::string out;
