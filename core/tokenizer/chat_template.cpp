@@ -12,11 +12,7 @@ constexpr const char* kSystemNeedle = "<System Needle 7f3a>";
 
 jinja::Limits toJinjaLimits(const TemplateLimits& l) {
   jinja::Limits out;
-  out.max_steps = l.max_steps;
-  out.max_loop_iterations = l.max_loop_iterations;
-  out.max_work_bytes = l.max_work_bytes;
-  out.max_output_bytes = l.max_output_bytes;
-  out.max_call_depth = l.max_call_depth;
+  static_cast<TemplateLimits&>(out) = l;
   return out;
 }
 
@@ -45,13 +41,7 @@ Result<std::string> renderParsed(const jinja::Template& tmpl, const nlohmann::or
   ctx.limits = toJinjaLimits(opts.limits);
   if (opts.now) ctx.now = *opts.now;
   TF_RETURN_IF_ERROR(setVariables(ctx.variables, messages, opts));
-  jinja::Usage usage;
-  Result<std::string> out = jinja::renderTemplate(tmpl, ctx, &usage);
-  if (opts.usage) {
-    *opts.usage = TemplateUsage{usage.steps,        usage.loop_iterations, usage.work_bytes,
-                                usage.output_bytes, usage.call_depth,      usage.eval_depth};
-  }
-  return out;
+  return jinja::renderTemplate(tmpl, ctx, opts.usage);
 }
 
 // A template "supports" the system role when a system message's text reaches its output.

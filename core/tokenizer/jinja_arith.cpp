@@ -16,21 +16,15 @@ namespace {
                                  "' does not fit in 64 bits (Python's ints are unbounded, the template's are not)");
 }
 
-int64_t checkedSub(int64_t x, int64_t y) {
-  int64_t r = 0;
-  if (__builtin_sub_overflow(x, y, &r)) overflow("-");
-  return r;
-}
-
 // x ** y for y >= 0 by repeated squaring: at most 63 rounds whatever y is.
 int64_t intPow(int64_t base, int64_t exponent) {
   int64_t result = 1;
   while (true) {
-    if (exponent & 1) result = checkedMul(result, base);
+    if (exponent & 1) result = checkedInt('*', result, base);
     exponent >>= 1;
     if (exponent == 0) return result;
     // The square is needed by the rest of the exponent, so if it overflows so does the result.
-    base = checkedMul(base, base);
+    base = checkedInt('*', base, base);
   }
 }
 
@@ -82,15 +76,12 @@ Value floatArithmetic(const std::string& op, double x, double y) {
 
 }  // namespace
 
-int64_t checkedAdd(int64_t x, int64_t y) {
+int64_t checkedInt(char op, int64_t x, int64_t y) {
   int64_t r = 0;
-  if (__builtin_add_overflow(x, y, &r)) overflow("+");
-  return r;
-}
-
-int64_t checkedMul(int64_t x, int64_t y) {
-  int64_t r = 0;
-  if (__builtin_mul_overflow(x, y, &r)) overflow("*");
+  const bool overflowed = op == '+'   ? __builtin_add_overflow(x, y, &r)
+                          : op == '-' ? __builtin_sub_overflow(x, y, &r)
+                                      : __builtin_mul_overflow(x, y, &r);
+  if (overflowed) overflow(std::string(1, op));
   return r;
 }
 
@@ -101,9 +92,7 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b) {
     runtimeError("unsupported operand type(s) for " + op + ": '" + a.typeName() + "' and '" + b.typeName() + "'");
   if (a.isFloat() || b.isFloat() || op == "/") return floatArithmetic(op, a.asDouble(), b.asDouble());
   const int64_t x = a.asInt(), y = b.asInt();
-  if (op == "+") return Value::integer(checkedAdd(x, y));
-  if (op == "-") return Value::integer(checkedSub(x, y));
-  if (op == "*") return Value::integer(checkedMul(x, y));
+  if (op == "+" || op == "-" || op == "*") return Value::integer(checkedInt(op[0], x, y));
   if (op == "**") {
     if (y < 0) return Value::number(floatPow(static_cast<double>(x), static_cast<double>(y)));
     return Value::integer(intPow(x, y));

@@ -6,31 +6,18 @@
 
 #include <cstdint>
 
+#include "tokenfab/template_limits.h"
+
 namespace tokenfab::jinja {
 
-struct Limits {
-  // Evaluated expressions and statements, loop iterations, items a built-in visits or builds,
-  // comparisons made while sorting...: each costs one step.
-  uint64_t max_steps = 4'000'000;
-  uint64_t max_loop_iterations = 200'000;  // summed over every loop of one render
-  // Bytes of strings built, copied or scanned and list items built (sizeof(Value) each): this
-  // bounds both the time spent on long strings and the memory the values can hold.
-  uint64_t max_work_bytes = 128u << 20;
-  uint64_t max_output_bytes = 32u << 20;  // the output, and any single value
-  uint32_t max_call_depth = 64;           // nested macro calls
-  uint32_t max_nesting = 256;             // nested expressions / blocks in the source
-  uint32_t max_eval_depth = 1024;         // nested evaluation, summed over macro calls
+// The public limits, plus the nesting bounds that keep the recursion within the stack (fixed:
+// they protect the process, not a policy a caller should loosen).
+struct Limits : TemplateLimits {
+  uint32_t max_nesting = 256;      // nested expressions / blocks in the source
+  uint32_t max_eval_depth = 1024;  // nested evaluation, summed over macro calls
 };
 
-// What a render spent (filled in on success and on failure).
-struct Usage {
-  uint64_t steps = 0;
-  uint64_t loop_iterations = 0;
-  uint64_t work_bytes = 0;
-  uint64_t output_bytes = 0;
-  uint32_t call_depth = 0;  // the deepest reached
-  uint32_t eval_depth = 0;  // the deepest reached
-};
+using Usage = TemplateUsage;
 
 // a * b, or UINT64_MAX when the product does not fit (sizes are compared against limits, so a
 // saturated size fails the check as it should).

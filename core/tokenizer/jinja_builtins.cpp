@@ -301,7 +301,7 @@ Value sumFilter(Interpreter& interp, const std::vector<Value>& items, CallArgs& 
     Value x = attribute.isString() ? attributeOf(interp, item, attribute.str()) : item;
     if (!x.isNumber() || !total.isNumber()) runtimeError("sum expects numbers, got " + x.typeName());
     total = (x.isFloat() || total.isFloat()) ? Value::number(total.asDouble() + x.asDouble())
-                                             : Value::integer(checkedAdd(total.asInt(), x.asInt()));
+                                             : Value::integer(checkedInt('+', total.asInt(), x.asInt()));
   }
   return total;
 }

@@ -18,8 +18,8 @@ class Budget;
 
 // ---- numbers (jinja_arith.cpp) ----------------------------------------------------------------
 
-int64_t checkedAdd(int64_t x, int64_t y);
-int64_t checkedMul(int64_t x, int64_t y);
+// x + y, x - y or x * y (op '+', '-', '*'); kTemplateLimit when it does not fit.
+int64_t checkedInt(char op, int64_t x, int64_t y);
 // + - * / // % ** on numbers (bools count as ints).
 Value arithmetic(const std::string& op, const Value& a, const Value& b);
 Value negate(const Value& v);  // unary minus
