@@ -19,6 +19,7 @@ PACKAGES=(
   libutf8proc-dev nlohmann-json3-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev xvfb xauth
   clang libclang-rt-14-dev
+  python3 python3-jinja2
   debootstrap librsvg2-bin appstream desktop-file-utils
 )
 
