@@ -132,7 +132,10 @@ void addGlobals(ValueDict& globals) {
     interp.budget().items(count, sizeof(Value));
     ValueList out;
     out.reserve(count);
-    for (uint64_t k = 0; k < count; ++k) out.push_back(Value::integer(start + static_cast<int64_t>(k) * step));
+    // Each item fits in int64, but k * step alone may not: computed modulo 2^64 (C++20's
+    // conversion back to int64 is exact for a value that fits).
+    for (uint64_t k = 0; k < count; ++k)
+      out.push_back(Value::integer(static_cast<int64_t>(static_cast<uint64_t>(start) + k * static_cast<uint64_t>(step))));
     return Value::list(std::move(out));
   }));
   // namespace(...) and dict(...): mappings and keyword arguments merged into a new dict.

@@ -107,31 +107,58 @@ class Ancestors {
   std::vector<const void*> m_open;
 };
 
-std::string reprString(const std::string& s) {
+// Escaped text goes to the printer in pieces of a few KiB, so a long string is checked against
+// the size limit while it grows (escaping can make it six times longer).
+class Chunked {
+ public:
+  explicit Chunked(Printer& out) : m_out(out) {}  // call flush() at the end (it may throw)
+  void add(char c) {
+    m_chunk += c;
+    if (m_chunk.size() >= 4096) flush();
+  }
+  void add(std::string_view s) {
+    m_chunk += s;
+    if (m_chunk.size() >= 4096) flush();
+  }
+  void hex(const char* prefix, unsigned value, int digits) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    add(prefix);
+    for (int k = digits - 1; k >= 0; --k) add(kHex[(value >> (4 * k)) & 0xf]);
+  }
+  void flush() {
+    m_out.put(m_chunk);
+    m_chunk.clear();
+  }
+
+ private:
+  Printer& m_out;
+  std::string m_chunk;
+};
+
+void reprString(Printer& printer, const std::string& s) {
   bool has_single = s.find('\'') != std::string::npos;
   bool has_double = s.find('"') != std::string::npos;
   char quote = (has_single && !has_double) ? '"' : '\'';
-  std::string out(1, quote);
+  Chunked out(printer);
+  out.add(quote);
   for (unsigned char c : s) {
     if (c == static_cast<unsigned char>(quote) || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
+      out.add('\\');
+      out.add(static_cast<char>(c));
     } else if (c == '\n') {
-      out += "\\n";
+      out.add("\\n");
     } else if (c == '\r') {
-      out += "\\r";
+      out.add("\\r");
     } else if (c == '\t') {
-      out += "\\t";
+      out.add("\\t");
     } else if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-      out += buf;
+      out.hex("\\x", c, 2);
     } else {
-      out += static_cast<char>(c);
+      out.add(static_cast<char>(c));
     }
   }
-  out += quote;
-  return out;
+  out.add(quote);
+  out.flush();
 }
 
 void reprInto(Printer& out, const Value& v, Ancestors& open) {
@@ -142,7 +169,7 @@ void reprInto(Printer& out, const Value& v, Ancestors& open) {
       return;
     case Value::Kind::kString:
       if (v.isMarkup()) out.put("Markup(");
-      out.put(reprString(v.str()));
+      reprString(out, v.str());
       if (v.isMarkup()) out.put(")");
       return;
     case Value::Kind::kList: {
@@ -174,7 +201,7 @@ void reprInto(Printer& out, const Value& v, Ancestors& open) {
         for (const auto& [k, e] : d.items()) {
           if (!first) out.put(", ");
           first = false;
-          out.put(reprString(k));
+          reprString(out, k);
           out.put(": ");
           reprInto(out, e, open);
         }
@@ -189,48 +216,33 @@ void reprInto(Printer& out, const Value& v, Ancestors& open) {
   }
 }
 
-void jsonString(Printer& out, const std::string& s, bool ensure_ascii) {
-  std::string text(1, '"');
-  auto hex4 = [&](unsigned v) {
-    char buf[16];
-    std::snprintf(buf, sizeof(buf), "\\u%04x", v);
-    text += buf;
-  };
-  for (size_t i = 0; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    switch (c) {
-      case '"': text += "\\\""; break;
-      case '\\': text += "\\\\"; break;
-      case '\n': text += "\\n"; break;
-      case '\r': text += "\\r"; break;
-      case '\t': text += "\\t"; break;
-      case '\b': text += "\\b"; break;
-      case '\f': text += "\\f"; break;
-      default:
-        if (c < 0x20) {
-          hex4(c);
-        } else if (c >= 0x80 && ensure_ascii) {
-          size_t len = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 1;
-          std::vector<char32_t> cps = decodeUtf8(std::string_view(s).substr(i, len));
-          char32_t cp = cps.empty() ? 0xfffd : cps[0];
-          if (cps.size() != 1) {  // invalid sequence: one replacement character per byte
-            len = 1;
-            cp = 0xfffd;
-          }
-          if (cp >= 0x10000) {  // UTF-16 surrogate pair, as Python writes it
-            hex4(0xd800 + ((cp - 0x10000) >> 10));
-            hex4(0xdc00 + ((cp - 0x10000) & 0x3ff));
-          } else {
-            hex4(cp);
-          }
-          i += len - 1;
-        } else {
-          text += static_cast<char>(c);
-        }
+void jsonString(Printer& printer, const std::string& s, bool ensure_ascii) {
+  Chunked out(printer);
+  out.add('"');
+  auto escape = [&](char32_t cp) {
+    if (cp >= 0x10000) {  // UTF-16 surrogate pair, as Python writes it
+      out.hex("\\u", 0xd800 + ((cp - 0x10000) >> 10), 4);
+      out.hex("\\u", 0xdc00 + ((cp - 0x10000) & 0x3ff), 4);
+    } else {
+      out.hex("\\u", cp, 4);
     }
-  }
-  text += '"';
-  out.put(text);
+  };
+  forEachCodePoint(s, [&](char32_t cp, size_t first, size_t last) {
+    switch (cp) {
+      case '"': out.add("\\\""); return;
+      case '\\': out.add("\\\\"); return;
+      case '\n': out.add("\\n"); return;
+      case '\r': out.add("\\r"); return;
+      case '\t': out.add("\\t"); return;
+      case '\b': out.add("\\b"); return;
+      case '\f': out.add("\\f"); return;
+      default: break;
+    }
+    if (cp < 0x20 || (cp >= 0x80 && ensure_ascii)) escape(cp);  // invalid bytes: U+FFFD each
+    else out.add(std::string_view(s).substr(first, last - first));
+  });
+  out.add('"');
+  out.flush();
 }
 
 void jsonInto(Printer& out, const Value& v, const JsonStyle& style, uint32_t depth) {

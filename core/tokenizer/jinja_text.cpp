@@ -49,9 +49,11 @@ bool isLetter(char32_t c) {
          cat == UTF8PROC_CATEGORY_LM || cat == UTF8PROC_CATEGORY_LO;
 }
 
+// The case mappings stream the text: a decoded copy would take four bytes per character.
 std::string mapCase(const std::string& s, char32_t (*fn)(char32_t)) {
   std::string out;
-  for (char32_t c : decodeUtf8(s)) appendUtf8(out, fn(c));
+  out.reserve(s.size());
+  forEachCodePoint(s, [&](char32_t c, size_t, size_t) { appendUtf8(out, fn(c)); });
   return out;
 }
 
@@ -59,11 +61,11 @@ std::string mapCase(const std::string& s, char32_t (*fn)(char32_t)) {
 std::string pythonTitle(const std::string& s) {
   std::string out;
   bool prev_letter = false;
-  for (char32_t c : decodeUtf8(s)) {
+  forEachCodePoint(s, [&](char32_t c, size_t, size_t) {
     bool letter = isLetter(c);
     appendUtf8(out, letter ? (prev_letter ? lowerCp(c) : upperCp(c)) : c);
     prev_letter = letter;
-  }
+  });
   return out;
 }
 
@@ -71,29 +73,27 @@ std::string pythonTitle(const std::string& s) {
 std::string jinjaTitle(const std::string& s) {
   std::string out;
   bool word_start = true;
-  for (char32_t c : decodeUtf8(s)) {
+  forEachCodePoint(s, [&](char32_t c, size_t, size_t) {
     bool sep = isPythonSpace(c) || c == '-' || c == '(' || c == '{' || c == '[' || c == '<';
-    if (sep) {
-      appendUtf8(out, c);
-      word_start = true;
-    } else {
-      appendUtf8(out, word_start ? upperCp(c) : lowerCp(c));
-      word_start = false;
-    }
-  }
+    appendUtf8(out, sep ? c : word_start ? upperCp(c) : lowerCp(c));
+    word_start = sep;
+  });
   return out;
 }
 
 std::string capitalize(const std::string& s) {
-  std::vector<char32_t> cps = decodeUtf8(s);
   std::string out;
-  for (size_t i = 0; i < cps.size(); ++i) appendUtf8(out, i == 0 ? upperCp(cps[i]) : lowerCp(cps[i]));
+  bool first = true;
+  forEachCodePoint(s, [&](char32_t c, size_t, size_t) {
+    appendUtf8(out, first ? upperCp(c) : lowerCp(c));
+    first = false;
+  });
   return out;
 }
 
-// Python str.strip([chars]) family; which: 1 = left, 2 = right, 3 = both.
+// Python str.strip([chars]) family; which: 1 = left, 2 = right, 3 = both. One pass finds the
+// bytes to keep, a second re-encodes them (as decodeUtf8 would read them).
 std::string strip(const std::string& s, const Value& chars, int which) {
-  std::vector<char32_t> cps = decodeUtf8(s);
   std::vector<char32_t> set;
   bool use_set = chars.isString();
   if (use_set) set = decodeUtf8(chars.str());
@@ -101,12 +101,21 @@ std::string strip(const std::string& s, const Value& chars, int which) {
   auto strippable = [&](char32_t c) {
     return use_set ? std::binary_search(set.begin(), set.end(), c) : isPythonSpace(c);
   };
-  size_t b = 0, e = cps.size();
-  if (which & 1)
-    while (b < e && strippable(cps[b])) ++b;
-  if (which & 2)
-    while (e > b && strippable(cps[e - 1])) --e;
-  return encodeUtf8(cps, b, e);
+  size_t begin = s.size(), end = 0;  // of the kept characters
+  bool leading = true;
+  forEachCodePoint(s, [&](char32_t c, size_t first, size_t last) {
+    const bool kept = !strippable(c);
+    if (leading && (kept || !(which & 1))) {
+      begin = first;
+      leading = false;
+    }
+    if (!leading && (kept || !(which & 2))) end = last;
+  });
+  std::string out;
+  if (begin >= end) return out;
+  forEachCodePoint(std::string_view(s).substr(begin, end - begin),
+                   [&](char32_t c, size_t, size_t) { appendUtf8(out, c); });
+  return out;
 }
 
 std::string replace(Budget& budget, const std::string& s, const std::string& from, const std::string& to,

@@ -323,49 +323,17 @@ bool valueLess(Budget& budget, const Value& a, const Value& b) {
                b.typeName() + "'");
 }
 
-namespace {
-
-// Calls fn(code point) for each character of UTF-8 text; an invalid byte is one U+FFFD.
-template <typename Fn>
-void forEachCodePoint(std::string_view s, Fn fn) {
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    if (len == 0 || i + len > s.size()) {
-      fn(char32_t{0xfffd});
-      ++i;
-      continue;
-    }
-    char32_t cp = len == 1 ? c : len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
-    bool ok = true;
-    for (size_t k = 1; k < len; ++k) {
-      auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) ok = false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    if (!ok) {
-      fn(char32_t{0xfffd});
-      ++i;
-      continue;
-    }
-    fn(cp);
-    i += len;
-  }
-}
-
-}  // namespace
 
 std::vector<char32_t> decodeUtf8(std::string_view s) {
   std::vector<char32_t> out;
   out.reserve(s.size());
-  forEachCodePoint(s, [&](char32_t cp) { out.push_back(cp); });
+  forEachCodePoint(s, [&](char32_t cp, size_t, size_t) { out.push_back(cp); });
   return out;
 }
 
 size_t countCodePoints(std::string_view s) {
   size_t n = 0;
-  forEachCodePoint(s, [&](char32_t) { ++n; });
+  forEachCodePoint(s, [&](char32_t, size_t, size_t) { ++n; });
   return n;
 }
 

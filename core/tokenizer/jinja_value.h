@@ -59,7 +59,7 @@ class ValueDict {
   void set(const std::string& key, Value value);
   const std::vector<Entry>& items() const { return m_entries; }
   Value& valueAt(size_t i);
-  size_t size() const { return m_entries.size(); }
+  size_t size() const;
   void clear();
 
  private:
@@ -139,6 +139,9 @@ class Value {
   std::shared_ptr<const Callable> m_fn;
 };
 
+// (Defined here, where Value is complete: clang instantiates the vector's size() eagerly.)
+inline size_t ValueDict::size() const { return m_entries.size(); }
+
 // Python str(): what `{{ x }}` prints. Undefined prints as "". Lists and dicts print as
 // Python's repr, which costs steps and bytes.
 std::string toPythonStr(Budget& budget, const Value& v);
@@ -163,6 +166,30 @@ bool valuesEqual(Budget& budget, const Value& a, const Value& b);
 bool valueLess(Budget& budget, const Value& a, const Value& b);  // error for unorderable types
 
 // UTF-8 helpers: strings are indexed by code point like Python.
+// Calls fn(code point, first byte, end byte) for each character of UTF-8 text, without building
+// a decoded copy (four bytes per character); an invalid byte is one U+FFFD.
+template <typename Fn>
+void forEachCodePoint(std::string_view s, Fn fn) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    bool ok = len != 0 && i + len <= s.size();
+    char32_t cp = len == 1 ? c : len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
+    for (size_t k = 1; ok && k < len; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) ok = false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if (!ok) {
+      fn(char32_t{0xfffd}, i, i + 1);
+      ++i;
+      continue;
+    }
+    fn(cp, i, i + len);
+    i += len;
+  }
+}
 // Invalid bytes become U+FFFD, one per byte.
 std::vector<char32_t> decodeUtf8(std::string_view s);
 size_t countCodePoints(std::string_view s);  // decodeUtf8(s).size() without building it
