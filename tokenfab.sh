@@ -86,16 +86,29 @@ run_tests() {
   if [ -d "$ROOT/tests/fuzz" ]; then
     log "fuzzing (libFuzzer, ${FUZZ_SECONDS}s per target)"
     build fuzz
-    local corpus
+    local corpus name extra limits
+    local shared="${TOKENFAB_SHARED_DIR:-$ROOT/../shared}"
     for target in "$BUILD"/fuzz/tests/fuzz/*_fuzz; do
       [ -x "$target" ] || continue
-      corpus="$BUILD/fuzz/corpus/$(basename "$target")"
+      name="$(basename "$target")"
+      corpus="$BUILD/fuzz/corpus/$name"
       mkdir -p "$corpus"
-      cp -n "$ROOT"/tests/fuzz/corpus/"$(basename "$target")"/* "$corpus"/ 2>/dev/null || true
-      "$target" "$corpus" -max_total_time="$FUZZ_SECONDS" -max_len=65536 -rss_limit_mb=2048 \
-        -print_final_stats=1 2>"$BUILD/fuzz/$(basename "$target").log" \
-        || { tail -40 "$BUILD/fuzz/$(basename "$target").log"; fails=1; }
-      grep -E "^(stat::number_of_executed_units|Done)" "$BUILD/fuzz/$(basename "$target").log" >&2 || true
+      cp -n "$ROOT"/tests/fuzz/corpus/"$name"/* "$corpus"/ 2>/dev/null || true
+      # Per input: a wall-time and a memory limit (a hang or a blow-up is a finding).
+      limits=(-timeout=10 -rss_limit_mb=2048)
+      extra=()
+      if [ "$name" = template_fuzz ]; then
+        # A render must end within 2 s and 256 MB (ASan's quarantine of freed blocks is kept
+        # small so the RSS measures the template, not the sanitizer). The real models' templates
+        # in ../shared are read as extra seeds (never copied into the repository).
+        limits=(-timeout=2 -rss_limit_mb=256)
+        [ -d "$shared/reference/chat_templates" ] && extra=("$shared/reference/chat_templates")
+      fi
+      ASAN_OPTIONS="${ASAN_OPTIONS:-quarantine_size_mb=16}" \
+        "$target" "$corpus" "${extra[@]}" -max_total_time="$FUZZ_SECONDS" -max_len=65536 "${limits[@]}" \
+        -print_final_stats=1 2>"$BUILD/fuzz/$name.log" \
+        || { tail -40 "$BUILD/fuzz/$name.log"; fails=1; }
+      grep -E "^(stat::number_of_executed_units|Done)" "$BUILD/fuzz/$name.log" >&2 || true
     done
   fi
   return $fails
