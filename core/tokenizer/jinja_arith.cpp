@@ -74,6 +74,17 @@ Value floatArithmetic(const std::string& op, double x, double y) {
   return Value::number(op == "//" ? div : mod);
 }
 
+// What int() and float() ignore around a number (ASCII whitespace), then its sign: removes
+// both from `text` and says whether the number is negative.
+bool trimSign(std::string_view& text) {
+  auto space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+  while (!text.empty() && space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && space(text.back())) text.remove_suffix(1);
+  const bool negative = !text.empty() && text[0] == '-';
+  if (!text.empty() && (text[0] == '+' || text[0] == '-')) text.remove_prefix(1);
+  return negative;
+}
+
 }  // namespace
 
 int64_t checkedInt(char op, int64_t x, int64_t y) {
@@ -121,14 +132,7 @@ Value negate(const Value& v) {
 
 ParsedInt parsePythonInt(std::string_view text, int64_t base) {
   ParsedInt out;
-  auto space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
-  while (!text.empty() && space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && space(text.back())) text.remove_suffix(1);
-  bool negative = false;
-  if (!text.empty() && (text[0] == '+' || text[0] == '-')) {
-    negative = text[0] == '-';
-    text.remove_prefix(1);
-  }
+  const bool negative = trimSign(text);
   if (base != 0 && (base < 2 || base > 36)) return out;
   // An optional prefix names the base (base 0) or repeats it (base 2, 8, 16).
   bool prefixed = false;
@@ -184,14 +188,7 @@ ParsedInt parsePythonInt(std::string_view text, int64_t base) {
 }
 
 std::optional<double> parsePythonFloat(std::string_view text) {
-  auto space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
-  while (!text.empty() && space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && space(text.back())) text.remove_suffix(1);
-  bool negative = false;
-  if (!text.empty() && (text[0] == '+' || text[0] == '-')) {
-    negative = text[0] == '-';
-    text.remove_prefix(1);
-  }
+  const bool negative = trimSign(text);
   // "_" only between two digits; from_chars needs the text without them (and without a sign).
   std::string clean;
   clean.reserve(text.size());
