@@ -364,7 +364,10 @@ bool applyTest(Interpreter& interp, const std::string& name, const Value& v, Cal
       budget.workBytes(c.str().size() + v.str().size());
       return v.isString() && findText(c.str(), v.str()) != std::string::npos;
     }
-    if (c.isDict()) return v.isString() && c.entries().find(v.str()) != nullptr;
+    if (c.isDict()) {
+      budget.workBytes(v.str().size());
+      return v.isString() && c.entries().find(v.str()) != nullptr;
+    }
     for (const Value& x : iterate(budget, c))
       if (valuesEqual(budget, x, v)) return true;
     return false;
@@ -395,7 +398,7 @@ Value applyFilter(Interpreter& interp, const std::string& name, const Value& v, 
   if (name == "safe") return v.isMarkup() ? v : Value::markup(textOf(interp, v));
   if (name == "string") return Value::string(textOf(interp, v));
   if (name == "trim")
-    return builtString(interp, strip(textOf(interp, v), paramOr(args, 0, "chars", Value::none()), 3));
+    return builtString(interp, strip(budget, textOf(interp, v), paramOr(args, 0, "chars", Value::none()), 3));
   if (name == "upper") return builtString(interp, mapCase(textOf(interp, v), upperCp));
   if (name == "lower") return builtString(interp, mapCase(textOf(interp, v), lowerCp));
   if (name == "title") return builtString(interp, jinjaTitle(textOf(interp, v)));
@@ -440,6 +443,7 @@ Value applyFilter(Interpreter& interp, const std::string& name, const Value& v, 
     if (!v.isDict()) runtimeError(name + " filter expects a mapping, got " + v.typeName());
     const auto& entries = v.entries().items();
     budget.items(entries.size(), 3 * sizeof(Value));
+    budget.workBytes(v.entries().keyBytes());
     std::vector<size_t> order(entries.size());
     std::iota(order.begin(), order.end(), 0);
     if (name == "dictsort") {  // by key, case-insensitively

@@ -240,6 +240,7 @@ Value Interpreter::callValue(const Value& callee, CallArgs& args) {
 
 Value Interpreter::getAttr(const Value& object, const std::string& name) {
   requireDefined(object);
+  m_budget.workBytes(name.size());  // hashed or compared (|attr(name) takes any string)
   if (hasMethod(object, name)) {
     Value self = object;
     return Value::callable(name, [self, name](Interpreter& interp, CallArgs& args) {
@@ -298,7 +299,9 @@ Value Interpreter::eval(const Expr& e) {
       ValueDict d;
       for (size_t k = 0; k + 1 < e.args.size(); k += 2) {
         Value key = eval(*e.args[k]);
-        d.set(key.isString() ? key.str() : toPythonStr(m_budget, key), eval(*e.args[k + 1]));
+        const std::string text = key.isString() ? key.str() : toPythonStr(m_budget, key);
+        m_budget.workBytes(text.size());  // copied and hashed
+        d.set(text, eval(*e.args[k + 1]));
       }
       return Value::dict(std::move(d));
     }

@@ -10,6 +10,8 @@ namespace tokenfab::jinja {
 
 namespace {
 
+constexpr size_t kMaxNameBytes = 256;
+
 bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 bool isNameStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool isNameChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
@@ -172,6 +174,10 @@ class Lexer {
       size_t tok_start = m_pos;
       if (isNameStart(c)) {
         while (m_pos < m_src.size() && isNameChar(m_src[m_pos])) ++m_pos;
+        // Names are hashed or compared at every lookup: a megabyte-long one would make each
+        // step cost a megabyte. No real template comes near this.
+        if (m_pos - tok_start > kMaxNameBytes)
+          error(tok_start, "name longer than " + std::to_string(kMaxNameBytes) + " bytes");
         m_tokens.push_back(Token{TokenKind::kName, std::string(m_src.substr(tok_start, m_pos - tok_start)), 0, 0.0, tok_start});
       } else if (std::isdigit(static_cast<unsigned char>(c))) {
         lexNumber();

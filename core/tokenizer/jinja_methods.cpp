@@ -34,6 +34,7 @@ Value callMethod(Interpreter& interp, const Value& object, const std::string& na
       return v ? *v : paramOr(args, 1, "default", Value::none());
     }
     budget.items(d.size(), name == "items" ? 3 * sizeof(Value) : sizeof(Value));
+    if (name != "values") budget.workBytes(d.keyBytes());
     for (const auto& [k, v] : d.items()) {
       if (name == "items") out.push_back(Value::list({Value::string(k), v}));
       else if (name == "keys") out.push_back(Value::string(k));
@@ -49,9 +50,9 @@ Value callMethod(Interpreter& interp, const Value& object, const std::string& na
     budget.workBytes(text.size());
     return Value::string(std::move(text));
   };
-  if (name == "strip") return built(strip(s, paramOr(args, 0, "chars", Value::none()), 3));
-  if (name == "lstrip") return built(strip(s, paramOr(args, 0, "chars", Value::none()), 1));
-  if (name == "rstrip") return built(strip(s, paramOr(args, 0, "chars", Value::none()), 2));
+  if (name == "strip") return built(strip(budget, s, paramOr(args, 0, "chars", Value::none()), 3));
+  if (name == "lstrip") return built(strip(budget, s, paramOr(args, 0, "chars", Value::none()), 1));
+  if (name == "rstrip") return built(strip(budget, s, paramOr(args, 0, "chars", Value::none()), 2));
   if (name == "split") {
     Value maxsplit = paramOr(args, 1, "maxsplit", Value::integer(-1));
     return split(budget, s, paramOr(args, 0, "sep", Value::none()), needInt(maxsplit, "split"));
@@ -145,6 +146,7 @@ void addGlobals(ValueDict& globals) {
     for (const Value& a : args.args) {
       if (!a.isDict()) runtimeError(std::string(what) + "() positional arguments must be mappings");
       interp.budget().items(a.entries().size(), sizeof(ValueDict::Entry));
+      interp.budget().workBytes(a.entries().keyBytes());
       for (const auto& [k, v] : a.entries().items()) d.set(k, v);
     }
     for (const auto& [k, v] : args.kwargs) d.set(k, v);

@@ -25,7 +25,8 @@ uint64_t shallowBytes(const Value& v) {
 }  // namespace
 
 size_t findText(std::string_view haystack, std::string_view needle, size_t from) {
-  if (from > haystack.size()) return std::string_view::npos;
+  // (Also spares the table below for a needle that cannot fit.)
+  if (from > haystack.size() || needle.size() > haystack.size() - from) return std::string_view::npos;
   // Short needles: the library search costs at most |haystack| * 16 comparisons.
   if (needle.size() <= 16) return haystack.find(needle, from);
   // Knuth-Morris-Pratt: never re-reads the haystack. table[i] is the length of the longest
@@ -66,6 +67,7 @@ std::vector<Value> iterate(Budget& budget, const Value& v) {
       return v.items();
     case Value::Kind::kDict:
       budget.items(v.entries().size(), sizeof(Value));
+      budget.workBytes(v.entries().keyBytes());
       for (const auto& [k, e] : v.entries().items()) out.push_back(Value::string(k));
       return out;
     case Value::Kind::kString: {
@@ -148,6 +150,7 @@ bool contains(Budget& budget, const Value& container, const Value& item) {
         if (valuesEqual(budget, v, item)) return true;
       return false;
     case Value::Kind::kDict:
+      budget.workBytes(item.str().size());
       return item.isString() && container.entries().find(item.str()) != nullptr;
     default:
       runtimeError("argument of type '" + container.typeName() + "' is not iterable");

@@ -93,13 +93,30 @@ std::string capitalize(const std::string& s) {
 
 // Python str.strip([chars]) family; which: 1 = left, 2 = right, 3 = both. One pass finds the
 // bytes to keep, a second re-encodes them (as decodeUtf8 would read them).
-std::string strip(const std::string& s, const Value& chars, int which) {
-  std::vector<char32_t> set;
-  bool use_set = chars.isString();
-  if (use_set) set = decodeUtf8(chars.str());
-  std::sort(set.begin(), set.end());  // a long `chars` must not make each test a scan
+std::string strip(Budget& budget, const std::string& s, const Value& chars, int which) {
+  budget.workBytes(s.size() + chars.str().size());
+  // A few characters are searched in turn; more are marked in a bitmap of every code point, so
+  // a long `chars` costs one pass, not a search per character.
+  std::vector<char32_t> few;
+  std::vector<bool> many;
+  const bool use_set = chars.isString();
+  if (use_set) {
+    forEachCodePoint(chars.str(), [&](char32_t c, size_t, size_t) {
+      if (many.empty() && few.size() < 16) {
+        few.push_back(c);
+        return;
+      }
+      if (many.empty()) {
+        many.assign(0x200000, false);  // every value a 4-byte UTF-8 sequence can decode to
+        for (char32_t f : few) many[f] = true;
+      }
+      many[c] = true;
+    });
+  }
   auto strippable = [&](char32_t c) {
-    return use_set ? std::binary_search(set.begin(), set.end(), c) : isPythonSpace(c);
+    if (!use_set) return isPythonSpace(c);
+    if (!many.empty()) return c < many.size() && many[c];
+    return std::find(few.begin(), few.end(), c) != few.end();
   };
   size_t begin = s.size(), end = 0;  // of the kept characters
   bool leading = true;

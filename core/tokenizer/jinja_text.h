@@ -29,7 +29,7 @@ std::string pythonTitle(const std::string& s);  // str.title()
 std::string jinjaTitle(const std::string& s);   // |title
 std::string capitalize(const std::string& s);
 // str.strip([chars]) family; which: 1 = left, 2 = right, 3 = both.
-std::string strip(const std::string& s, const Value& chars, int which);
+std::string strip(Budget& budget, const std::string& s, const Value& chars, int which);
 std::string replace(Budget& budget, const std::string& s, const std::string& from, const std::string& to,
                     int64_t count);
 Value split(Budget& budget, const std::string& s, const Value& sep, int64_t maxsplit);

@@ -54,6 +54,12 @@ void ValueDict::set(const std::string& key, Value value) {
 
 Value& ValueDict::valueAt(size_t i) { return m_entries.at(i).second; }
 
+uint64_t ValueDict::keyBytes() const {
+  uint64_t n = 0;
+  for (const auto& entry : m_entries) n += entry.first.size();
+  return n;
+}
+
 void ValueDict::clear() {
   m_index.clear();
   std::vector<Entry> dropped;
@@ -290,6 +296,7 @@ bool valuesEqual(Budget& budget, const Value& a, const Value& b) {
       if (&x == &y) return true;
       if (x.is_namespace || y.is_namespace) return false;
       if (x.size() != y.size()) return false;
+      budget.workBytes(x.keyBytes());  // each key is hashed or compared to find its pair
       for (const auto& [k, v] : x.items()) {
         const Value* other = y.find(k);
         if (!other || !valuesEqual(budget, v, *other)) return false;

@@ -60,6 +60,7 @@ class ValueDict {
   const std::vector<Entry>& items() const { return m_entries; }
   Value& valueAt(size_t i);
   size_t size() const;
+  uint64_t keyBytes() const;  // the keys' total size: what copying or hashing them all costs
   void clear();
 
  private:

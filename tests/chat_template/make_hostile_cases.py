@@ -195,6 +195,10 @@ CASES = [
     ("join_range", "{{ range(100000) | join(',') | length }}", PY),
     ("sort_100000", "{{ (range(100000) | reverse | sort)[:3] }}", PY),
     ("strip_long_chars", "{{ ('ab' * 100000).strip('ab' * 50000) | length }}", PY),
+    ("strip_huge_chars", "{{ ('xy' * 1000000).strip('ab' * 4000000) | length }}", PY),  # found by template_fuzz
+    ("name_300_bytes", "{{ " + "n" * 300 + " }}", SYNTAX, "names are at most 256 bytes (each lookup hashes the name)"),
+    ("dict_key_copied_in_loop", "{% set d = {'k' * 30000000: 1} %}{% for i in range(1000) %}{% set e = dict(d) %}{% endfor %}x",
+     LIMIT, "copying a 30 MB key 1,000 times is 30 GB of work"),
     ("tojson_range", "{{ range(50000) | list | tojson | length }}", PY),
     ("escape_long", "{{ ('<&>' * 100000) | e | length }}", PY),
     ("dict_literal_5000_keys", [["{% set d = {", 1]] + [[f"'k{i}': {i}, ", 1] for i in range(5000)] + [["} %}{{ d | length }} {{ d.k4999 }} {{ d['k17'] }}", 1]], PY),
