@@ -454,6 +454,7 @@ Value applyFilter(Interpreter& interp, const std::string& name, const Value& v, 
       }
       std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
         budget.steps();
+        budget.workBytes(std::min(keys[a].size(), keys[b].size()));  // what comparing them reads
         return keys[a] < keys[b];
       });
     }

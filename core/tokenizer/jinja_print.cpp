@@ -297,8 +297,14 @@ void jsonInto(Printer& out, const Value& v, const JsonStyle& style, uint32_t dep
       std::vector<const ValueDict::Entry*> entries;
       for (const auto& e : v.entries().items()) entries.push_back(&e);
       out.budget().steps(entries.size());
-      if (style.sort_keys)
-        std::stable_sort(entries.begin(), entries.end(), [](auto* a, auto* b) { return a->first < b->first; });
+      if (style.sort_keys) {
+        Budget& budget = out.budget();
+        std::stable_sort(entries.begin(), entries.end(), [&budget](auto* a, auto* b) {
+          budget.steps();
+          budget.workBytes(std::min(a->first.size(), b->first.size()));  // what comparing them reads
+          return a->first < b->first;
+        });
+      }
       if (entries.empty()) {
         out.put("{}");
         return;
