@@ -19,6 +19,7 @@ PACKAGES=(
   libutf8proc-dev nlohmann-json3-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev xvfb xauth
   clang libclang-rt-14-dev
+  python3 python3-jinja2
   debootstrap librsvg2-bin appstream desktop-file-utils
 )
 
@@ -85,21 +86,31 @@ run_tests() {
   if [ -d "$ROOT/tests/fuzz" ]; then
     log "fuzzing (libFuzzer, ${FUZZ_SECONDS}s per target)"
     build fuzz
-    local corpus
+    local corpus name extra limits extra_limits
+    local shared="${TOKENFAB_SHARED_DIR:-$ROOT/../shared}"
     for target in "$BUILD"/fuzz/tests/fuzz/*_fuzz; do
       [ -x "$target" ] || continue
-      corpus="$BUILD/fuzz/corpus/$(basename "$target")"
+      name="$(basename "$target")"
+      corpus="$BUILD/fuzz/corpus/$name"
       mkdir -p "$corpus"
-      cp -n "$ROOT"/tests/fuzz/corpus/"$(basename "$target")"/* "$corpus"/ 2>/dev/null || true
-      # Per-input limits: 10 s and 2 GiB unless tests/fuzz/<target>.options sets tighter ones.
-      local extra=()
-      if [ -f "$ROOT/tests/fuzz/$(basename "$target").options" ]; then
-        read -r -a extra < "$ROOT/tests/fuzz/$(basename "$target").options"
+      cp -n "$ROOT"/tests/fuzz/corpus/"$name"/* "$corpus"/ 2>/dev/null || true
+      # Per input: a wall-time and a memory limit (a hang or a blow-up is a finding), 10 s and
+      # 2 GiB unless tests/fuzz/<target>.options sets tighter ones.
+      limits=(-timeout=10 -rss_limit_mb=2048)
+      [ -f "$ROOT/tests/fuzz/$name.options" ] && read -r -a extra_limits < "$ROOT/tests/fuzz/$name.options" \
+        && limits+=("${extra_limits[@]}")
+      extra=()
+      # The real models' chat templates in ../shared are extra seeds (never copied into the repository).
+      if [ "$name" = template_fuzz ] && [ -d "$shared/reference/chat_templates" ]; then
+        extra=("$shared/reference/chat_templates")
       fi
-      "$target" "$corpus" -max_total_time="$FUZZ_SECONDS" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-        "${extra[@]}" -print_final_stats=1 2>"$BUILD/fuzz/$(basename "$target").log" \
-        || { tail -40 "$BUILD/fuzz/$(basename "$target").log"; fails=1; }
-      grep -E "^(stat::number_of_executed_units|Done)" "$BUILD/fuzz/$(basename "$target").log" >&2 || true
+      # ASan's quarantine of freed blocks is kept small so the RSS limit measures the input, not
+      # the sanitizer.
+      ASAN_OPTIONS="${ASAN_OPTIONS:-quarantine_size_mb=16}" \
+        "$target" "$corpus" "${extra[@]}" -max_total_time="$FUZZ_SECONDS" -max_len=65536 "${limits[@]}" \
+        -print_final_stats=1 2>"$BUILD/fuzz/$name.log" \
+        || { tail -40 "$BUILD/fuzz/$name.log"; fails=1; }
+      grep -E "^(stat::number_of_executed_units|Done)" "$BUILD/fuzz/$name.log" >&2 || true
     done
   fi
   return $fails

@@ -32,23 +32,26 @@ Result<std::vector<int32_t>> buildPrompt(const Engine& engine, const std::string
                                          const std::optional<std::string>& system, bool verbose) {
   const Tokenizer& tok = engine.tokenizer();
   if (!chat) return tok.encode(prompt, {.add_special = true, .parse_special = false});
-  std::string tmpl;
-  if (auto t = engine.chatTemplate()) {
-    tmpl = *t;
-  } else {
-    std::vector<std::string> vocab;
-    for (int32_t i = 0; i < tok.vocabSize(); ++i) vocab.push_back(tok.tokenText(i));
-    const std::string_view name = pickBuiltinTemplate(engine.config().arch, vocab);
-    if (verbose) std::cerr << "no chat template in the model: using built-in '" << name << "'\n";
-    tmpl = std::string(builtinTemplate(name));
-  }
+  std::vector<std::string> vocab;
+  for (int32_t i = 0; i < tok.vocabSize(); ++i) vocab.push_back(tok.tokenText(i));
+  const ModelChatTemplate tmpl =
+      chooseChatTemplate(engine.chatTemplate(), engine.config().arch, vocab,
+                         tok.bos() >= 0 ? tok.tokenText(tok.bos()) : "", tok.eos() >= 0 ? tok.tokenText(tok.eos()) : "");
+  // A failing template is worth a line even without -v: the prompt format is not the model's own.
+  if (!tmpl.fallback_reason.empty())
+    std::cerr << "the model's chat template fails (" << tmpl.fallback_reason << "): using built-in '"
+              << tmpl.builtin_name << "'\n";
+  else if (verbose && !tmpl.builtin_name.empty())
+    std::cerr << "no chat template in the model: using built-in '" << tmpl.builtin_name << "'\n";
   std::vector<ChatMessage> messages;
   if (system) messages.push_back({"system", *system, {}});
   messages.push_back({"user", prompt, {}});
   RenderOptions options;
-  if (tok.bos() >= 0) options.bos_token = tok.tokenText(tok.bos());
-  if (tok.eos() >= 0) options.eos_token = tok.tokenText(tok.eos());
-  TF_ASSIGN_OR_RETURN(std::string rendered, renderChatTemplate(tmpl, messages, options));
+  options.bos_token = tmpl.bos_token;
+  options.eos_token = tmpl.eos_token;
+  std::string note;
+  TF_ASSIGN_OR_RETURN(std::string rendered, renderModelChatTemplate(tmpl, messages, options, &note));
+  if (!note.empty()) std::cerr << note << "\n";
   if (verbose) std::cerr << "rendered prompt:\n" << rendered << "\n---\n";
   // The template may print BOS itself; the tokenizer must not add a second one.
   const bool starts_with_bos = !options.bos_token.empty() && rendered.rfind(options.bos_token, 0) == 0;

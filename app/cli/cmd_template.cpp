@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -65,18 +66,22 @@ int runTemplate(std::span<const std::string> raw_args) {
   if (!messages_file) return usageError(std::string("template needs --messages FILE.json\n") + kUsage);
 
   RenderOptions opts;
+  std::optional<ModelChatTemplate> model_template;
   std::string source;
   if (model) {
     auto file = gguf::GgufFile::open(*model);
     if (!file) return failure(*model + ": " + file.status().toString());
     auto info = chatTemplateForModel(file.value());
     if (!info) return failure(*model + ": " + info.status().toString());
-    if (!info->builtin_name.empty())
+    if (!info->fallback_reason.empty())
+      std::cerr << "tokenfab-cli: " << *model << ": its chat template fails (" << info->fallback_reason
+                << "); using the built-in '" << info->builtin_name << "' template\n";
+    else if (!info->builtin_name.empty())
       std::cerr << "tokenfab-cli: " << *model << " has no chat template; using the built-in '"
                 << info->builtin_name << "' template\n";
-    source = info->source;
     opts.bos_token = info->bos_token;
     opts.eos_token = info->eos_token;
+    model_template = std::move(info).value();
   } else if (!readText(*template_file, source)) {
     return failure("cannot read " + *template_file);
   }
@@ -92,7 +97,12 @@ int runTemplate(std::span<const std::string> raw_args) {
     if (!tools) return failure(tools.status().toString());
     opts.tools = std::move(tools).value();
   }
-  auto out = renderChatTemplate(source, messages.value(), opts);
+  // A model's template falls back to the built-in one when it fails; a --template file is shown
+  // as it is, errors included.
+  std::string note;
+  auto out = model_template ? renderModelChatTemplate(*model_template, messages.value(), opts, &note)
+                            : renderChatTemplate(source, messages.value(), opts);
+  if (!note.empty()) std::cerr << "tokenfab-cli: " << note << "\n";
   if (!out) return failure(out.status().toString());
   std::fwrite(out->data(), 1, out->size(), stdout);
   return kExitOk;

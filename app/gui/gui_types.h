@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tokenfab/chat_template.h"
 #include "tokenfab/engine.h"
 #include "tokenfab/sampling.h"
 #include "tokenfab/tokenizer.h"
@@ -28,7 +29,9 @@ struct ModelInfo {
   int32_t n_embd = 0;
   uint64_t n_params = 0;
   uint64_t weight_bytes = 0;
-  std::optional<std::string> chat_template;
+  // Set when the file has a chat template: the model's own, or the built-in that replaces it
+  // when it fails (then chat_template->fallback_reason says why).
+  std::optional<ModelChatTemplate> chat_template;
   std::string bos_token;
   std::string eos_token;
   DeviceSummary device;

@@ -181,6 +181,12 @@ void MainWindow::onModelLoaded(const ModelInfo& info) {
   m_chat->setModelReady(true);
   setWindowTitle(QStringLiteral("tokenfab — %1").arg(info.name));
   statusBar()->showMessage(tr("Loaded %1 in %2 ms").arg(info.name).arg(info.load_ms, 0, 'f', 0), 5000);
+  m_template_notice.clear();
+  if (info.chat_template && !info.chat_template->fallback_reason.empty()) {
+    showTemplateNotice(tr("The model's chat template fails (%1); chat uses the built-in '%2' template.")
+                           .arg(QString::fromStdString(info.chat_template->fallback_reason),
+                                QString::fromStdString(info.chat_template->builtin_name)));
+  }
   addRecent(info.path);
   QMetaObject::invokeMethod(m_worker, "measureBandwidth", Qt::QueuedConnection);
   refreshSelection();
@@ -213,7 +219,13 @@ void MainWindow::showError(const QString& message) {
   }
 }
 
-Result<std::vector<int32_t>> MainWindow::buildContext(int index) const {
+// One line in the status bar, not a dialog: the model still works, with another prompt format.
+void MainWindow::showTemplateNotice(const QString& message) {
+  m_template_notice = message;
+  statusBar()->showMessage(message, 30000);
+}
+
+Result<std::vector<int32_t>> MainWindow::buildContext(int index, std::string* template_note) const {
   const Tokenizer* tok = m_model.tokenizer.get();
   if (!tok) return Status(Code::kInvalidArgument, "no model loaded");
   const Turn& turn = m_conversation.turn(index);
@@ -230,7 +242,8 @@ Result<std::vector<int32_t>> MainWindow::buildContext(int index) const {
     options.bos_token = m_model.bos_token;
     options.eos_token = m_model.eos_token;
     options.add_generation_prompt = true;
-    TF_ASSIGN_OR_RETURN(std::string text, renderChatTemplate(*m_model.chat_template, messages, options));
+    TF_ASSIGN_OR_RETURN(std::string text,
+                        renderModelChatTemplate(*m_model.chat_template, messages, options, template_note));
     EncodeOptions encode;
     encode.parse_special = true;
     // Templates that write the BOS text themselves must not get a second one.
@@ -253,7 +266,9 @@ void MainWindow::send(const QString& text, bool edit) {
   const int parent = edit && leaf >= 0 ? m_conversation.turn(leaf).parent : leaf;
   if (m_conversation.empty()) m_conversation.chat_mode = m_chat->chatMode();
   const int turn = m_conversation.addTurn(parent, text.toStdString());
-  auto context = buildContext(turn);
+  std::string template_note;
+  auto context = buildContext(turn, &template_note);
+  if (!template_note.empty()) showTemplateNotice(QString::fromStdString(template_note));
   m_chat->clearEditing();
   m_chat->setInputText(QString());
   if (!context.isOk()) {
@@ -270,7 +285,9 @@ void MainWindow::regenerate() {
   if (leaf < 0) return;
   const Turn& old = m_conversation.turn(leaf);
   const int turn = m_conversation.addTurn(old.parent, old.user);
-  auto context = buildContext(turn);
+  std::string template_note;
+  auto context = buildContext(turn, &template_note);
+  if (!template_note.empty()) showTemplateNotice(QString::fromStdString(template_note));
   if (!context.isOk()) {
     showError(tr("Could not build the prompt: %1").arg(QString::fromStdString(context.status().toString())));
     return;

@@ -52,6 +52,8 @@ class MainWindow : public QMainWindow {
   int selectedStep() const { return m_selected_step; }
   const TokenStep* selectedTokenStep() const;
   QString lastError() const { return m_last_error; }
+  // The last line shown about the chat template (the model's failed and a built-in stands in).
+  QString templateNotice() const { return m_template_notice; }
   const GenerateSummary* lastSummary() const { return m_has_summary ? &m_last_summary : nullptr; }
   QString efficiencyText() const;
   void setBackend(Backend backend) { m_backend = backend; }
@@ -80,10 +82,12 @@ class MainWindow : public QMainWindow {
   void addRecent(const QString& path);
   void rebuildRecentMenu();
   void showError(const QString& message);
+  void showTemplateNotice(const QString& message);
   void scheduleRefresh();
   void refreshSelection(bool throttled = false);
   void startGeneration(int turn, const std::vector<int32_t>& context);
-  Result<std::vector<int32_t>> buildContext(int turn) const;
+  // `template_note` receives a line when the model's template failed and a built-in stood in.
+  Result<std::vector<int32_t>> buildContext(int turn, std::string* template_note) const;
   void showModelInfo();
   void showDevicePicker();
   void runSelfTestDialog();
@@ -113,6 +117,7 @@ class MainWindow : public QMainWindow {
   bool m_has_summary = false;
   double m_stream_gbps = 0.0;
   QString m_last_error;
+  QString m_template_notice;
   QString m_session_path;
   QStringList m_recent;
 

@@ -212,7 +212,15 @@ void MainWindow::showModelInfo() {
   text += tr("File: %1\nName: %2\nArchitecture: %3\n").arg(m.path, m.name, m.arch);
   text += tr("Parameters: %1\nWeights: %2 MiB\n").arg(m.n_params).arg(double(m.weight_bytes) / (1 << 20), 0, 'f', 2);
   text += tr("Layers: %1, embedding %2, vocabulary %3, context %4\n").arg(m.n_layer).arg(m.n_embd).arg(m.n_vocab).arg(m.n_ctx);
-  text += tr("Chat template: %1\n").arg(m.chat_template ? tr("yes") : tr("none (completion mode)"));
+  QString chat = tr("none (completion mode)");
+  if (m.chat_template) {
+    chat = m.chat_template->fallback_reason.empty()
+               ? tr("the model's own")
+               : tr("built-in '%1' (the model's fails: %2)")
+                     .arg(QString::fromStdString(m.chat_template->builtin_name),
+                          QString::fromStdString(m.chat_template->fallback_reason));
+  }
+  text += tr("Chat template: %1\n").arg(chat);
   text += tr("Device: %1 (%2, Vulkan %3)\n")
               .arg(QString::fromStdString(m.device.name), QString::fromStdString(m.device.type),
                    QString::fromStdString(m.device.api_version));

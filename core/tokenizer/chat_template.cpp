@@ -12,13 +12,27 @@ constexpr const char* kSystemNeedle = "<System Needle 7f3a>";
 
 jinja::Limits toJinjaLimits(const TemplateLimits& l) {
   jinja::Limits out;
-  out.max_loop_iterations = l.max_loop_iterations;
-  out.max_output_bytes = l.max_output_bytes;
-  out.max_call_depth = l.max_call_depth;
-  out.max_render_ms = l.max_render_ms;
-  // Every loop iteration costs a handful of steps; keep the step bound proportional.
-  out.max_steps = l.max_loop_iterations * 20;
+  static_cast<TemplateLimits&>(out) = l;
   return out;
+}
+
+// The template's variables. JSON nested deeper than values may nest is refused here, before
+// the template runs.
+Status setVariables(jinja::ValueDict& vars, const nlohmann::ordered_json& messages, const RenderOptions& opts) {
+  try {
+    vars.set("messages", jinja::Value::fromJson(messages));
+    vars.set("bos_token", jinja::Value::string(opts.bos_token));
+    vars.set("eos_token", jinja::Value::string(opts.eos_token));
+    vars.set("add_generation_prompt", jinja::Value::boolean(opts.add_generation_prompt));
+    vars.set("tools", jinja::Value::fromJson(opts.tools));
+    if (opts.extra_context.is_object()) {
+      for (auto it = opts.extra_context.begin(); it != opts.extra_context.end(); ++it)
+        vars.set(it.key(), jinja::Value::fromJson(it.value()));
+    }
+  } catch (const jinja::JinjaError& e) {
+    return Status(Code::kInvalidArgument, "template variables: " + e.message);
+  }
+  return Status::ok();
 }
 
 Result<std::string> renderParsed(const jinja::Template& tmpl, const nlohmann::ordered_json& messages,
@@ -26,16 +40,8 @@ Result<std::string> renderParsed(const jinja::Template& tmpl, const nlohmann::or
   jinja::RenderContext ctx;
   ctx.limits = toJinjaLimits(opts.limits);
   if (opts.now) ctx.now = *opts.now;
-  ctx.variables.set("messages", jinja::Value::fromJson(messages));
-  ctx.variables.set("bos_token", jinja::Value::string(opts.bos_token));
-  ctx.variables.set("eos_token", jinja::Value::string(opts.eos_token));
-  ctx.variables.set("add_generation_prompt", jinja::Value::boolean(opts.add_generation_prompt));
-  ctx.variables.set("tools", jinja::Value::fromJson(opts.tools));
-  if (opts.extra_context.is_object()) {
-    for (auto it = opts.extra_context.begin(); it != opts.extra_context.end(); ++it)
-      ctx.variables.set(it.key(), jinja::Value::fromJson(it.value()));
-  }
-  return jinja::renderTemplate(tmpl, ctx);
+  TF_RETURN_IF_ERROR(setVariables(ctx.variables, messages, opts));
+  return jinja::renderTemplate(tmpl, ctx, opts.usage);
 }
 
 // A template "supports" the system role when a system message's text reaches its output.

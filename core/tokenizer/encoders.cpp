@@ -25,7 +25,8 @@ struct Symbol {
 // SPM: start from single characters, repeatedly merge the adjacent pair whose concatenation is
 // the vocabulary token with the highest score (ties: leftmost); characters left without a
 // token fall back to <0xXX> byte tokens.
-Status Tokenizer::Impl::encodeSpm(std::string_view raw, bool add_prefix, std::vector<int32_t>& out) const {
+Status Tokenizer::Impl::encodeSpm(std::string_view raw, bool add_prefix, std::vector<int32_t>& out,
+                                  EncodeWork& work) const {
   std::string text;
   text.reserve(raw.size() * 3 + 3);
   if (add_prefix) text.append(kSpmSpace);
@@ -56,15 +57,18 @@ Status Tokenizer::Impl::encodeSpm(std::string_view raw, bool add_prefix, std::ve
   auto tryAdd = [&](int left, int right) {
     if (left < 0 || right < 0) return;
     const size_t size = symbols[left].n + symbols[right].n;
+    ++work.lookups;
     const auto id = find(std::string_view(text).substr(symbols[left].start, size));
     if (!id) return;
     queue.push({left, right, scores.empty() ? 0.0f : scores[*id], size});
+    ++work.merge_steps;
   };
   for (int i = 1; i < static_cast<int>(symbols.size()); ++i) tryAdd(i - 1, i);
 
   while (!queue.empty()) {
     const Bigram b = queue.top();
     queue.pop();
+    ++work.merge_steps;
     Symbol& left = symbols[b.left];
     Symbol& right = symbols[b.right];
     if (left.n == 0 || right.n == 0 || left.n + right.n != b.size) continue;  // stale
@@ -105,11 +109,11 @@ Status Tokenizer::Impl::encodeSpm(std::string_view raw, bool add_prefix, std::ve
 
 // Byte-level BPE: pre-tokenize into words, then merge adjacent symbols by lowest merge rank
 // (ties: leftmost). Symbols carry token ids, so merges are looked up by id pairs.
-void Tokenizer::Impl::encodeBpe(std::string_view text, std::vector<int32_t>& out) const {
+void Tokenizer::Impl::encodeBpe(std::string_view text, std::vector<int32_t>& out, EncodeWork& work) const {
   const std::vector<uint32_t> cps = tok::toCodepoints(text);
   std::vector<uint8_t> flags(cps.size());
   for (size_t i = 0; i < cps.size(); ++i) flags[i] = tok::charFlags(cps[i]);
-  const std::vector<size_t> lengths = tok::preTokenize(pre, cps, flags);
+  const std::vector<size_t> lengths = tok::preTokenize(pre, cps, flags, &work.regex_steps);
 
   struct Bigram {
     int32_t rank;
@@ -154,12 +158,14 @@ void Tokenizer::Impl::encodeBpe(std::string_view text, std::vector<int32_t>& out
           merges.find((static_cast<uint64_t>(static_cast<uint32_t>(l)) << 32) | static_cast<uint32_t>(r));
       if (it == merges.end()) return;
       queue.push({it->second.rank, left, right, l, r});
+      ++work.merge_steps;
     };
     for (int i = 1; i < static_cast<int>(symbols.size()); ++i) tryAdd(i - 1, i);
 
     while (!queue.empty()) {
       const Bigram b = queue.top();
       queue.pop();
+      ++work.merge_steps;
       Symbol& left = symbols[b.left];
       Symbol& right = symbols[b.right];
       if (left.n == 0 || right.n == 0 || left.id != b.left_id || right.id != b.right_id) continue;  // stale
@@ -203,9 +209,10 @@ bool isChineseChar(uint32_t cp) {
 
 // WordPiece (BERT): NFD, drop accents, lower case, split on whitespace and around punctuation, then greedy
 // longest-match over "▁word"; a word with any unmatched rest becomes [UNK].
-void Tokenizer::Impl::encodeWpm(std::string_view text, std::vector<int32_t>& out) const {
+void Tokenizer::Impl::encodeWpm(std::string_view text, std::vector<int32_t>& out, EncodeWork& work) const {
   const std::vector<uint32_t> cps = tok::nfd(tok::toCodepoints(text));
   std::vector<std::string> words(1);
+  work.regex_steps += cps.size();  // the word split below is WordPiece's pre-tokenizer
   for (uint32_t cp : cps) {
     const uint8_t f = tok::charFlags(cp);
     if (f & tok::kFlagWhitespace) {
@@ -232,6 +239,7 @@ void Tokenizer::Impl::encodeWpm(std::string_view text, std::vector<int32_t>& out
     for (size_t i = 0; i < n; ++i) {
       bool matched = false;
       for (size_t j = std::min(n, i + max_token_bytes + 1); j > i; --j) {
+        ++work.lookups;
         if (const auto id = find(std::string_view(prefixed).substr(i, j - i))) {
           out.push_back(*id);
           matched = true;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "tokenizer/jinja_budget.h"
 #include "tokenizer/jinja_template.h"
 
 namespace tokenfab::jinja {
@@ -13,17 +14,22 @@ namespace tokenfab::jinja {
 class Interpreter {
  public:
   explicit Interpreter(const RenderContext& context);
+  // Empties every namespace the render created: a namespace can hold itself (or a long chain of
+  // others), and emptying them one by one frees such structures without recursion.
+  ~Interpreter();
+  Interpreter(const Interpreter&) = delete;
+  Interpreter& operator=(const Interpreter&) = delete;
 
   std::string render(const Template& tmpl);
 
   // Used by the built-ins.
   Value callValue(const Value& callee, CallArgs& args);
-  void countStep();
-  void checkStringSize(size_t bytes) const;
+  Budget& budget() { return m_budget; }
   std::chrono::system_clock::time_point now() const { return m_now; }
-  const Limits& limits() const { return m_limits; }
   size_t currentOffset() const { return m_current_offset; }
   Value getAttr(const Value& object, const std::string& name);
+  // A namespace() object made by this render, kept until the render ends (see the destructor).
+  void adoptNamespace(const Value& ns) { m_namespaces.push_back(ns); }
 
  private:
   enum class Flow { kNormal, kBreak, kContinue };
@@ -47,32 +53,23 @@ class Interpreter {
   void assign(const std::string& name, Value value);
 
   std::vector<Scope> m_scopes;  // innermost last; [0] holds globals and top-level sets
-  Limits m_limits;
+  Budget m_budget;
   std::chrono::system_clock::time_point m_now;
-  std::chrono::steady_clock::time_point m_deadline;
-  uint64_t m_steps = 0;
-  uint64_t m_iterations = 0;
-  uint64_t m_output_bytes = 0;
-  uint32_t m_call_depth = 0;
+  std::vector<Value> m_namespaces;
   const Template* m_template = nullptr;
   size_t m_current_offset = 0;  // of the statement/expression being evaluated, for errors
 
   friend Value invokeMacro(Interpreter& interp, const Stmt& macro, CallArgs& args);
 };
 
-// Filters, tests, methods and global functions (jinja_builtins.cpp).
+// Filters, tests, methods and global functions (jinja_builtins.cpp, jinja_methods.cpp).
 Value applyFilter(Interpreter& interp, const std::string& name, const Value& subject, CallArgs& args);
 bool applyTest(Interpreter& interp, const std::string& name, const Value& subject, CallArgs& args);
 bool hasTest(const std::string& name);
 bool hasFilter(const std::string& name);
-// A method of a str / dict value (`s.strip()`, `d.items()`); nullopt-like Undefined if unknown.
+// A method of a str / dict value (`s.strip()`, `d.items()`).
 bool hasMethod(const Value& object, const std::string& name);
 Value callMethod(Interpreter& interp, const Value& object, const std::string& name, CallArgs& args);
 void addGlobals(ValueDict& globals);
-
-// Helpers shared by the interpreter and the built-ins.
-Value sliceValue(const Value& subject, const Value& start, const Value& stop, const Value& step);
-std::vector<Value> iterate(const Value& v);  // list items, dict keys, string characters
-int64_t lengthOf(const Value& v);
 
 }  // namespace tokenfab::jinja

@@ -1,12 +1,16 @@
 #include "tokenizer/jinja_lexer.h"
 
 #include <cctype>
+#include <charconv>
+#include <new>
 
 #include "tokenizer/jinja_value.h"
 
 namespace tokenfab::jinja {
 
 namespace {
+
+constexpr size_t kMaxNameBytes = 256;
 
 bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 bool isNameStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
@@ -170,6 +174,10 @@ class Lexer {
       size_t tok_start = m_pos;
       if (isNameStart(c)) {
         while (m_pos < m_src.size() && isNameChar(m_src[m_pos])) ++m_pos;
+        // Names are hashed or compared at every lookup: a megabyte-long one would make each
+        // step cost a megabyte. No real template comes near this.
+        if (m_pos - tok_start > kMaxNameBytes)
+          error(tok_start, "name longer than " + std::to_string(kMaxNameBytes) + " bytes");
         m_tokens.push_back(Token{TokenKind::kName, std::string(m_src.substr(tok_start, m_pos - tok_start)), 0, 0.0, tok_start});
       } else if (std::isdigit(static_cast<unsigned char>(c))) {
         lexNumber();
@@ -227,12 +235,13 @@ class Lexer {
       }
     }
     Token t{is_float ? TokenKind::kFloat : TokenKind::kInt, digits, 0, 0.0, start};
-    try {
-      if (is_float) t.float_value = std::stod(digits);
-      else t.int_value = std::stoll(digits);
-    } catch (...) {
-      error(start, "number literal out of range: " + digits);
-    }
+    // from_chars: no exceptions, and no locale (a GUI's LC_NUMERIC must not change "1.5").
+    const char* end = digits.data() + digits.size();
+    auto parsed = is_float ? std::from_chars(digits.data(), end, t.float_value)
+                           : std::from_chars(digits.data(), end, t.int_value);
+    if (parsed.ec != std::errc() || parsed.ptr != end)
+      error(start, "number literal out of range: " + digits +
+                       (is_float ? "" : " (integers are 64-bit here; Python's are unbounded)"));
     m_tokens.push_back(std::move(t));
   }
 
@@ -336,6 +345,8 @@ Result<std::vector<Token>> lexTemplate(std::string_view source, const LexOptions
     return Lexer(source, options).run();
   } catch (const JinjaError& e) {
     return Status(e.code, describeOffset(source, e.offset) + ": " + e.message, e.offset);
+  } catch (const std::bad_alloc&) {
+    return Status(Code::kTemplateLimit, "out of memory while reading the template");
   }
 }
 

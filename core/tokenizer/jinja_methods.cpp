@@ -6,6 +6,7 @@
 #include <set>
 
 #include "tokenizer/jinja_interp.h"
+#include "tokenizer/jinja_ops.h"
 #include "tokenizer/jinja_text.h"
 
 namespace tokenfab::jinja {
@@ -21,16 +22,20 @@ bool hasMethod(const Value& object, const std::string& name) {
 }
 
 Value callMethod(Interpreter& interp, const Value& object, const std::string& name, CallArgs& args) {
+  Budget& budget = interp.budget();
   if (object.isDict()) {
     const ValueDict& d = object.entries();
     ValueList out;
     if (name == "get") {
       const Value* key = param(args, 0, "key");
       if (!key) runtimeError("get() expects a key");
+      if (key->isString()) budget.workBytes(key->str().size());
       const Value* v = key->isString() ? d.find(key->str()) : nullptr;
       return v ? *v : paramOr(args, 1, "default", Value::none());
     }
-    for (const auto& [k, v] : d.entries) {
+    budget.items(d.size(), name == "items" ? 3 * sizeof(Value) : sizeof(Value));
+    if (name != "values") budget.workBytes(d.keyBytes());
+    for (const auto& [k, v] : d.items()) {
       if (name == "items") out.push_back(Value::list({Value::string(k), v}));
       else if (name == "keys") out.push_back(Value::string(k));
       else out.push_back(v);
@@ -38,53 +43,60 @@ Value callMethod(Interpreter& interp, const Value& object, const std::string& na
     return Value::list(std::move(out));
   }
   const std::string& s = object.str();
-  if (name == "strip") return Value::string(strip(s, paramOr(args, 0, "chars", Value::none()), 3));
-  if (name == "lstrip") return Value::string(strip(s, paramOr(args, 0, "chars", Value::none()), 1));
-  if (name == "rstrip") return Value::string(strip(s, paramOr(args, 0, "chars", Value::none()), 2));
+  // Every str method reads the whole string (and most build one as long).
+  budget.workBytes(s.size());
+  auto built = [&](std::string text) {
+    budget.checkValueSize(text.size());
+    budget.workBytes(text.size());
+    return Value::string(std::move(text));
+  };
+  if (name == "strip") return built(strip(budget, s, paramOr(args, 0, "chars", Value::none()), 3));
+  if (name == "lstrip") return built(strip(budget, s, paramOr(args, 0, "chars", Value::none()), 1));
+  if (name == "rstrip") return built(strip(budget, s, paramOr(args, 0, "chars", Value::none()), 2));
   if (name == "split") {
     Value maxsplit = paramOr(args, 1, "maxsplit", Value::integer(-1));
-    return split(s, paramOr(args, 0, "sep", Value::none()), needInt(maxsplit, "split"));
+    return split(budget, s, paramOr(args, 0, "sep", Value::none()), needInt(maxsplit, "split"));
   }
-  if (name == "title") return Value::string(pythonTitle(s));
-  if (name == "capitalize") return Value::string(capitalize(s));
-  if (name == "upper") return Value::string(mapCase(s, upperCp));
-  if (name == "lower") return Value::string(mapCase(s, lowerCp));
+  if (name == "title") return built(pythonTitle(s));
+  if (name == "capitalize") return built(capitalize(s));
+  if (name == "upper") return built(mapCase(s, upperCp));
+  if (name == "lower") return built(mapCase(s, lowerCp));
   if (name == "replace") {
     Value count = paramOr(args, 2, "count", Value::integer(-1));
-    return Value::string(replace(interp, s, needString(paramOr(args, 0, "", Value::undefined()), "replace"),
+    return Value::string(replace(budget, s, needString(paramOr(args, 0, "", Value::undefined()), "replace"),
                                  needString(paramOr(args, 1, "", Value::undefined()), "replace"),
                                  needInt(count, "replace")));
   }
   if (name == "startswith" || name == "endswith") {
     const Value* affix = param(args, 0, "");
     if (!affix) runtimeError(name + "() takes at least 1 argument");
+    budget.steps(affix->isList() ? affix->items().size() : 1);
     return Value::boolean(startsOrEnds(s, *affix, name == "startswith"));
   }
-  if (name == "format") {
-    std::string out = pythonFormat(s, args);
-    interp.checkStringSize(out.size());
-    return Value::string(std::move(out));
-  }
+  if (name == "format") return Value::string(pythonFormat(budget, s, args));
   if (name == "join") {
     std::string out;
-    std::vector<Value> items = iterate(paramOr(args, 0, "", Value::list()));
+    std::vector<Value> items = iterate(budget, paramOr(args, 0, "", Value::list()));
     for (size_t i = 0; i < items.size(); ++i) {
+      const std::string& piece = needString(items[i], "join");
+      budget.checkValueSize(out.size() + (i > 0 ? s.size() : 0) + piece.size());
+      budget.workBytes((i > 0 ? s.size() : 0) + piece.size());
       if (i > 0) out += s;
-      out += needString(items[i], "join");
-      interp.checkStringSize(out.size());
+      out += piece;
     }
     return Value::string(std::move(out));
   }
   if (name == "find" || name == "count") {
     const std::string sub = needString(paramOr(args, 0, "", Value::undefined()), name.c_str());
+    budget.workBytes(sub.size());
     if (name == "find") {
-      size_t hit = s.find(sub);
+      size_t hit = findText(s, sub);
       if (hit == std::string::npos) return Value::integer(-1);
       return Value::integer(static_cast<int64_t>(decodeUtf8(s.substr(0, hit)).size()));
     }
-    if (sub.empty()) return Value::integer(static_cast<int64_t>(decodeUtf8(s).size()) + 1);
+    if (sub.empty()) return Value::integer(static_cast<int64_t>(countCodePoints(s)) + 1);
     int64_t n = 0;
-    for (size_t pos = s.find(sub); pos != std::string::npos; pos = s.find(sub, pos + sub.size())) ++n;
+    for (size_t pos = findText(s, sub); pos != std::string::npos; pos = findText(s, sub, pos + sub.size())) ++n;
     return Value::integer(n);
   }
   std::vector<char32_t> cps = decodeUtf8(s);
@@ -93,6 +105,7 @@ Value callMethod(Interpreter& interp, const Value& object, const std::string& na
   if (name == "isdigit") return all([](char32_t c) { return c >= '0' && c <= '9'; });
   if (name == "isalpha") return all([](char32_t c) { return isLetter(c); });
   if (name == "isspace") return all([](char32_t c) { return isPythonSpace(c); });
+  budget.workBytes(2 * s.size());  // the case tests map the string twice
   if (name == "islower") return Value::boolean(mapCase(s, lowerCp) == s && mapCase(s, upperCp) != s);
   if (name == "isupper") return Value::boolean(mapCase(s, upperCp) == s && mapCase(s, lowerCp) != s);
   runtimeError("'str' object has no attribute '" + name + "'");
@@ -110,34 +123,46 @@ void addGlobals(ValueDict& globals) {
       if (args.args.size() == 3) step = needInt(args.args[2], "range");
     }
     if (step == 0) runtimeError("range() arg 3 must not be zero");
-    double count = std::ceil((static_cast<double>(stop) - static_cast<double>(start)) / static_cast<double>(step));
-    if (count > static_cast<double>(interp.limits().max_loop_iterations))
-      fail(Code::kTemplateLimit, "range() of " + formatFloat(count) + " items exceeds the loop limit");
+    // Counted exactly before anything is made: stepping to `stop` could overflow int64. Jinja2's
+    // sandbox refuses ranges of more than MAX_RANGE items; so does this one.
+    constexpr uint64_t kMaxRange = 100'000;
+    const uint64_t count = rangeLength(start, stop, step);
+    if (count > kMaxRange)
+      fail(Code::kTemplateLimit, "range() of " + std::to_string(count) + " items: the sandbox allows " +
+                                     std::to_string(kMaxRange) + " at most (as Jinja2's)");
+    interp.budget().items(count, sizeof(Value));
     ValueList out;
-    for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) out.push_back(Value::integer(i));
+    out.reserve(count);
+    // Each item fits in int64, but k * step alone may not: computed modulo 2^64 (C++20's
+    // conversion back to int64 is exact for a value that fits).
+    for (uint64_t k = 0; k < count; ++k)
+      out.push_back(Value::integer(static_cast<int64_t>(static_cast<uint64_t>(start) + k * static_cast<uint64_t>(step))));
     return Value::list(std::move(out));
   }));
-  globals.set("namespace", Value::callable("namespace", [](Interpreter&, CallArgs& args) {
-    ValueDict ns;
-    ns.is_namespace = true;
-    for (const Value& a : args.args) {
-      if (!a.isDict()) runtimeError("namespace() positional arguments must be mappings");
-      for (const auto& [k, v] : a.entries().entries) ns.set(k, v);
-    }
-    for (const auto& [k, v] : args.kwargs) ns.set(k, v);
-    return Value::dict(std::move(ns));
-  }));
-  globals.set("dict", Value::callable("dict", [](Interpreter&, CallArgs& args) {
+  // namespace(...) and dict(...): mappings and keyword arguments merged into a new dict.
+  auto merged = [](Interpreter& interp, CallArgs& args, bool is_namespace, const char* what) {
     ValueDict d;
+    d.is_namespace = is_namespace;
     for (const Value& a : args.args) {
-      if (!a.isDict()) runtimeError("dict() positional arguments must be mappings");
-      for (const auto& [k, v] : a.entries().entries) d.set(k, v);
+      if (!a.isDict()) runtimeError(std::string(what) + "() positional arguments must be mappings");
+      interp.budget().items(a.entries().size(), sizeof(ValueDict::Entry));
+      interp.budget().workBytes(a.entries().keyBytes());
+      for (const auto& [k, v] : a.entries().items()) d.set(k, v);
     }
     for (const auto& [k, v] : args.kwargs) d.set(k, v);
     return Value::dict(std::move(d));
+  };
+  globals.set("namespace", Value::callable("namespace", [merged](Interpreter& interp, CallArgs& args) {
+    Value ns = merged(interp, args, true, "namespace");
+    interp.adoptNamespace(ns);
+    return ns;
   }));
-  globals.set("raise_exception", Value::callable("raise_exception", [](Interpreter&, CallArgs& args) -> Value {
-    fail(Code::kTemplateRaised, args.args.empty() ? std::string("raise_exception() called") : toPythonStr(args.args[0]));
+  globals.set("dict", Value::callable("dict", [merged](Interpreter& interp, CallArgs& args) {
+    return merged(interp, args, false, "dict");
+  }));
+  globals.set("raise_exception", Value::callable("raise_exception", [](Interpreter& interp, CallArgs& args) -> Value {
+    fail(Code::kTemplateRaised,
+         args.args.empty() ? std::string("raise_exception() called") : toPythonStr(interp.budget(), args.args[0]));
   }));
   globals.set("strftime_now", Value::callable("strftime_now", [](Interpreter& interp, CallArgs& args) {
     const std::string fmt = needString(paramOr(args, 0, "format", Value::undefined()), "strftime_now");

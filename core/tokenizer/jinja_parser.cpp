@@ -1,6 +1,8 @@
 // Recursive-descent parser for the Jinja2 subset, following Jinja2's operator precedence:
 // cond-expr < or < and < not < comparison < + - < ~ < * / // % < ** < unary < postfix / filter.
+#include <new>
 #include <set>
+#include <stdexcept>
 #include <utility>
 
 #include "tokenizer/jinja_interp.h"
@@ -25,13 +27,29 @@ class Parser {
   }
 
  private:
+  // Nesting in the source becomes recursion in the parser, the evaluator and the tree's
+  // destructor; each level is counted against limits.max_nesting.
+  void deeper(size_t offset) {
+    if (++m_depth > m_limits.max_nesting)
+      throw JinjaError{Code::kTemplateLimit,
+                       "template nested deeper than " + std::to_string(m_limits.max_nesting) + " levels", offset};
+  }
   struct DepthGuard {
     Parser& p;
-    DepthGuard(Parser& parser, size_t offset) : p(parser) {
-      if (++p.m_depth > p.m_limits.max_parse_depth)
-        throw JinjaError{Code::kTemplateLimit, "template nested too deeply", offset};
-    }
+    DepthGuard(Parser& parser, size_t offset) : p(parser) { p.deeper(offset); }
     ~DepthGuard() { --p.m_depth; }
+  };
+  // A chain such as a.b.c, 1 + 2 + 3 or x | f | g is parsed by a loop, but every link makes the
+  // tree one level deeper: each link counts like a parenthesis would.
+  struct ChainDepth {
+    Parser& p;
+    uint32_t links = 0;
+    explicit ChainDepth(Parser& parser) : p(parser) {}
+    void link(size_t offset) {
+      ++links;
+      p.deeper(offset);
+    }
+    ~ChainDepth() { p.m_depth -= links; }
   };
 
   [[noreturn]] void error(size_t offset, const std::string& message) {
@@ -293,8 +311,10 @@ class Parser {
   ExprPtr parseExpression() {
     DepthGuard guard(*this, peek().offset);
     ExprPtr e = parseOr();
+    ChainDepth chain(*this);
     while (isName("if")) {
       size_t offset = next().offset;
+      chain.link(offset);
       ExprPtr c = make(Expr::Kind::kCond, offset);
       c->args.push_back(std::move(e));
       c->args.push_back(parseOr());
@@ -314,8 +334,10 @@ class Parser {
 
   ExprPtr parseOr() {
     ExprPtr e = parseAnd();
+    ChainDepth chain(*this);
     while (isName("or")) {
       size_t offset = next().offset;
+      chain.link(offset);
       e = binary(Expr::Kind::kOr, "or", std::move(e), parseAnd(), offset);
     }
     return e;
@@ -323,8 +345,10 @@ class Parser {
 
   ExprPtr parseAnd() {
     ExprPtr e = parseNot();
+    ChainDepth chain(*this);
     while (isName("and")) {
       size_t offset = next().offset;
+      chain.link(offset);
       e = binary(Expr::Kind::kAnd, "and", std::move(e), parseNot(), offset);
     }
     return e;
@@ -344,6 +368,7 @@ class Parser {
 
   ExprPtr parseCompare() {
     ExprPtr e = parseMath1();
+    ChainDepth chain(*this);
     while (true) {
       size_t offset = peek().offset;
       std::string op;
@@ -361,14 +386,17 @@ class Parser {
       } else {
         return e;
       }
+      chain.link(offset);
       e = binary(Expr::Kind::kBinary, op, std::move(e), parseMath1(), offset);
     }
   }
 
   ExprPtr parseMath1() {
     ExprPtr e = parseConcat();
+    ChainDepth chain(*this);
     while (isOp("+") || isOp("-")) {
       const Token& t = next();
+      chain.link(t.offset);
       e = binary(Expr::Kind::kBinary, t.text, std::move(e), parseConcat(), t.offset);
     }
     return e;
@@ -376,8 +404,10 @@ class Parser {
 
   ExprPtr parseConcat() {
     ExprPtr e = parseMath2();
+    ChainDepth chain(*this);
     while (isOp("~")) {
       const Token& t = next();
+      chain.link(t.offset);
       e = binary(Expr::Kind::kBinary, "~", std::move(e), parseMath2(), t.offset);
     }
     return e;
@@ -385,8 +415,10 @@ class Parser {
 
   ExprPtr parseMath2() {
     ExprPtr e = parsePow();
+    ChainDepth chain(*this);
     while (isOp("*") || isOp("/") || isOp("//") || isOp("%")) {
       const Token& t = next();
+      chain.link(t.offset);
       e = binary(Expr::Kind::kBinary, t.text, std::move(e), parsePow(), t.offset);
     }
     return e;
@@ -394,8 +426,10 @@ class Parser {
 
   ExprPtr parsePow() {
     ExprPtr e = parseUnary(true);
+    ChainDepth chain(*this);
     while (isOp("**")) {
       const Token& t = next();
+      chain.link(t.offset);
       e = binary(Expr::Kind::kBinary, "**", std::move(e), parseUnary(true), t.offset);
     }
     return e;
@@ -497,8 +531,10 @@ class Parser {
   }
 
   ExprPtr parsePostfix(ExprPtr e) {
+    ChainDepth chain(*this);
     while (true) {
       size_t offset = peek().offset;
+      if (isOp(".") || isOp("[") || isOp("(")) chain.link(offset);
       if (acceptOp(".")) {
         ExprPtr a = make(Expr::Kind::kAttr, offset);
         if (peek().kind == TokenKind::kInt) {
@@ -570,8 +606,10 @@ class Parser {
   }
 
   ExprPtr parseFilterChain(ExprPtr e) {
+    ChainDepth chain(*this);
     while (true) {
       size_t offset = peek().offset;
+      if (isOp("|") || isName("is") || isOp("(")) chain.link(offset);
       if (acceptOp("|")) {
         ExprPtr f = make(Expr::Kind::kFilter, offset);
         f->name = expectName();
@@ -634,6 +672,10 @@ Result<std::shared_ptr<const Template>> parseTemplate(std::string_view source, c
     return std::shared_ptr<const Template>(std::move(tmpl));
   } catch (const JinjaError& e) {
     return Status(e.code, describeOffset(normalized, e.offset) + ": " + e.message, e.offset);
+  } catch (const std::bad_alloc&) {
+    return Status(Code::kTemplateLimit, "out of memory while parsing the template");
+  } catch (const std::exception& e) {
+    return Status(Code::kTemplateSyntax, std::string("internal error while parsing: ") + e.what());
   }
 }
 

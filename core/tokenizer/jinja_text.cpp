@@ -5,7 +5,8 @@
 
 #include <algorithm>
 
-#include "tokenizer/jinja_interp.h"
+#include "tokenizer/jinja_budget.h"
+#include "tokenizer/jinja_ops.h"
 
 namespace tokenfab::jinja {
 
@@ -29,6 +30,17 @@ int64_t needInt(const Value& v, const char* what) {
   return v.asInt();
 }
 
+std::optional<uint64_t> parseIndex(std::string_view digits) {
+  if (digits.empty()) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    if (__builtin_mul_overflow(value, 10u, &value) || __builtin_add_overflow(value, static_cast<uint64_t>(c - '0'), &value))
+      value = UINT64_MAX;  // larger than any sequence: out of range like Python's huge int
+  }
+  return value;
+}
+
 char32_t upperCp(char32_t c) { return static_cast<char32_t>(utf8proc_toupper(static_cast<utf8proc_int32_t>(c))); }
 char32_t lowerCp(char32_t c) { return static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))); }
 bool isLetter(char32_t c) {
@@ -37,9 +49,11 @@ bool isLetter(char32_t c) {
          cat == UTF8PROC_CATEGORY_LM || cat == UTF8PROC_CATEGORY_LO;
 }
 
+// The case mappings stream the text: a decoded copy would take four bytes per character.
 std::string mapCase(const std::string& s, char32_t (*fn)(char32_t)) {
   std::string out;
-  for (char32_t c : decodeUtf8(s)) appendUtf8(out, fn(c));
+  out.reserve(s.size());
+  forEachCodePoint(s, [&](char32_t c, size_t, size_t) { appendUtf8(out, fn(c)); });
   return out;
 }
 
@@ -47,11 +61,11 @@ std::string mapCase(const std::string& s, char32_t (*fn)(char32_t)) {
 std::string pythonTitle(const std::string& s) {
   std::string out;
   bool prev_letter = false;
-  for (char32_t c : decodeUtf8(s)) {
+  forEachCodePoint(s, [&](char32_t c, size_t, size_t) {
     bool letter = isLetter(c);
     appendUtf8(out, letter ? (prev_letter ? lowerCp(c) : upperCp(c)) : c);
     prev_letter = letter;
-  }
+  });
   return out;
 }
 
@@ -59,76 +73,118 @@ std::string pythonTitle(const std::string& s) {
 std::string jinjaTitle(const std::string& s) {
   std::string out;
   bool word_start = true;
-  for (char32_t c : decodeUtf8(s)) {
+  forEachCodePoint(s, [&](char32_t c, size_t, size_t) {
     bool sep = isPythonSpace(c) || c == '-' || c == '(' || c == '{' || c == '[' || c == '<';
-    if (sep) {
-      appendUtf8(out, c);
-      word_start = true;
-    } else {
-      appendUtf8(out, word_start ? upperCp(c) : lowerCp(c));
-      word_start = false;
-    }
-  }
+    appendUtf8(out, sep ? c : word_start ? upperCp(c) : lowerCp(c));
+    word_start = sep;
+  });
   return out;
 }
 
 std::string capitalize(const std::string& s) {
-  std::vector<char32_t> cps = decodeUtf8(s);
   std::string out;
-  for (size_t i = 0; i < cps.size(); ++i) appendUtf8(out, i == 0 ? upperCp(cps[i]) : lowerCp(cps[i]));
+  bool first = true;
+  forEachCodePoint(s, [&](char32_t c, size_t, size_t) {
+    appendUtf8(out, first ? upperCp(c) : lowerCp(c));
+    first = false;
+  });
   return out;
 }
 
-// Python str.strip([chars]) family; which: 1 = left, 2 = right, 3 = both.
-std::string strip(const std::string& s, const Value& chars, int which) {
-  std::vector<char32_t> cps = decodeUtf8(s);
-  std::vector<char32_t> set;
-  bool use_set = chars.isString();
-  if (use_set) set = decodeUtf8(chars.str());
+// Python str.strip([chars]) family; which: 1 = left, 2 = right, 3 = both. One pass finds the
+// bytes to keep, a second re-encodes them (as decodeUtf8 would read them).
+std::string strip(Budget& budget, const std::string& s, const Value& chars, int which) {
+  budget.workBytes(s.size() + chars.str().size());
+  // A few characters are searched in turn; more are marked in a bitmap of every code point, so
+  // a long `chars` costs one pass, not a search per character.
+  std::vector<char32_t> few;
+  std::vector<bool> many;
+  const bool use_set = chars.isString();
+  if (use_set) {
+    forEachCodePoint(chars.str(), [&](char32_t c, size_t, size_t) {
+      if (many.empty() && few.size() < 16) {
+        few.push_back(c);
+        return;
+      }
+      if (many.empty()) {
+        many.assign(0x200000, false);  // every value a 4-byte UTF-8 sequence can decode to
+        for (char32_t f : few) many[f] = true;
+      }
+      many[c] = true;
+    });
+  }
   auto strippable = [&](char32_t c) {
-    return use_set ? std::find(set.begin(), set.end(), c) != set.end() : isPythonSpace(c);
+    if (!use_set) return isPythonSpace(c);
+    if (!many.empty()) return c < many.size() && many[c];
+    return std::find(few.begin(), few.end(), c) != few.end();
   };
-  size_t b = 0, e = cps.size();
-  if (which & 1)
-    while (b < e && strippable(cps[b])) ++b;
-  if (which & 2)
-    while (e > b && strippable(cps[e - 1])) --e;
-  return encodeUtf8(cps, b, e);
+  size_t begin = s.size(), end = 0;  // of the kept characters
+  bool leading = true;
+  forEachCodePoint(s, [&](char32_t c, size_t first, size_t last) {
+    const bool kept = !strippable(c);
+    if (leading && (kept || !(which & 1))) {
+      begin = first;
+      leading = false;
+    }
+    if (!leading && (kept || !(which & 2))) end = last;
+  });
+  std::string out;
+  if (begin >= end) return out;
+  forEachCodePoint(std::string_view(s).substr(begin, end - begin),
+                   [&](char32_t c, size_t, size_t) { appendUtf8(out, c); });
+  return out;
 }
 
-std::string replace(Interpreter& interp, const std::string& s, const std::string& from, const std::string& to,
+std::string replace(Budget& budget, const std::string& s, const std::string& from, const std::string& to,
                     int64_t count) {
+  budget.workBytes(s.size() + from.size());
   std::string out;
+  // Each piece is checked before it is appended: `to` may be long and the matches many.
+  auto put = [&](std::string_view piece) {
+    budget.checkValueSize(out.size() + piece.size());
+    budget.workBytes(piece.size());
+    out.append(piece);
+  };
   if (from.empty()) {  // Python inserts `to` between every character
     std::vector<char32_t> cps = decodeUtf8(s);
     int64_t done = 0;
     for (size_t i = 0; i <= cps.size(); ++i) {
+      budget.steps();
       if (count < 0 || done < count) {
-        out += to;
+        put(to);
         ++done;
       }
-      if (i < cps.size()) appendUtf8(out, cps[i]);
-      interp.checkStringSize(out.size());
+      if (i < cps.size()) {
+        std::string c;
+        appendUtf8(c, cps[i]);
+        put(c);
+      }
     }
     return out;
   }
   size_t pos = 0;
   int64_t done = 0;
   while (count < 0 || done < count) {
-    size_t hit = s.find(from, pos);
+    size_t hit = findText(s, from, pos);
     if (hit == std::string::npos) break;
-    out.append(s, pos, hit - pos);
-    out += to;
-    interp.checkStringSize(out.size());
+    budget.steps();
+    put(std::string_view(s).substr(pos, hit - pos));
+    put(to);
     pos = hit + from.size();
     ++done;
   }
-  out.append(s, pos, std::string::npos);
+  put(std::string_view(s).substr(pos));
   return out;
 }
 
-Value split(const std::string& s, const Value& sep, int64_t maxsplit) {
+Value split(Budget& budget, const std::string& s, const Value& sep, int64_t maxsplit) {
+  budget.workBytes(2 * s.size());
   ValueList out;
+  // Every piece is a new value: charged as it is made (at most one per byte of `s`).
+  auto piece = [&](std::string text) {
+    budget.items(1, sizeof(Value));
+    out.push_back(Value::string(std::move(text)));
+  };
   if (!sep.isString()) {  // split on runs of whitespace, dropping empty pieces
     std::vector<char32_t> cps = decodeUtf8(s);
     size_t i = 0;
@@ -139,11 +195,11 @@ Value split(const std::string& s, const Value& sep, int64_t maxsplit) {
       if (maxsplit >= 0 && static_cast<int64_t>(out.size()) >= maxsplit) {
         size_t e = cps.size();
         while (e > i && isPythonSpace(cps[e - 1])) --e;
-        out.push_back(Value::string(encodeUtf8(cps, i, e)));
+        piece(encodeUtf8(cps, i, e));
         break;
       }
       while (j < cps.size() && !isPythonSpace(cps[j])) ++j;
-      out.push_back(Value::string(encodeUtf8(cps, i, j)));
+      piece(encodeUtf8(cps, i, j));
       i = j;
     }
     return Value::list(std::move(out));
@@ -152,12 +208,12 @@ Value split(const std::string& s, const Value& sep, int64_t maxsplit) {
   if (d.empty()) runtimeError("empty separator");
   size_t pos = 0;
   while (maxsplit < 0 || static_cast<int64_t>(out.size()) < maxsplit) {
-    size_t hit = s.find(d, pos);
+    size_t hit = findText(s, d, pos);
     if (hit == std::string::npos) break;
-    out.push_back(Value::string(s.substr(pos, hit - pos)));
+    piece(s.substr(pos, hit - pos));
     pos = hit + d.size();
   }
-  out.push_back(Value::string(s.substr(pos)));
+  piece(s.substr(pos));
   return Value::list(std::move(out));
 }
 
@@ -175,43 +231,6 @@ bool startsOrEnds(const std::string& s, const Value& affix, bool starts) {
   return one(affix);
 }
 
-// Python str.format with "{}", "{0}", "{name}" and "{{" / "}}" (no format specs).
-std::string pythonFormat(const std::string& fmt, const CallArgs& args) {
-  std::string out;
-  size_t auto_index = 0;
-  for (size_t i = 0; i < fmt.size(); ++i) {
-    char c = fmt[i];
-    if (c == '{' && i + 1 < fmt.size() && fmt[i + 1] == '{') {
-      out += '{';
-      ++i;
-    } else if (c == '}' && i + 1 < fmt.size() && fmt[i + 1] == '}') {
-      out += '}';
-      ++i;
-    } else if (c == '{') {
-      size_t close = fmt.find('}', i);
-      if (close == std::string::npos) runtimeError("Single '{' encountered in format string");
-      std::string field = fmt.substr(i + 1, close - i - 1);
-      const Value* v = nullptr;
-      if (field.empty()) {
-        v = auto_index < args.args.size() ? &args.args[auto_index] : nullptr;
-        ++auto_index;
-      } else if (std::all_of(field.begin(), field.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
-        size_t k = std::stoul(field);
-        v = k < args.args.size() ? &args.args[k] : nullptr;
-      } else {
-        v = args.kwarg(field);
-      }
-      if (!v) runtimeError("format: missing argument for field '{" + field + "}'");
-      out += toPythonStr(*v);
-      i = close;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-// `attribute` may be dotted ("function.name") or an integer index, as in Jinja's make_attrgetter.
 std::string indent(const std::string& s, const std::string& pad, bool first, bool blank) {
   std::vector<std::string> lines;
   size_t pos = 0;

@@ -340,14 +340,17 @@ class Matcher {
     return true;
   }
 
-  size_t runLength(const Node& n, size_t pos) const {
+  size_t runLength(const Node& n, size_t pos) {
     size_t count = 0;
     while (classMatches(n, pos + count)) ++count;
     return count;
   }
 
+  uint64_t steps() const { return m_steps; }
+
  private:
-  bool classMatches(const Node& n, size_t pos) const {
+  bool classMatches(const Node& n, size_t pos) {
+    ++m_steps;
     if (pos >= m_end) return false;
     for (const CharSet& s : n.sets) {
       if (!s.matches(m_cps[pos], m_flags[pos])) return false;
@@ -395,6 +398,7 @@ class Matcher {
   }
 
   bool matchOnce(const Node& n, size_t pos, const Cont* k) {
+    ++m_steps;
     switch (n.kind) {
       case Node::Kind::kClass:
         return classMatches(n, pos) && resume(pos + 1, k);
@@ -425,6 +429,7 @@ class Matcher {
   const uint8_t* m_flags;
   size_t m_end;
   size_t m_result = 0;
+  uint64_t m_steps = 0;
 };
 
 }  // namespace
@@ -441,8 +446,17 @@ PreRegex& PreRegex::operator=(PreRegex&&) noexcept = default;
 PreRegex::~PreRegex() = default;
 
 bool PreRegex::find(const uint32_t* cps, const uint8_t* flags, size_t from, size_t end, size_t& match_begin,
-                    size_t& match_end) const {
+                    size_t& match_end, uint64_t* steps) const {
   Matcher matcher(cps, flags, end);
+  uint64_t tries = 0;  // (position, alternative) pairs looked at, skipped ones included
+  struct Report {      // the work is reported on every return
+    const Matcher& m;
+    const uint64_t& tries;
+    uint64_t* steps;
+    ~Report() {
+      if (steps) *steps += m.steps() + tries;
+    }
+  } report{matcher, tries, steps};
   const std::vector<Seq>& alternatives = m_root->alternatives;
   // An alternative that starts with an unbounded class run R (like \s+$) and fails at p, where
   // R extends to e, also fails at every p' in (p, e]: the rest of the pattern sees only run
@@ -450,6 +464,7 @@ bool PreRegex::find(const uint32_t* cps, const uint8_t* flags, size_t from, size
   std::vector<size_t> skip_until(alternatives.size(), 0);
   for (size_t pos = from; pos < end; ++pos) {
     for (size_t a = 0; a < alternatives.size(); ++a) {
+      ++tries;
       if (pos < skip_until[a]) continue;
       const Seq& alt = alternatives[a];
       size_t e = 0;
@@ -468,7 +483,7 @@ bool PreRegex::find(const uint32_t* cps, const uint8_t* flags, size_t from, size
 }
 
 void refineSplit(const PreRegex& regex, const uint32_t* cps, const uint8_t* flags,
-                 std::vector<size_t>& lengths) {
+                 std::vector<size_t>& lengths, uint64_t* steps) {
   std::vector<size_t> out;
   out.reserve(lengths.size() * 2);
   size_t start = 0;
@@ -476,7 +491,7 @@ void refineSplit(const PreRegex& regex, const uint32_t* cps, const uint8_t* flag
     const size_t end = start + len;
     size_t pos = start;
     size_t mb = 0, me = 0;
-    while (pos < end && regex.find(cps, flags, pos, end, mb, me)) {
+    while (pos < end && regex.find(cps, flags, pos, end, mb, me, steps)) {
       if (mb > pos) out.push_back(mb - pos);
       out.push_back(me - mb);
       pos = me;

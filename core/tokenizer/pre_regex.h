@@ -23,8 +23,9 @@ class PreRegex {
 
   // Searches cps[from, end) (flags[i] = charFlags(cps[i])); the text is treated as ending at
   // `end` (for $ and lookahead). On success sets [match_begin, match_end) and returns true.
+  // `steps` (optional) counts the character tests and pattern nodes tried: the matcher's work.
   bool find(const uint32_t* cps, const uint8_t* flags, size_t from, size_t end, size_t& match_begin,
-            size_t& match_end) const;
+            size_t& match_end, uint64_t* steps = nullptr) const;
 
   struct Node;
 
@@ -37,6 +38,6 @@ class PreRegex {
 // piece and so does each gap between matches (llama.cpp's unicode_regex_split semantics).
 // `lengths` holds the current piece lengths and is replaced.
 void refineSplit(const PreRegex& regex, const uint32_t* cps, const uint8_t* flags,
-                 std::vector<size_t>& lengths);
+                 std::vector<size_t>& lengths, uint64_t* steps = nullptr);
 
 }  // namespace tokenfab::tok

@@ -82,11 +82,11 @@ Result<PreTokenizer> makePreTokenizer(std::string_view pre) {
 }
 
 std::vector<size_t> preTokenize(const PreTokenizer& pre, const std::vector<uint32_t>& cps,
-                                const std::vector<uint8_t>& flags) {
+                                const std::vector<uint8_t>& flags, uint64_t* steps) {
   std::vector<size_t> lengths;
   if (cps.empty()) return lengths;
   lengths.push_back(cps.size());
-  for (const PreRegex& pass : pre.passes) refineSplit(pass, cps.data(), flags.data(), lengths);
+  for (const PreRegex& pass : pre.passes) refineSplit(pass, cps.data(), flags.data(), lengths, steps);
   return lengths;
 }
 

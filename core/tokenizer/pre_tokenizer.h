@@ -23,7 +23,8 @@ struct PreTokenizer {
 Result<PreTokenizer> makePreTokenizer(std::string_view pre);
 
 // Splits UTF-8 text into words (as code point index ranges, returned as lengths).
+// `steps` (optional) receives the matcher's work (EncodeWork::regex_steps).
 std::vector<size_t> preTokenize(const PreTokenizer& pre, const std::vector<uint32_t>& cps,
-                                const std::vector<uint8_t>& flags);
+                                const std::vector<uint8_t>& flags, uint64_t* steps = nullptr);
 
 }  // namespace tokenfab::tok

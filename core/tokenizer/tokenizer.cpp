@@ -226,6 +226,8 @@ Result<std::vector<int32_t>> Tokenizer::encode(std::string_view text, const Enco
   const bool add_special = options.add_special;
   if (add_special && v.add_bos) out.push_back(v.bos);
   bool prev_special = true;  // SPM: a text run at the start or after a special token gets "▁"
+  EncodeWork scratch;
+  EncodeWork& work = options.work ? *options.work : scratch;
   for (const Fragment& f : fragments) {
     if (f.token >= 0) {
       out.push_back(f.token);
@@ -235,13 +237,13 @@ Result<std::vector<int32_t>> Tokenizer::encode(std::string_view text, const Enco
     const std::string_view raw = text.substr(f.offset, f.length);
     switch (v.kind) {
       case VocabKind::kSpm:
-        TF_RETURN_IF_ERROR(v.encodeSpm(raw, v.add_space_prefix && prev_special, out));
+        TF_RETURN_IF_ERROR(v.encodeSpm(raw, v.add_space_prefix && prev_special, out, work));
         break;
       case VocabKind::kBpe:
-        v.encodeBpe(raw, out);
+        v.encodeBpe(raw, out, work);
         break;
       case VocabKind::kWpm:
-        v.encodeWpm(raw, out);
+        v.encodeWpm(raw, out, work);
         break;
     }
     prev_special = false;

@@ -50,9 +50,10 @@ struct Tokenizer::Impl {
   }
 
   // Encoders for one run of plain text (no special tokens inside).
-  Status encodeSpm(std::string_view text, bool add_prefix, std::vector<int32_t>& out) const;
-  void encodeBpe(std::string_view text, std::vector<int32_t>& out) const;
-  void encodeWpm(std::string_view text, std::vector<int32_t>& out) const;
+  // `work` receives the counts of EncodeWork.
+  Status encodeSpm(std::string_view text, bool add_prefix, std::vector<int32_t>& out, EncodeWork& work) const;
+  void encodeBpe(std::string_view text, std::vector<int32_t>& out, EncodeWork& work) const;
+  void encodeWpm(std::string_view text, std::vector<int32_t>& out, EncodeWork& work) const;
 };
 
 }  // namespace tokenfab

@@ -158,5 +158,63 @@ TEST(ModelChatTemplate, ReadsTemplateAndSpecialTokensFromGguf) {
   EXPECT_EQ(bad.status().code(), Code::kTokenizerBadVocab);
 }
 
+// A model's template that fails (here the reported namespace cycle and a huge repetition) is
+// replaced by the built-in picked from its vocabulary, and the reason is one line with the position.
+TEST(ModelChatTemplate, FailingTemplateFallsBackWithAReason) {
+  const std::string hostile = "{% set ns = namespace() %}{% set ns.me = ns %}{{ ns == ns }}{{ '' ~ 'x' * 9223372036854775807 }}";
+  auto info = chatTemplateForModel(makeVocabFile(hostile, 0));
+  ASSERT_TRUE(info.isOk()) << info.status().toString();
+  EXPECT_TRUE(info->has_own_template);
+  EXPECT_EQ(info->builtin_name, "chatml");
+  EXPECT_EQ(info->source, builtinTemplate("chatml"));
+  EXPECT_EQ(info->fallback_reason.rfind("line 1, column ", 0), 0u) << info->fallback_reason;
+  EXPECT_NE(info->fallback_reason.find("exceeds the limit"), std::string::npos) << info->fallback_reason;
+
+  auto unparsable = chatTemplateForModel(makeVocabFile("{% for m in messages %}", 0));
+  ASSERT_TRUE(unparsable.isOk());
+  EXPECT_EQ(unparsable->builtin_name, "chatml");
+  EXPECT_NE(unparsable->fallback_reason.find("endfor"), std::string::npos) << unparsable->fallback_reason;
+}
+
+// A template that refuses the system role (raise_exception) but renders a lone user message is
+// the model's own and stays.
+TEST(ModelChatTemplate, TemplateThatRefusesSystemRoleIsKept) {
+  const std::string no_system =
+      "{% for m in messages %}{% if m.role == 'system' %}{{ raise_exception('System role not supported') }}"
+      "{% endif %}<{{ m.role }}>{{ m.content }}{% endfor %}";
+  ModelChatTemplate t = chooseChatTemplate(no_system, "llama", {"<s>", "</s>"}, "<s>", "</s>");
+  EXPECT_EQ(t.builtin_name, "");
+  EXPECT_EQ(t.fallback_reason, "");
+  EXPECT_EQ(t.source, no_system);
+  EXPECT_EQ(t.spare_builtin, "llama2");
+  // Its refusal reaches the user as is: raise_exception() is the template's deliberate answer.
+  std::string note;
+  Result<std::string> refused = renderModelChatTemplate(t, conversation(), {}, &note);
+  EXPECT_EQ(refused.status().code(), Code::kTemplateRaised);
+  EXPECT_EQ(refused.status().message(), "System role not supported");
+  EXPECT_EQ(note, "");
+}
+
+// A template that passes the probe but fails on a longer conversation: that prompt is rendered
+// with the spare built-in, and the note says so.
+TEST(ModelChatTemplate, RenderFallsBackForOneConversation) {
+  const std::string fragile = "{% if messages | length > 2 %}{{ 1 // 0 }}{% endif %}{% for m in messages %}{{ m.content }}{% endfor %}";
+  ModelChatTemplate t = chooseChatTemplate(fragile, "qwen2", {"<|im_start|>"}, "", "<|im_end|>");
+  ASSERT_EQ(t.builtin_name, "");
+  std::string note;
+  Result<std::string> out = renderModelChatTemplate(t, conversation(), {}, &note);
+  ASSERT_TRUE(out.isOk()) << out.status().toString();
+  EXPECT_EQ(*out,
+            "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU1<|im_end|>\n<|im_start|>assistant\nA1<|im_end|>\n"
+            "<|im_start|>user\nU2<|im_end|>\n<|im_start|>assistant\n");
+  EXPECT_NE(note.find("built-in 'chatml'"), std::string::npos) << note;
+  EXPECT_NE(note.find("division or modulo by zero"), std::string::npos) << note;
+  // Two messages are fine: the model's own template renders them.
+  note.clear();
+  auto two = nlohmann::ordered_json::parse(R"([{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}])");
+  EXPECT_EQ(renderModelChatTemplate(t, two, {}, &note).value(), "ab");
+  EXPECT_EQ(note, "");
+}
+
 }  // namespace
 }  // namespace tokenfab

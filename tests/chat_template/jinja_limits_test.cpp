@@ -1,11 +1,8 @@
 // Errors and sandbox bounds: bad templates give a clear Status (with line/column for syntax
-// errors), hostile ones end quickly with kTemplateLimit, and nothing crashes on any prefix of a
-// real template or on random bytes.
+// errors), hostile ones end with kTemplateLimit after a counted amount of work, and nothing
+// crashes on any prefix of a real template or on random bytes.
 #include <gtest/gtest.h>
 
-#include <chrono>
-#include <cstdio>
-#include <ctime>
 #include <random>
 
 #include "render_helper.h"
@@ -13,8 +10,6 @@
 
 namespace tokenfab {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 Status renderStatus(const std::string& tmpl, TemplateLimits limits = {}) {
   return test::renderWith(tmpl, nlohmann::ordered_json::object(), limits).status();
@@ -77,37 +72,80 @@ TEST(JinjaErrors, RuntimeErrors) {
   EXPECT_EQ(renderChatTemplate("x", nlohmann::ordered_json::object()).status().code(), Code::kInvalidArgument);
 }
 
+// Hostile templates end with kTemplateLimit after a bounded, counted amount of work. Each case
+// names the counter that must stop it and the value it reaches, computed by hand from the
+// template and the default limits (never a time: the counts are the same on every machine).
 struct LimitCase {
   const char* name;
-  const char* tmpl;
+  std::string tmpl;
+  uint64_t TemplateUsage::*counter;  // the counter expected to stop it, or null
+  uint64_t expected;                 // its value at the error
+  uint32_t call_depth;               // the macro depth reached (0: not checked)
 };
 
-TEST(JinjaLimits, HostileTemplatesEndFastWithLimitError) {
+TEST(JinjaLimits, HostileTemplatesStopAtTheirBudget) {
+  const TemplateLimits limits;
   const LimitCase cases[] = {
-      {"huge range", "{% for i in range(1000000000000) %}{% endfor %}"},
-      {"nested loops", "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"},
-      {"infinite recursion", "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}"},
-      {"mutual recursion", "{% macro a() %}{{ b() }}{% endmacro %}{% macro b() %}{{ a() }}{% endmacro %}{{ a() }}"},
-      {"huge output", "{% for i in range(100000) %}{{ 'x' * 1000 }}{% endfor %}"},
-      {"huge repetition", "{{ 'x' * 10000000000 }}"},
-      {"doubling string", "{% set ns = namespace(s='x') %}{% for i in range(100) %}{% set ns.s = ns.s + ns.s %}{% endfor %}"},
-      {"doubling list", "{% set ns = namespace(l=[1]) %}{% for i in range(100) %}{% set ns.l = ns.l + ns.l %}{% endfor %}"},
-      {"integer overflow", "{{ 2 ** 100 }}"},
-      {"deep nesting", nullptr},
+      // range() is counted before anything is made: no iteration, a handful of steps.
+      {"huge range", "{% for i in range(1000000000000) %}{% endfor %}", &TemplateUsage::loop_iterations, 0, 0},
+      // 100000 outer iterations of 1 + 100000 inner ones would be 10^10: stops at the loop budget.
+      {"nested loops", "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+       &TemplateUsage::loop_iterations, limits.max_loop_iterations, 0},
+      {"infinite recursion", "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", nullptr, 0, limits.max_call_depth},
+      {"mutual recursion", "{% macro a() %}{{ b() }}{% endmacro %}{% macro b() %}{{ a() }}{% endmacro %}{{ a() }}",
+       nullptr, 0, limits.max_call_depth},
+      // 1000 bytes per iteration: the 33555th append passes 32 MiB (33554432 / 1000 = 33554.4).
+      {"huge output", "{% for i in range(100000) %}{{ 'x' * 1000 }}{% endfor %}", &TemplateUsage::loop_iterations,
+       33555, 0},
+      // Refused by its size before any byte is built.
+      {"huge repetition", "{{ 'x' * 10000000000 }}", &TemplateUsage::work_bytes, 0, 0},
+      // 'x' doubled k times is 2^k bytes: 2^25 is exactly 32 MiB, the 26th doubling is refused.
+      {"doubling string",
+       "{% set ns = namespace(s='x') %}{% for i in range(100) %}{% set ns.s = ns.s + ns.s %}{% endfor %}",
+       &TemplateUsage::loop_iterations, 26, 0},
+      // A list of 2^k items holds 2^k values of sizeof(Value) bytes: 2^19 of them pass 32 MiB.
+      {"doubling list",
+       "{% set ns = namespace(l=[1]) %}{% for i in range(100) %}{% set ns.l = ns.l + ns.l %}{% endfor %}",
+       &TemplateUsage::loop_iterations, 19, 0},
+      {"integer overflow", "{{ 2 ** 100 }}", &TemplateUsage::loop_iterations, 0, 0},
   };
-  std::string deep = "{{ " + std::string(5000, '(') + "1" + std::string(5000, ')') + " }}";
   for (const LimitCase& c : cases) {
     SCOPED_TRACE(c.name);
-    // CPU time: the build machine is shared, so wall time measures the neighbours too.
-    std::clock_t cpu_start = std::clock();
-    auto start = Clock::now();
-    Status s = renderStatus(c.tmpl ? c.tmpl : deep);
-    double cpu_ms = 1000.0 * static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
-    double wall_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    TemplateUsage usage;
+    RenderOptions opts;
+    opts.usage = &usage;
+    Status s = renderChatTemplate(c.tmpl, nlohmann::ordered_json::array(), opts).status();
     EXPECT_EQ(s.code(), Code::kTemplateLimit) << s.toString();
-    EXPECT_LT(cpu_ms, 1000.0) << "took " << cpu_ms << " ms of CPU, " << wall_ms << " ms of wall time";
-    std::printf("  %-20s %7.1f ms CPU %7.1f ms wall: %s\n", c.name, cpu_ms, wall_ms, s.message().c_str());
+    if (c.counter) {
+      EXPECT_EQ(usage.*c.counter, c.expected) << s.toString();
+    }
+    if (c.call_depth) {
+      EXPECT_EQ(usage.call_depth, c.call_depth) << s.toString();
+    }
+    EXPECT_LE(usage.steps, limits.max_steps);
+    EXPECT_LE(usage.work_bytes, limits.max_work_bytes);
   }
+  // Nesting is refused while parsing: 5000 parentheses never reach the evaluator.
+  Status deep = renderStatus("{{ " + std::string(5000, '(') + "1" + std::string(5000, ')') + " }}");
+  EXPECT_EQ(deep.code(), Code::kTemplateLimit) << deep.toString();
+  EXPECT_NE(deep.message().find("nested deeper than 256"), std::string::npos) << deep.toString();
+}
+
+// Every counter is exact for a small template, counted by hand: the budget measures what it says.
+TEST(JinjaLimits, UsageCountsTheWork) {
+  TemplateUsage usage;
+  RenderOptions opts;
+  opts.usage = &usage;
+  // 3 loop iterations; output "abc" (3 bytes).
+  Result<std::string> out = renderChatTemplate("{% for c in 'abc' %}{{ c }}{% endfor %}", nlohmann::ordered_json::array(), opts);
+  ASSERT_TRUE(out.isOk()) << out.status().toString();
+  EXPECT_EQ(*out, "abc");
+  EXPECT_EQ(usage.loop_iterations, 3u);
+  EXPECT_EQ(usage.output_bytes, 3u);
+  // Steps: the for statement, its iterable, the string expanded into 3 items, 3 iterations, and
+  // per iteration one output statement and its name expression = 1 + 1 + 3 + 3 + 3 * 2 = 14.
+  EXPECT_EQ(usage.steps, 14u);
+  EXPECT_EQ(usage.call_depth, 0u);
 }
 
 TEST(JinjaLimits, LimitsAreConfigurable) {

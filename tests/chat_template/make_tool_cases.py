@@ -3,36 +3,14 @@
 in the Hugging Face transformers configuration) for a tool-calling conversation, with tools.
 These are the expectations for ChatTemplateReference.ToolCallingMatchesJinja2; rerun only when
 the conversation below changes. Usage: python3 tests/chat_template/make_tool_cases.py"""
-import datetime
 import json
 import pathlib
 
-from jinja2.ext import loopcontrols
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2_env import TemplateError, make_env
 
 REF = pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "chat_templates"
 
-
-class TemplateError(Exception):
-    pass
-
-
-def raise_exception(message):
-    raise TemplateError(message)
-
-
-def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
-    return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
-
-
-def strftime_now(fmt):
-    return datetime.datetime(2026, 7, 26, 12, 0, 0).strftime(fmt)
-
-
-env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
-env.filters["tojson"] = tojson
-env.globals["raise_exception"] = raise_exception
-env.globals["strftime_now"] = strftime_now
+env = make_env()
 
 TOOLS = [
     {"type": "function", "function": {

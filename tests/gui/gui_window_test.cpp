@@ -25,6 +25,7 @@
 #include "shared_data.h"
 #include "token_inspector.h"
 #include "tokenfab/engine.h"
+#include "tokenfab/gguf.h"
 #include "tokenfab/trace.h"
 #include "tokenfab/vk.h"
 
@@ -502,6 +503,54 @@ TEST(GuiWindow, BadModelFileGivesAClearError) {
   EXPECT_FALSE(window.modelReady());
   EXPECT_TRUE(window.lastError().startsWith(QStringLiteral("Could not load the model"))) << window.lastError().toStdString();
   EXPECT_TRUE(window.chatPanel()->transcript()->toPlainText().contains(QStringLiteral("No model loaded")));
+}
+
+// stories260K with a chat template that fails (one of the hostile templates of issue 16): the
+// model must load, offer chat with the built-in template, and say so in one status-bar line.
+TEST(GuiWindow, FailingChatTemplateFallsBackToTheBuiltinOne) {
+  test::guiApp();
+  TF_SHARED_FILE(model, "models/stories260K.gguf");
+  auto source = gguf::GgufFile::open(model);
+  ASSERT_TRUE(source.isOk()) << source.status().toString();
+  gguf::GgufWriter writer(source->version());
+  writer.setAlignment(source->alignment());
+  for (const auto& kv : source->metadata()) writer.set(kv.key, kv.value);
+  writer.set("tokenizer.chat_template", gguf::Value::string("{% set ns = namespace() %}{% set ns.me = ns %}"
+                                                            "{{ ns == ns }}{{ 'x' * 9223372036854775807 }}"));
+  for (const auto& t : source->tensors()) {
+    auto data = source->tensorData(t);
+    std::vector<uint64_t> ne(t.ne.begin(), t.ne.begin() + t.n_dims);
+    ASSERT_TRUE(writer.addTensor(t.name, t.type, ne, std::vector<uint8_t>(data.begin(), data.end())).isOk());
+  }
+  QTemporaryDir dir;
+  const QString path = dir.filePath(QStringLiteral("hostile_template.gguf"));
+  ASSERT_TRUE(writer.writeFile(path.toStdString()).isOk());
+
+  MainWindow window;
+  window.setBackend(testBackend());
+  window.openModel(path);
+  ASSERT_TRUE(waitFor([&] { return !window.isLoading(); }, kLoadTimeoutMs)) << "load timed out";
+  ASSERT_TRUE(window.modelReady()) << window.lastError().toStdString();
+  ASSERT_TRUE(window.model().chat_template.has_value());
+  EXPECT_EQ(window.model().chat_template->builtin_name, "llama2");  // llama vocabulary with <s> and </s>
+  EXPECT_TRUE(window.chatPanel()->chatMode());
+  const QString notice = window.templateNotice();
+  EXPECT_TRUE(notice.contains(QStringLiteral("built-in 'llama2'"))) << notice.toStdString();
+  EXPECT_TRUE(notice.contains(QStringLiteral("does not fit in 64 bits")) ||
+              notice.contains(QStringLiteral("exceeds the limit")))
+      << notice.toStdString();
+  EXPECT_FALSE(notice.contains(QLatin1Char('\n')));
+
+  window.samplerPanel()->setConfig(SamplerConfig());
+  window.send(QStringLiteral("Once upon a time"));
+  ASSERT_TRUE(window.isGenerating()) << window.lastError().toStdString();
+  ASSERT_TRUE(waitFor([&] { return !window.isGenerating(); }, kGenerateTimeoutMs)) << "generation timed out";
+  EXPECT_TRUE(window.lastError().isEmpty()) << window.lastError().toStdString();
+  // The prompt is the built-in llama2 rendering of the message, as the tokenizer saw it.
+  const Turn& turn = window.conversation().turn(window.conversation().leaf());
+  const Tokenizer& tok = *window.model().tokenizer;
+  const std::string prompt = tok.decode(turn.context, /*render_special=*/true);
+  EXPECT_NE(prompt.find("[INST] Once upon a time [/INST]"), std::string::npos) << prompt;
 }
 
 }  // namespace

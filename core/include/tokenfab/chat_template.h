@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tokenfab/status.h"
+#include "tokenfab/template_limits.h"
 
 namespace tokenfab {
 
@@ -26,14 +27,6 @@ struct ChatMessage {
 
 // [{"role": ..., "content": ..., extra fields...}, ...]
 nlohmann::ordered_json toJson(const std::vector<ChatMessage>& messages);
-
-// Bounds on one render (a hostile template ends with kTemplateLimit instead of hanging).
-struct TemplateLimits {
-  uint64_t max_loop_iterations = 200'000;  // summed over all loops of one render
-  uint64_t max_output_bytes = 32u << 20;
-  uint32_t max_call_depth = 64;
-  uint32_t max_render_ms = 1000;
-};
 
 struct RenderOptions {
   std::string bos_token;
@@ -51,6 +44,7 @@ struct RenderOptions {
   //  - blanks at the start of a line before "{{" are stripped like those before "{%".
   bool llama_cpp_compat = false;
   TemplateLimits limits;
+  TemplateUsage* usage = nullptr;  // receives the work of the (last) render
 };
 
 // Renders `tmpl` for `messages` (a JSON array of message objects). Errors:
@@ -103,13 +97,34 @@ namespace gguf {
 class GgufFile;
 }
 
-// What a model file says about its prompt format.
+// What a model file says about its prompt format, and the template its prompts are rendered with.
 struct ModelChatTemplate {
-  std::string source;        // tokenizer.chat_template, or the built-in one picked for the model
-  std::string builtin_name;  // empty when the model has its own template
-  std::string bos_token;     // tokenizer.ggml.tokens[bos_token_id] ("" if the model has none)
+  std::string source;           // the template prompts are rendered with
+  std::string builtin_name;     // set when `source` is a built-in (the model has none, or its own failed)
+  std::string fallback_reason;  // set when the model's own template failed: why, in one line
+  bool has_own_template = false;  // the file has a tokenizer.chat_template (used or not)
+  std::string spare_builtin;    // the built-in picked from the vocabulary (for renderModelChatTemplate)
+  std::string bos_token;        // tokenizer.ggml.tokens[bos_token_id] ("" if the model has none)
   std::string eos_token;
 };
+
+// The one place that decides which template renders a model's prompts (the CLI and the GUI both
+// come here). A model's own template is untrusted: it is used when it parses and renders a plain
+// conversation (system + user, or user alone when it refuses the system role); otherwise the
+// built-in pickBuiltinTemplate(arch, vocab) replaces it and `fallback_reason` says why.
+ModelChatTemplate chooseChatTemplate(const std::optional<std::string>& own_template, const std::string& arch,
+                                     const std::vector<std::string>& vocab_tokens, std::string bos_token,
+                                     std::string eos_token);
+
+// Renders with t.source. When that is the model's own template and it fails for this
+// conversation (for any reason but raise_exception(), the template's deliberate refusal), the
+// spare built-in renders it instead and `note` (if given) receives one line saying so.
+Result<std::string> renderModelChatTemplate(const ModelChatTemplate& t, const nlohmann::ordered_json& messages,
+                                            const RenderOptions& opts, std::string* note = nullptr);
+Result<std::string> renderModelChatTemplate(const ModelChatTemplate& t, const std::vector<ChatMessage>& messages,
+                                            const RenderOptions& opts, std::string* note = nullptr);
+
+// chooseChatTemplate() with the file's template, architecture and vocabulary.
 // kTokenizerBadVocab when a bos/eos id lies outside tokenizer.ggml.tokens;
 // kGgufWrongValueType when tokenizer.chat_template is not a string.
 Result<ModelChatTemplate> chatTemplateForModel(const gguf::GgufFile& file);

@@ -62,9 +62,19 @@ struct VocabData {
   std::optional<bool> add_bos, add_eos, add_space_prefix;
 };
 
+// The work an encode did, in units that do not depend on the machine: what tests bound to show
+// the tokenizers stay linear (or n log n) on pathological text.
+struct EncodeWork {
+  uint64_t regex_steps = 0;  // pre-tokenizer: character tests and pattern nodes tried (per character for WordPiece)
+  uint64_t merge_steps = 0;  // BPE / SPM: merge candidates queued and taken
+  uint64_t lookups = 0;      // vocabulary lookups (WordPiece's longest match, SPM's pieces)
+  uint64_t total() const { return regex_steps + merge_steps + lookups; }
+};
+
 struct EncodeOptions {
   bool add_special = true;     // BOS/EOS (CLS/SEP for WordPiece) as the vocabulary asks
   bool parse_special = false;  // match control-token texts like "<|im_end|>" inside the text
+  EncodeWork* work = nullptr;  // when set, the work of this encode is added to it
 };
 
 class Tokenizer {
