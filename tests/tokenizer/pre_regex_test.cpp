@@ -26,7 +26,10 @@ std::string asciiPattern(const std::string& pattern) {
     bool replaced = false;
     for (const auto& [name, ascii] : kCats) {
       if (pattern.compare(i, 5, name) == 0) {
-        out += inside ? std::string(ascii) : "[" + std::string(ascii) + "]";
+        // Built piece by piece: GCC 12 warns falsely (-Wrestrict) on "[" + std::string.
+        if (!inside) out += '[';
+        out += ascii;
+        if (!inside) out += ']';
         i += 4;
         replaced = true;
         break;
