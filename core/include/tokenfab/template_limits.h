@@ -1,5 +1,5 @@
 // The budget of one chat-template render and what a render spent: the sandbox's limits, shared
-// by the public API (RenderOptions) and the interpreter (core/tokenizer/jinja_budget.h).
+// by the public API (RenderOptions) and the interpreter (core/template/jinja_budget.h).
 #pragma once
 
 #include <cstdint>

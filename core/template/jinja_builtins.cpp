@@ -8,9 +8,9 @@
 #include <set>
 #include <unordered_set>
 
-#include "tokenizer/jinja_interp.h"
-#include "tokenizer/jinja_ops.h"
-#include "tokenizer/jinja_text.h"
+#include "template/jinja_interp.h"
+#include "template/jinja_ops.h"
+#include "template/jinja_text.h"
 
 namespace tokenfab::jinja {
 

@@ -1,10 +1,10 @@
-#include "tokenizer/jinja_value.h"
+#include "template/jinja_value.h"
 
 #include <algorithm>
 #include <cmath>
 #include <optional>
 
-#include "tokenizer/jinja_budget.h"
+#include "template/jinja_budget.h"
 
 namespace tokenfab::jinja {
 

@@ -5,8 +5,8 @@
 #include <cmath>
 #include <cstdio>
 
-#include "tokenizer/jinja_budget.h"
-#include "tokenizer/jinja_text.h"
+#include "template/jinja_budget.h"
+#include "template/jinja_text.h"
 
 namespace tokenfab::jinja {
 

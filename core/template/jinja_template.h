@@ -10,10 +10,10 @@
 #include <string_view>
 
 #include "tokenfab/status.h"
-#include "tokenizer/jinja_ast.h"
-#include "tokenizer/jinja_budget.h"
-#include "tokenizer/jinja_lexer.h"
-#include "tokenizer/jinja_value.h"
+#include "template/jinja_ast.h"
+#include "template/jinja_budget.h"
+#include "template/jinja_lexer.h"
+#include "template/jinja_value.h"
 
 namespace tokenfab::jinja {
 

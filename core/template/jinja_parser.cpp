@@ -5,9 +5,9 @@
 #include <stdexcept>
 #include <utility>
 
-#include "tokenizer/jinja_interp.h"
-#include "tokenizer/jinja_lexer.h"
-#include "tokenizer/jinja_template.h"
+#include "template/jinja_interp.h"
+#include "template/jinja_lexer.h"
+#include "template/jinja_template.h"
 
 namespace tokenfab::jinja {
 

@@ -1,8 +1,8 @@
-#include "tokenizer/jinja_budget.h"
+#include "template/jinja_budget.h"
 
 #include <string>
 
-#include "tokenizer/jinja_value.h"
+#include "template/jinja_value.h"
 
 namespace tokenfab::jinja {
 

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <cstdio>
 
-#include "tokenizer/jinja_budget.h"
-#include "tokenizer/jinja_value.h"
+#include "template/jinja_budget.h"
+#include "template/jinja_value.h"
 
 namespace tokenfab::jinja {
 

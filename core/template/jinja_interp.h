@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "tokenizer/jinja_budget.h"
-#include "tokenizer/jinja_template.h"
+#include "template/jinja_budget.h"
+#include "template/jinja_template.h"
 
 namespace tokenfab::jinja {
 

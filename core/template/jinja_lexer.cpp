@@ -1,10 +1,10 @@
-#include "tokenizer/jinja_lexer.h"
+#include "template/jinja_lexer.h"
 
 #include <cctype>
 #include <charconv>
 #include <new>
 
-#include "tokenizer/jinja_value.h"
+#include "template/jinja_value.h"
 
 namespace tokenfab::jinja {
 

@@ -4,8 +4,8 @@
 #include <charconv>
 #include <cmath>
 
-#include "tokenizer/jinja_ops.h"
-#include "tokenizer/jinja_value.h"
+#include "template/jinja_ops.h"
+#include "template/jinja_value.h"
 
 namespace tokenfab::jinja {
 

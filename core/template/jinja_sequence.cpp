@@ -3,9 +3,9 @@
 // building it, so `'x' * 10**18` fails at once instead of running out of memory.
 #include <algorithm>
 
-#include "tokenizer/jinja_budget.h"
-#include "tokenizer/jinja_ops.h"
-#include "tokenizer/jinja_value.h"
+#include "template/jinja_budget.h"
+#include "template/jinja_ops.h"
+#include "template/jinja_value.h"
 
 namespace tokenfab::jinja {
 

@@ -2,7 +2,7 @@
 // conveniences (system-role polyfill, leading-BOS removal).
 #include "tokenfab/chat_template.h"
 
-#include "tokenizer/jinja_template.h"
+#include "template/jinja_template.h"
 
 namespace tokenfab {
 

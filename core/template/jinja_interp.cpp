@@ -1,11 +1,11 @@
-#include "tokenizer/jinja_interp.h"
+#include "template/jinja_interp.h"
 
 #include <algorithm>
 #include <new>
 #include <stdexcept>
 
-#include "tokenizer/jinja_lexer.h"
-#include "tokenizer/jinja_ops.h"
+#include "template/jinja_lexer.h"
+#include "template/jinja_ops.h"
 
 namespace tokenfab::jinja {
 

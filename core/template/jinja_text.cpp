@@ -1,12 +1,12 @@
 // String and argument helpers shared by the Jinja built-ins (Python str semantics).
-#include "tokenizer/jinja_text.h"
+#include "template/jinja_text.h"
 
 #include <utf8proc.h>
 
 #include <algorithm>
 
-#include "tokenizer/jinja_budget.h"
-#include "tokenizer/jinja_ops.h"
+#include "template/jinja_budget.h"
+#include "template/jinja_ops.h"
 
 namespace tokenfab::jinja {
 
