@@ -12,7 +12,6 @@
 #include <sstream>
 
 #include "cli.h"
-#include "ref/dequant.h"
 #include "tokenfab/ops.h"
 #include "tokenfab/ops_matmul.h"
 
@@ -46,9 +45,9 @@ std::vector<uint8_t> benchWeights(TensorType type, uint64_t rows, uint64_t cols)
   } else if (type == TensorType::kF16 || type == TensorType::kBF16) {
     for (size_t i = 1; i < w.size(); i += 2) w[i] = type == TensorType::kF16 ? (w[i] & 0x3B) : (w[i] & 0x3F);
   } else {
-    const auto layout = ref::blockLayout(type);
+    const gguf::TypeTraits* layout = gguf::typeTraits(type);
     // Scale fields sit at the block start (legacy, Q4_K, Q5_K) or its end (Q2_K, Q3_K, Q6_K).
-    const uint32_t bb = layout->block_bytes;
+    const uint32_t bb = layout->type_size;
     for (uint64_t b = 0; b + bb <= w.size(); b += bb) {
       for (uint32_t off : {0u, 2u, bb - 4, bb - 2}) w[b + off + 1] = 0x20;  // f16 ~ 2^-7
     }
@@ -69,7 +68,7 @@ Result<std::vector<MatMulBenchRow>> benchMatMul(vk::Device& device, const MatMul
     if (!ops::matMulSupports(type)) {
       return Status(Code::kUnsupported, "bench-matmul: no GPU decoder for " + std::string(gguf::typeName(type)));
     }
-    const uint32_t bs = ref::blockLayout(type)->block_size;
+    const uint32_t bs = gguf::typeTraits(type)->block_size;
     const uint32_t cols = (options.cols + bs - 1) / bs * bs;
     const auto weights = benchWeights(type, options.rows, cols);
     TF_ASSIGN_OR_RETURN(auto w_buf, device.createBuffer(ops::gpuMatrixBytes(type, options.rows, cols)));

@@ -1,7 +1,7 @@
 // tokenfab-cli import-demo DIR -o OUT.gguf [--type q8_0|f16|f32] [--name NAME]
 // Turns the demo model's training export (tools/train_demo_model: manifest.json + weights.bin)
 // into a llama-architecture GGUF with llama.cpp's key and tensor names, written by GgufWriter
-// and quantized by ref::quantize. When DIR holds check_logits.bin (check_export.py), the written
+// and quantized by lab::quantize. When DIR holds check_logits.bin (check_export.py), the written
 // file is re-opened, run through the CPU reference forward pass and compared with PyTorch.
 #include <algorithm>
 #include <bit>
@@ -14,8 +14,7 @@
 #include <vector>
 
 #include "cli.h"
-#include "ref/forward.h"
-#include "ref/quantize.h"
+#include "tokenfab/lab.h"
 #include "tokenfab/file_util.h"
 #include "tokenfab/gguf.h"
 
@@ -245,7 +244,7 @@ Result<gguf::GgufWriter> buildGguf(const fs::path& dir, TensorType type, const s
     for (float x : values)
       if (!std::isfinite(x)) return Status(Code::kCorruptData, "weights.bin: '" + t.name + "' holds a NaN or inf");
     const TensorType tensor_type = t.shape.size() == 1 ? TensorType::kF32 : type;
-    TF_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ref::quantize(tensor_type, values));
+    TF_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, lab::quantize(tensor_type, values));
     std::vector<uint64_t> ne(t.shape.rbegin(), t.shape.rend());  // GGUF: contiguous dim first
     TF_RETURN_IF_ERROR(writer.addTensor(t.name, tensor_type, std::move(ne), std::move(bytes)).withContext(t.name + ": "));
   }
@@ -270,13 +269,12 @@ Status compareWithPyTorch(const fs::path& gguf_path, const fs::path& check_path)
   std::memcpy(expected.data(), check.data() + 8 + n_tok * 4, expected.size() * 4);
 
   TF_ASSIGN_OR_RETURN(gguf::GgufFile file, gguf::GgufFile::open(gguf_path));
-  TF_ASSIGN_OR_RETURN(ref::RefModel model, ref::RefModel::load(file));
-  if (static_cast<uint64_t>(model.config().n_vocab) != n_vocab)
-    return Status(Code::kCorruptData, "check_logits.bin: vocab size differs from the model's");
+  TF_ASSIGN_OR_RETURN(std::vector<std::vector<double>> rows, lab::referenceLogits(file, tokens));
   double max_err = 0, max_logit = 0;
   size_t argmax_same = 0;
   for (size_t pos = 0; pos < n_tok; ++pos) {
-    TF_ASSIGN_OR_RETURN(std::vector<double> logits, model.forwardF64(tokens[pos], static_cast<int>(pos)));
+    const std::vector<double>& logits = rows[pos];
+    if (logits.size() != n_vocab) return Status(Code::kCorruptData, "check_logits.bin: vocab size differs from the model's");
     const float* want = expected.data() + pos * n_vocab;
     for (size_t i = 0; i < n_vocab; ++i) {
       max_err = std::max(max_err, std::abs(logits[i] - want[i]));

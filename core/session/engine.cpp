@@ -8,8 +8,8 @@
 
 #include "model/gpu_model.h"
 #include "ref/forward.h"
+#include "session/open_model.h"
 #include "session/session_base.h"
-#include "tokenfab/check_ops.h"
 #include "tokenfab/ops_matmul.h"
 #include "tokenfab/support.h"
 #include "tokenfab/vk.h"
@@ -17,6 +17,8 @@
 namespace tokenfab {
 namespace {
 
+using detail::Opened;
+using detail::openModelFile;
 using detail::SessionBase;
 
 constexpr int32_t kDefaultMaxContext = 4096;
@@ -26,28 +28,6 @@ constexpr uint64_t kLogitBudgetBytes = 64ull << 20;
 int32_t chooseContext(int32_t requested, const model::ModelConfig& c) {
   if (requested > 0) return requested;
   return c.n_ctx_train > 0 ? std::min(c.n_ctx_train, kDefaultMaxContext) : kDefaultMaxContext;
-}
-
-// Everything both backends read from the file before any heavy work.
-struct Opened {
-  gguf::GgufFile file;
-  model::ModelConfig config;
-  Tokenizer tokenizer;
-  std::optional<std::string> chat_template;
-};
-
-Result<Opened> openModelFile(const std::filesystem::path& path, const ProgressFn& progress) {
-  if (progress && !progress({"reading", 0, 1})) return Status(Code::kCancelled, "loading cancelled");
-  TF_ASSIGN_OR_RETURN(gguf::GgufFile file, gguf::GgufFile::open(path));
-  TF_RETURN_IF_ERROR(checkRunnable(file));
-  TF_ASSIGN_OR_RETURN(model::ModelConfig config, model::ModelConfig::fromGguf(file));
-  TF_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::fromGguf(file));
-  if (tokenizer.vocabSize() < config.n_vocab)
-    return Status(Code::kModelBadShape, "the vocabulary has " + std::to_string(tokenizer.vocabSize()) +
-                                            " tokens but the output projection has " + std::to_string(config.n_vocab) + " rows");
-  std::optional<std::string> tmpl;
-  if (auto t = file.getString("tokenizer.chat_template"); t.isOk()) tmpl = *t;
-  return Opened{std::move(file), std::move(config), std::move(tokenizer), std::move(tmpl)};
 }
 
 // ---- the Vulkan backend ----
@@ -225,56 +205,6 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::filesystem::path& path, 
   TF_ASSIGN_OR_RETURN(std::unique_ptr<model::GpuModel> model,
                       model::GpuModel::load(opened.file, opened.config, std::move(device), options.kv_f16, progress));
   return std::unique_ptr<Engine>(new GpuEngine(std::move(opened), std::move(model), std::max(1, options.n_batch)));
-}
-
-}  // namespace tokenfab
-
-namespace tokenfab {
-
-Result<OpCheckReport> checkOpsAgainstReference(const std::filesystem::path& path, std::span<const int32_t> tokens,
-                                               const EngineOptions& options, double bound) {
-  TF_ASSIGN_OR_RETURN(Opened opened, openModelFile(path, {}));
-  TF_ASSIGN_OR_RETURN(ref::RefModel reference, ref::RefModel::load(opened.file));
-  vk::DeviceOptions dev_options;
-  dev_options.validation = options.validation;
-  dev_options.disable_optional = options.disable_optional;
-  dev_options.setChoice(options.device);
-  TF_ASSIGN_OR_RETURN(std::unique_ptr<vk::Device> device, vk::Device::create(dev_options));
-  TF_ASSIGN_OR_RETURN(std::unique_ptr<model::GpuModel> gpu,
-                      model::GpuModel::load(opened.file, opened.config, std::move(device), options.kv_f16, {}));
-  const int32_t n_ctx = int32_t(tokens.size()) + 1;
-  TF_ASSIGN_OR_RETURN(model::GpuState state, gpu->newState(n_ctx, 1, 1));
-
-  OpCheckReport report;
-  report.bound = bound;
-  std::vector<float> logits;
-  for (size_t t = 0; t < tokens.size(); ++t) {
-    ref::ForwardTrace ref_trace;
-    TF_RETURN_IF_ERROR(reference.forwardF64(tokens[t], int(t), &ref_trace).status());
-    std::vector<std::pair<std::string, std::vector<float>>> taps;
-    model::GpuModel::Tap tap = [&](const std::string& name, std::vector<float> values) {
-      taps.emplace_back(name, std::move(values));
-    };
-    TF_RETURN_IF_ERROR(gpu->forward(state, tokens.subspan(t, 1), int32_t(t), false, logits, nullptr, &tap));
-    for (const ref::ForwardTrace::Entry& r : ref_trace.entries) {
-      auto it = std::find_if(taps.begin(), taps.end(), [&](const auto& p) { return p.first == r.name; });
-      if (it == taps.end() || it->second.size() != r.values.size())
-        return Status(Code::kInternal, "the GPU graph has no intermediate '" + r.name + "' of " +
-                                           std::to_string(r.values.size()) + " values");
-      OpCheckEntry e;
-      e.token_index = int32_t(t);
-      e.name = r.name;
-      for (size_t i = 0; i < r.values.size(); ++i) {
-        e.max_abs_ref = std::max(e.max_abs_ref, std::abs(r.values[i]));
-        const double d = std::abs(double(it->second[i]) - r.values[i]);
-        e.max_abs_error = std::max(e.max_abs_error, std::isnan(d) ? INFINITY : d);
-      }
-      e.error = e.max_abs_error / std::max(1.0, e.max_abs_ref);
-      if (report.first_divergent < 0 && !(e.error <= bound)) report.first_divergent = int32_t(report.entries.size());
-      report.entries.push_back(std::move(e));
-    }
-  }
-  return report;
 }
 
 }  // namespace tokenfab

@@ -23,7 +23,7 @@
 #include "ops/matmul_internal.h"
 #include "ref/dequant.h"
 #include "ref/matmul_ref.h"
-#include "ref/quantize.h"
+#include "lab/quantize.h"
 #include "tokenfab/ops_matmul.h"
 
 namespace tokenfab {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "ref/dequant.h"
-#include "ref/quantize.h"
+#include "lab/quantize.h"
 #include "shared_data.h"
 #include "tokenfab/gguf.h"
 

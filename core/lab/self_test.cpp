@@ -12,7 +12,7 @@
 
 #include "ref/matmul_ref.h"
 #include "ref/ops_ref.h"
-#include "ref/quantize.h"
+#include "lab/quantize.h"
 #include "tokenfab/engine.h"
 #include "tokenfab/ops.h"
 #include "tokenfab/ops_matmul.h"

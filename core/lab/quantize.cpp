@@ -1,6 +1,6 @@
 // Reference quantizers with ggml's rounding: the scale is stored as f16 and the quants are
 // computed with the float32 inverse of the unrounded scale, as quantize_row_*_ref does.
-#include "ref/quantize.h"
+#include "lab/quantize.h"
 
 #include <algorithm>
 #include <bit>
@@ -9,7 +9,7 @@
 #include <string>
 
 #include "ref/dequant.h"
-#include "ref/quantize_k.h"
+#include "lab/quantize_k.h"
 
 namespace tokenfab::ref {
 namespace {

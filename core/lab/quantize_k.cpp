@@ -1,6 +1,6 @@
 // K-quant reference quantizers with ggml's algorithms (quantize_row_q*_K_ref, no importance
 // matrix): the same float32 operations in the same order, so the bytes match ggml's output.
-#include "ref/quantize_k.h"
+#include "lab/quantize_k.h"
 
 #include <algorithm>
 #include <bit>
@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "ref/dequant.h"
-#include "ref/quantize.h"
+#include "lab/quantize.h"
 
 namespace tokenfab::ref::kquant {
 namespace {

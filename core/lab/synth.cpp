@@ -9,7 +9,7 @@
 #include <cstring>
 #include <thread>
 
-#include "ref/quantize.h"
+#include "lab/quantize.h"
 #include "synth_vocab.h"
 
 namespace tokenfab::synth {

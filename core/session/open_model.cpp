@@ -1,0 +1,21 @@
+#include "session/open_model.h"
+
+#include "tokenfab/support.h"
+
+namespace tokenfab::detail {
+
+Result<Opened> openModelFile(const std::filesystem::path& path, const ProgressFn& progress) {
+  if (progress && !progress({"reading", 0, 1})) return Status(Code::kCancelled, "loading cancelled");
+  TF_ASSIGN_OR_RETURN(gguf::GgufFile file, gguf::GgufFile::open(path));
+  TF_RETURN_IF_ERROR(checkRunnable(file));
+  TF_ASSIGN_OR_RETURN(model::ModelConfig config, model::ModelConfig::fromGguf(file));
+  TF_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::fromGguf(file));
+  if (tokenizer.vocabSize() < config.n_vocab)
+    return Status(Code::kModelBadShape, "the vocabulary has " + std::to_string(tokenizer.vocabSize()) +
+                                            " tokens but the output projection has " + std::to_string(config.n_vocab) + " rows");
+  std::optional<std::string> tmpl;
+  if (auto t = file.getString("tokenizer.chat_template"); t.isOk()) tmpl = *t;
+  return Opened{std::move(file), std::move(config), std::move(tokenizer), std::move(tmpl)};
+}
+
+}  // namespace tokenfab::detail

@@ -1,0 +1,26 @@
+// What every backend (and the lab's check-ops) reads from a model file before any heavy work:
+// the validated GGUF, the model description, the tokenizer and the chat template.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "tokenfab/engine.h"
+#include "tokenfab/gguf.h"
+#include "tokenfab/model.h"
+#include "tokenfab/tokenizer.h"
+
+namespace tokenfab::detail {
+
+struct Opened {
+  gguf::GgufFile file;
+  model::ModelConfig config;
+  Tokenizer tokenizer;
+  std::optional<std::string> chat_template;
+};
+
+// Errors: the GGUF, support, model and tokenizer codes; kCancelled when `progress` says stop.
+Result<Opened> openModelFile(const std::filesystem::path& path, const ProgressFn& progress);
+
+}  // namespace tokenfab::detail
