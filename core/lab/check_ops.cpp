@@ -19,13 +19,7 @@ Result<OpCheckReport> checkOpsAgainstReference(const std::filesystem::path& path
                                                const EngineOptions& options, double bound) {
   TF_ASSIGN_OR_RETURN(Opened opened, openModelFile(path, {}));
   TF_ASSIGN_OR_RETURN(ref::RefModel reference, ref::RefModel::load(opened.file));
-  vk::DeviceOptions dev_options;
-  dev_options.validation = options.validation;
-  dev_options.disable_optional = options.disable_optional;
-  dev_options.setChoice(options.device);
-  TF_ASSIGN_OR_RETURN(std::unique_ptr<vk::Device> device, vk::Device::create(dev_options));
-  TF_ASSIGN_OR_RETURN(std::unique_ptr<model::GpuModel> gpu,
-                      model::GpuModel::load(opened.file, opened.config, std::move(device), options.kv_f16, {}));
+  TF_ASSIGN_OR_RETURN(std::unique_ptr<model::GpuModel> gpu, detail::loadGpuModel(opened, options, {}));
   const int32_t n_ctx = int32_t(tokens.size()) + 1;
   TF_ASSIGN_OR_RETURN(model::GpuState state, gpu->newState(n_ctx, 1, 1));
 

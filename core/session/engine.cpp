@@ -197,13 +197,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::filesystem::path& path, 
     TF_ASSIGN_OR_RETURN(ref::RefModel model, ref::RefModel::load(opened.file));
     return std::unique_ptr<Engine>(new RefEngine(std::move(opened), std::move(model)));
   }
-  vk::DeviceOptions dev_options;
-  dev_options.validation = options.validation;
-  dev_options.disable_optional = options.disable_optional;
-  dev_options.setChoice(options.device);
-  TF_ASSIGN_OR_RETURN(std::unique_ptr<vk::Device> device, vk::Device::create(dev_options));
-  TF_ASSIGN_OR_RETURN(std::unique_ptr<model::GpuModel> model,
-                      model::GpuModel::load(opened.file, opened.config, std::move(device), options.kv_f16, progress));
+  TF_ASSIGN_OR_RETURN(std::unique_ptr<model::GpuModel> model, detail::loadGpuModel(opened, options, progress));
   return std::unique_ptr<Engine>(new GpuEngine(std::move(opened), std::move(model), std::max(1, options.n_batch)));
 }
 

@@ -18,4 +18,14 @@ Result<Opened> openModelFile(const std::filesystem::path& path, const ProgressFn
   return Opened{std::move(file), std::move(config), std::move(tokenizer), std::move(tmpl)};
 }
 
+Result<std::unique_ptr<model::GpuModel>> loadGpuModel(const Opened& opened, const EngineOptions& options,
+                                                      const ProgressFn& progress) {
+  vk::DeviceOptions dev_options;
+  dev_options.validation = options.validation;
+  dev_options.disable_optional = options.disable_optional;
+  dev_options.setChoice(options.device);
+  TF_ASSIGN_OR_RETURN(std::unique_ptr<vk::Device> device, vk::Device::create(dev_options));
+  return model::GpuModel::load(opened.file, opened.config, std::move(device), options.kv_f16, progress);
+}
+
 }  // namespace tokenfab::detail

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "model/gpu_model.h"
 #include "tokenfab/engine.h"
 #include "tokenfab/gguf.h"
 #include "tokenfab/model.h"
@@ -22,5 +24,9 @@ struct Opened {
 
 // Errors: the GGUF, support, model and tokenizer codes; kCancelled when `progress` says stop.
 Result<Opened> openModelFile(const std::filesystem::path& path, const ProgressFn& progress);
+
+// The opened file's weights on the Vulkan device `options` choose.
+Result<std::unique_ptr<model::GpuModel>> loadGpuModel(const Opened& opened, const EngineOptions& options,
+                                                      const ProgressFn& progress);
 
 }  // namespace tokenfab::detail
