@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <system_error>
 
+#include "tokenfab/file_util.h"
+
 namespace tokenfab::cli {
 namespace {
 
@@ -28,24 +30,11 @@ Result<int32_t> parseInt(const std::string& flag, const std::string& text) {
 }  // namespace
 
 std::optional<std::filesystem::path> findDemoModel() {
-  std::vector<std::filesystem::path> dirs;
-  if (const char* env = std::getenv("TOKENFAB_DEMO_MODEL"); env && *env) return std::filesystem::path(env);
-  const std::filesystem::path exe = executableDir();
-  if (!exe.empty()) {
-    dirs.push_back(exe / "../share/tokenfab/models");  // installed
-    for (std::filesystem::path p = exe; !p.empty() && p != p.root_path(); p = p.parent_path())
-      dirs.push_back(p / "resources/models");  // build tree inside the source tree
-  }
 #ifdef TOKENFAB_SOURCE_RESOURCES
-  dirs.push_back(TOKENFAB_SOURCE_RESOURCES "/models");
+  return tokenfab::findDemoModel(executableDir(), TOKENFAB_SOURCE_RESOURCES "/models");
+#else
+  return tokenfab::findDemoModel(executableDir());
 #endif
-  for (const auto& dir : dirs) {
-    std::error_code ec;
-    if (!std::filesystem::is_directory(dir, ec)) continue;
-    for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
-      if (entry.path().extension() == ".gguf") return std::filesystem::weakly_canonical(entry.path(), ec);
-  }
-  return std::nullopt;
 }
 
 Result<EngineFlags> parseEngineFlags(Args& args) {

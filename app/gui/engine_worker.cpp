@@ -10,7 +10,6 @@ namespace tokenfab::gui {
 
 namespace {
 
-QString statusText(const Status& status) { return QString::fromStdString(status.toString()); }
 
 }  // namespace
 

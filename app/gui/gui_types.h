@@ -17,6 +17,9 @@
 
 namespace tokenfab::gui {
 
+// A status as the GUI shows it (its code and message).
+inline QString statusText(const Status& status) { return QString::fromStdString(status.toString()); }
+
 // What the GUI thread learns about a freshly loaded model. The tokenizer is a separate copy built
 // from the same file, owned by the GUI thread (the engine's own stays on the worker).
 struct ModelInfo {

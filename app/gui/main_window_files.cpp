@@ -29,6 +29,7 @@
 #include <QPointer>
 #include <thread>
 
+#include "tokenfab/file_util.h"
 #include "tokenfab/self_test.h"
 #include "sampler_panel.h"
 #include "timeline_panel.h"
@@ -42,21 +43,17 @@ namespace {
 
 constexpr int kMaxRecent = 8;
 
-QString statusText(const Status& status) { return QString::fromStdString(status.toString()); }
 
 }  // namespace
 
 QString MainWindow::demoModelPath() {
-  QStringList folders;
+  const std::filesystem::path exe = QCoreApplication::applicationDirPath().toStdString();
 #ifdef TOKENFAB_RESOURCE_DIR
-  folders << QStringLiteral(TOKENFAB_RESOURCE_DIR "/models");
+  const auto found = findDemoModel(exe, TOKENFAB_RESOURCE_DIR "/models");
+#else
+  const auto found = findDemoModel(exe);
 #endif
-  folders << QCoreApplication::applicationDirPath() + QStringLiteral("/../share/tokenfab/models");
-  for (const QString& folder : folders) {
-    const QStringList files = QDir(folder).entryList({QStringLiteral("*.gguf")}, QDir::Files, QDir::Name);
-    if (!files.isEmpty()) return QDir(folder).absoluteFilePath(files.first());
-  }
-  return {};
+  return found ? QString::fromStdString(found->string()) : QString();
 }
 
 void MainWindow::buildMenus() {

@@ -26,7 +26,10 @@ Result<MappedFile> MappedFile::open(const std::filesystem::path& path) {
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
-    return Status(Code::kIoError, "'" + path.string() + "' is not a regular file");
+    std::string message = path.string();  // appended, not "'" + string: GCC 12 warns falsely (-Wrestrict)
+    message.insert(message.begin(), '\'');
+    message += "' is not a regular file";
+    return Status(Code::kIoError, message);
   }
   MappedFile file;
   file.m_size = static_cast<size_t>(st.st_size);

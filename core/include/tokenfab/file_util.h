@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -34,6 +35,12 @@ class MappedFile {
   const uint8_t* m_data = nullptr;
   size_t m_size = 0;
 };
+
+// The built-in demo model, for the CLI and the GUI alike: $TOKENFAB_DEMO_MODEL, else the first
+// .gguf (by name) in <exe_dir>/../share/tokenfab/models (installed), in resources/models of any
+// folder above exe_dir (a build tree inside the source tree), or in source_models_dir.
+std::optional<std::filesystem::path> findDemoModel(const std::filesystem::path& exe_dir,
+                                                   const std::filesystem::path& source_models_dir = {});
 
 // Writes `bytes` to a temporary file in the same folder, fsyncs it, then renames it over `path`
 // (and fsyncs the folder): readers see either the old file or the complete new one.
