@@ -7,6 +7,7 @@
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLineEdit>
 #include <QListWidget>
 #include <QPushButton>
 #include <QScrollArea>
@@ -78,45 +79,36 @@ SamplerPanel::SamplerPanel(QWidget* parent) : QWidget(parent) {
   auto* knobs = new QWidget(scroll);
   auto* form = new QFormLayout(knobs);
   form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
-  m_temperature = doubleBox(knobs, 0.0, 5.0, 0.05, 2, stageTooltip(StageKind::kTemperature));
-  m_top_k = intBox(knobs, 0, 100000, stageTooltip(StageKind::kTopK) + tr(" 0 = off."));
-  m_top_p = doubleBox(knobs, 0.0, 1.0, 0.01, 3, stageTooltip(StageKind::kTopP) + tr(" 1 = off."));
-  m_min_p = doubleBox(knobs, 0.0, 1.0, 0.01, 3, stageTooltip(StageKind::kMinP) + tr(" 0 = off."));
-  m_typical = doubleBox(knobs, 0.0, 1.0, 0.01, 3, stageTooltip(StageKind::kTypicalP) + tr(" 1 = off."));
-  m_top_n_sigma = doubleBox(knobs, -1.0, 10.0, 0.1, 2, stageTooltip(StageKind::kTopNSigma) + tr(" <= 0 = off."));
-  m_repeat_last_n = intBox(knobs, -1, 100000, tr("Window of the penalties: -1 = whole history, 0 = off."));
-  m_repeat = doubleBox(knobs, 0.0, 5.0, 0.05, 2, stageTooltip(StageKind::kPenalties) + tr(" Repeat: 1 = off."));
-  m_frequency = doubleBox(knobs, -2.0, 2.0, 0.05, 2, tr("Frequency penalty: subtracts count x value. 0 = off."));
-  m_presence = doubleBox(knobs, -2.0, 2.0, 0.05, 2, tr("Presence penalty: subtracts the value once a token appeared. 0 = off."));
-  m_dry_mult = doubleBox(knobs, 0.0, 5.0, 0.1, 2, stageTooltip(StageKind::kDry) + tr(" 0 = off."));
-  m_dry_base = doubleBox(knobs, 1.0, 4.0, 0.05, 2, tr("DRY base: the penalty grows as base^(length - allowed)."));
-  m_dry_allowed = intBox(knobs, 0, 100, tr("DRY allowed length: repeats up to this length are free."));
-  m_xtc_prob = doubleBox(knobs, 0.0, 1.0, 0.05, 2, stageTooltip(StageKind::kXtc) + tr(" Probability; 0 = off."));
-  m_xtc_threshold = doubleBox(knobs, 0.0, 1.0, 0.01, 2, tr("XTC threshold: tokens above it are the 'top choices'."));
-  m_mirostat = new QCheckBox(tr("mirostat v2"), knobs);
-  m_mirostat->setToolTip(stageTooltip(StageKind::kMirostat));
-  m_mirostat_tau = doubleBox(knobs, 0.0, 20.0, 0.5, 2, tr("Mirostat target surprise (bits)."));
-  m_mirostat_eta = doubleBox(knobs, 0.0, 1.0, 0.01, 3, tr("Mirostat learning rate."));
+  // One knob per numeric setting, from the table the CLI flags and the trace use too; mirostat
+  // (off or v2) is a check box.
+  for (const SamplerField& f : samplerFields()) {
+    const QString label = QString::fromLatin1(f.label.data(), qsizetype(f.label.size()));
+    const QString tip = QString::fromLatin1(f.help.data(), qsizetype(f.help.size()));
+    if (f.key == "mirostat") {
+      m_mirostat = new QCheckBox(tr("mirostat v2"), knobs);
+      m_mirostat->setToolTip(stageTooltip(StageKind::kMirostat));
+      form->addRow(m_mirostat);
+      continue;
+    }
+    QAbstractSpinBox* box = nullptr;
+    if (f.integer()) {
+      box = intBox(knobs, int(std::max(f.min, -1e9)), int(std::min(f.max, 1e9)), tip);
+    } else {
+      box = doubleBox(knobs, f.min, f.max, f.step, f.decimals, tip);
+    }
+    if (f.key == "temperature") m_temperature = static_cast<QDoubleSpinBox*>(box);
+    m_knobs.push_back({&f, box});
+    form->addRow(label, box);
+  }
+  m_breakers = new QLineEdit(knobs);
+  m_breakers->setToolTip(tr("DRY sequence breakers, as a JSON array of strings: a repeat never extends across them."));
+  form->addRow(tr("DRY breakers"), m_breakers);
+  m_logit_bias = new QLineEdit(knobs);
+  m_logit_bias->setPlaceholderText(QStringLiteral("15043+1.5, 2-inf"));
+  m_logit_bias->setToolTip(tr("Logit bias, TOKEN+N or TOKEN-N separated by commas; TOKEN-inf bans a token."));
+  form->addRow(tr("logit bias"), m_logit_bias);
   m_seed = intBox(knobs, 0, 2147483647, tr("Seed of the sampler's random numbers (same seed, same text)."));
   m_max_tokens = intBox(knobs, 1, 8192, tr("Most tokens one generation produces."));
-  form->addRow(tr("temperature"), m_temperature);
-  form->addRow(tr("top-k"), m_top_k);
-  form->addRow(tr("top-p"), m_top_p);
-  form->addRow(tr("min-p"), m_min_p);
-  form->addRow(tr("typical-p"), m_typical);
-  form->addRow(tr("top-n-sigma"), m_top_n_sigma);
-  form->addRow(tr("penalty last n"), m_repeat_last_n);
-  form->addRow(tr("repeat penalty"), m_repeat);
-  form->addRow(tr("frequency pen."), m_frequency);
-  form->addRow(tr("presence pen."), m_presence);
-  form->addRow(tr("DRY multiplier"), m_dry_mult);
-  form->addRow(tr("DRY base"), m_dry_base);
-  form->addRow(tr("DRY allowed len"), m_dry_allowed);
-  form->addRow(tr("XTC probability"), m_xtc_prob);
-  form->addRow(tr("XTC threshold"), m_xtc_threshold);
-  form->addRow(m_mirostat);
-  form->addRow(tr("mirostat tau"), m_mirostat_tau);
-  form->addRow(tr("mirostat eta"), m_mirostat_eta);
   form->addRow(tr("seed"), m_seed);
   form->addRow(tr("max tokens"), m_max_tokens);
   m_order = new QListWidget(knobs);
@@ -167,6 +159,11 @@ SamplerPanel::SamplerPanel(QWidget* parent) : QWidget(parent) {
   for (auto* box : findChildren<QDoubleSpinBox*>()) connect(box, &QDoubleSpinBox::valueChanged, this, changed);
   for (auto* box : findChildren<QSpinBox*>()) connect(box, &QSpinBox::valueChanged, this, changed);
   connect(m_mirostat, &QCheckBox::toggled, this, changed);
+  for (QLineEdit* edit : {m_breakers, m_logit_bias}) {
+    connect(edit, &QLineEdit::textEdited, this, [this, changed] {
+      if (applyTexts()) changed();
+    });
+  }
   connect(m_order->model(), &QAbstractItemModel::rowsMoved, this, changed);
   connect(apply, &QPushButton::clicked, this, [this] { applyPreset(m_preset->currentText()); });
   connect(reset, &QPushButton::clicked, this, [this] {
@@ -195,24 +192,14 @@ void SamplerPanel::setOrder(const std::vector<StageKind>& stages) {
 SamplerConfig SamplerPanel::config() const {
   SamplerConfig c;
   c.order = order();
-  c.temperature = m_temperature->value();
-  c.top_k = m_top_k->value();
-  c.top_p = m_top_p->value();
-  c.min_p = m_min_p->value();
-  c.typical_p = m_typical->value();
-  c.top_n_sigma = m_top_n_sigma->value();
-  c.repeat_last_n = m_repeat_last_n->value();
-  c.repeat_penalty = m_repeat->value();
-  c.frequency_penalty = m_frequency->value();
-  c.presence_penalty = m_presence->value();
-  c.dry_multiplier = m_dry_mult->value();
-  c.dry_base = m_dry_base->value();
-  c.dry_allowed_length = m_dry_allowed->value();
-  c.xtc_probability = m_xtc_prob->value();
-  c.xtc_threshold = m_xtc_threshold->value();
+  for (const auto& [field, box] : m_knobs) {
+    field->set(c, field->integer() ? double(static_cast<QSpinBox*>(box)->value())
+                                   : static_cast<QDoubleSpinBox*>(box)->value());
+  }
   c.mirostat = m_mirostat->isChecked() ? 2 : 0;
-  c.mirostat_tau = m_mirostat_tau->value();
-  c.mirostat_eta = m_mirostat_eta->value();
+  // Text the user is still typing may not parse: the last valid value stays (see applyTexts).
+  c.dry_sequence_breakers = m_breaker_values;
+  c.logit_bias = m_bias_values;
   c.seed = uint64_t(m_seed->value());
   return c;
 }
@@ -220,25 +207,37 @@ SamplerConfig SamplerPanel::config() const {
 void SamplerPanel::setConfig(const SamplerConfig& c) {
   m_loading = true;
   setOrder(c.order);
-  m_temperature->setValue(c.temperature);
-  m_top_k->setValue(c.top_k);
-  m_top_p->setValue(c.top_p);
-  m_min_p->setValue(c.min_p);
-  m_typical->setValue(c.typical_p);
-  m_top_n_sigma->setValue(c.top_n_sigma);
-  m_repeat_last_n->setValue(c.repeat_last_n);
-  m_repeat->setValue(c.repeat_penalty);
-  m_frequency->setValue(c.frequency_penalty);
-  m_presence->setValue(c.presence_penalty);
-  m_dry_mult->setValue(c.dry_multiplier);
-  m_dry_base->setValue(c.dry_base);
-  m_dry_allowed->setValue(c.dry_allowed_length);
-  m_xtc_prob->setValue(c.xtc_probability);
-  m_xtc_threshold->setValue(c.xtc_threshold);
+  for (const auto& [field, box] : m_knobs) {
+    if (field->integer()) {
+      static_cast<QSpinBox*>(box)->setValue(int(field->get(c)));
+    } else {
+      static_cast<QDoubleSpinBox*>(box)->setValue(field->get(c));
+    }
+  }
   m_mirostat->setChecked(c.mirostat == 2);
-  m_mirostat_tau->setValue(c.mirostat_tau);
-  m_mirostat_eta->setValue(c.mirostat_eta);
+  m_breaker_values = c.dry_sequence_breakers;
+  m_breakers->setText(QString::fromStdString(formatStringList(c.dry_sequence_breakers)));
+  m_bias_values = c.logit_bias;
+  m_logit_bias->setText(QString::fromStdString(formatLogitBias(c.logit_bias)));
   m_loading = false;
+}
+
+bool SamplerPanel::applyTexts() {
+  bool ok = true;
+  if (auto breakers = parseStringList(m_breakers->text().toStdString())) {
+    m_breaker_values = *breakers;
+  } else {
+    ok = false;
+  }
+  if (auto bias = parseLogitBiasList(m_logit_bias->text().toStdString()); bias.isOk()) {
+    m_bias_values = *bias;
+  } else {
+    ok = false;
+  }
+  m_breakers->setStyleSheet(parseStringList(m_breakers->text().toStdString()) ? QString() : QStringLiteral("color: #b00"));
+  m_logit_bias->setStyleSheet(parseLogitBiasList(m_logit_bias->text().toStdString()).isOk() ? QString()
+                                                                                            : QStringLiteral("color: #b00"));
+  return ok;
 }
 
 uint64_t SamplerPanel::seed() const { return uint64_t(m_seed->value()); }

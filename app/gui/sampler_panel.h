@@ -9,11 +9,13 @@
 
 #include "gui_types.h"
 
+class QAbstractSpinBox;
 class QCheckBox;
 class QComboBox;
 class QCustomPlot;
 class QDoubleSpinBox;
 class QLabel;
+class QLineEdit;
 class QListWidget;
 class QSpinBox;
 
@@ -56,6 +58,9 @@ class SamplerPanel : public QWidget {
 
  private:
   void rebuildWhatIf();
+  // Parses the text knobs (DRY breakers, logit bias) into their values; false (and the text
+  // marked) when one does not parse.
+  bool applyTexts();
   std::vector<StageKind> order() const;
   void setOrder(const std::vector<StageKind>& order);
 
@@ -70,23 +75,12 @@ class SamplerPanel : public QWidget {
   std::vector<FunnelBar> m_funnel_rows;
 
   QDoubleSpinBox* m_temperature = nullptr;
-  QSpinBox* m_top_k = nullptr;
-  QDoubleSpinBox* m_top_p = nullptr;
-  QDoubleSpinBox* m_min_p = nullptr;
-  QDoubleSpinBox* m_typical = nullptr;
-  QSpinBox* m_repeat_last_n = nullptr;
-  QDoubleSpinBox* m_repeat = nullptr;
-  QDoubleSpinBox* m_frequency = nullptr;
-  QDoubleSpinBox* m_presence = nullptr;
-  QDoubleSpinBox* m_dry_mult = nullptr;
-  QDoubleSpinBox* m_dry_base = nullptr;
-  QSpinBox* m_dry_allowed = nullptr;
-  QDoubleSpinBox* m_xtc_prob = nullptr;
-  QDoubleSpinBox* m_xtc_threshold = nullptr;
-  QDoubleSpinBox* m_top_n_sigma = nullptr;
+  std::vector<std::pair<const SamplerField*, QAbstractSpinBox*>> m_knobs;  // one per numeric setting
   QCheckBox* m_mirostat = nullptr;
-  QDoubleSpinBox* m_mirostat_tau = nullptr;
-  QDoubleSpinBox* m_mirostat_eta = nullptr;
+  QLineEdit* m_breakers = nullptr;
+  QLineEdit* m_logit_bias = nullptr;
+  std::vector<std::string> m_breaker_values;
+  std::vector<std::pair<int32_t, double>> m_bias_values;
   QSpinBox* m_seed = nullptr;
   QSpinBox* m_max_tokens = nullptr;
   QListWidget* m_order = nullptr;

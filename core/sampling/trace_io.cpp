@@ -76,33 +76,21 @@ json configToJson(const SamplerConfig& c) {
   for (const std::string& s : c.dry_sequence_breakers) texts.push_back(textToJson<json>(s));
   json bias = json::array();
   for (const auto& [id, b] : c.logit_bias) bias.push_back({id, std::isinf(b) ? json(nullptr) : json(b)});
-  return {
+  json out = {
       {"order", formatSamplerOrder(c.order)},
       {"logit_bias", bias},
-      {"repeat_last_n", c.repeat_last_n},
-      {"repeat_penalty", c.repeat_penalty},
-      {"frequency_penalty", c.frequency_penalty},
-      {"presence_penalty", c.presence_penalty},
-      {"dry_multiplier", c.dry_multiplier},
-      {"dry_base", c.dry_base},
-      {"dry_allowed_length", c.dry_allowed_length},
-      {"dry_penalty_last_n", c.dry_penalty_last_n},
       {"dry_sequence_breakers", texts},
       {"dry_breaker_tokens", c.dry_breaker_tokens},
-      {"top_n_sigma", c.top_n_sigma},
-      {"top_k", c.top_k},
-      {"typical_p", c.typical_p},
-      {"top_p", c.top_p},
-      {"min_p", c.min_p},
-      {"xtc_probability", c.xtc_probability},
-      {"xtc_threshold", c.xtc_threshold},
-      {"temperature", c.temperature},
-      {"mirostat", c.mirostat},
-      {"mirostat_tau", c.mirostat_tau},
-      {"mirostat_eta", c.mirostat_eta},
       {"seed", c.seed},
-      {"trace_top_n", c.trace_top_n},
   };
+  for (const SamplerField& f : samplerFields()) {
+    if (f.integer()) {
+      out[std::string(f.key)] = c.*f.int_member;
+    } else {
+      out[std::string(f.key)] = c.*f.real_member;
+    }
+  }
+  return out;
 }
 
 SamplerConfig configFromJson(const json& j) {
@@ -120,14 +108,6 @@ SamplerConfig configFromJson(const json& j) {
     c.logit_bias.emplace_back(static_cast<int32_t>(id),
                               e[1].is_null() ? -std::numeric_limits<double>::infinity() : e[1].get<double>());
   }
-  c.repeat_last_n = getInt32(j, "repeat_last_n", w);
-  c.repeat_penalty = getDouble(j, "repeat_penalty", w);
-  c.frequency_penalty = getDouble(j, "frequency_penalty", w);
-  c.presence_penalty = getDouble(j, "presence_penalty", w);
-  c.dry_multiplier = getDouble(j, "dry_multiplier", w);
-  c.dry_base = getDouble(j, "dry_base", w);
-  c.dry_allowed_length = getInt32(j, "dry_allowed_length", w);
-  c.dry_penalty_last_n = getInt32(j, "dry_penalty_last_n", w);
   c.dry_sequence_breakers.clear();
   for (const json& e : getArray(j, "dry_sequence_breakers", w)) {
     std::optional<std::string> text = textFromJson(e);
@@ -140,19 +120,15 @@ SamplerConfig configFromJson(const json& j) {
     }
     c.dry_breaker_tokens.push_back(e.get<int32_t>());
   }
-  c.top_n_sigma = getDouble(j, "top_n_sigma", w);
-  c.top_k = getInt32(j, "top_k", w);
-  c.typical_p = getDouble(j, "typical_p", w);
-  c.top_p = getDouble(j, "top_p", w);
-  c.min_p = getDouble(j, "min_p", w);
-  c.xtc_probability = getDouble(j, "xtc_probability", w);
-  c.xtc_threshold = getDouble(j, "xtc_threshold", w);
-  c.temperature = getDouble(j, "temperature", w);
-  c.mirostat = getInt32(j, "mirostat", w);
-  c.mirostat_tau = getDouble(j, "mirostat_tau", w);
-  c.mirostat_eta = getDouble(j, "mirostat_eta", w);
   c.seed = getUint64(j, "seed", w);
-  c.trace_top_n = getInt32(j, "trace_top_n", w);
+  for (const SamplerField& f : samplerFields()) {
+    const std::string key(f.key);
+    if (f.integer()) {
+      c.*f.int_member = getInt32(j, key.c_str(), w);
+    } else {
+      c.*f.real_member = getDouble(j, key.c_str(), w);
+    }
+  }
   const Status valid = validateSamplerConfig(c);
   if (!valid) corrupt(w, valid.message());
   return c;

@@ -1,12 +1,12 @@
 // The CLI's sampling flags: llama.cpp's defaults, parsing, range checks with clear messages.
-#include "sampler_flags.h"
+#include "tokenfab/sampler_flags.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 
-namespace tokenfab::cli {
+namespace tokenfab {
 namespace {
 
 // A lookup over (flag, value) pairs that consumes what it returns, like Args::value.
@@ -128,4 +128,4 @@ TEST(SamplerFlags, DescribeShowsTheChainAsItWillRun) {
 }
 
 }  // namespace
-}  // namespace tokenfab::cli
+}  // namespace tokenfab

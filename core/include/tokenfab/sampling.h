@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -73,6 +74,37 @@ struct SamplerConfig {
 
   bool operator==(const SamplerConfig&) const = default;
 };
+
+// The numeric settings of SamplerConfig, one row each (sampler_fields.cpp): the trace key (and
+// llama.cpp's parameter name), the CLI flag, the GUI label and help, and the range the CLI and
+// the GUI accept. order, logit_bias, the DRY breakers and seed have their own syntax.
+struct SamplerField {
+  std::string_view key;    // "top_k"
+  std::string_view flag;   // "--top-k"
+  std::string_view label;  // "top-k"
+  std::string_view help;   // "keep the k most likely; <= 0 = off"
+  int32_t SamplerConfig::*int_member;  // one of the two is set
+  double SamplerConfig::*real_member;
+  double min, max;         // accepted values (integers are checked by the CLI, all by the GUI)
+  double step;             // GUI spin-box step
+  int decimals;            // GUI decimals (0 for integers)
+
+  bool integer() const { return int_member != nullptr; }
+  double get(const SamplerConfig& config) const;
+  void set(SamplerConfig& config, double value) const;  // integers rounded
+  std::string format(const SamplerConfig& config) const;  // exact: "%d" or "%.17g"
+};
+std::span<const SamplerField> samplerFields();
+const SamplerField* samplerField(std::string_view key);  // nullptr when not a field
+
+// Logit bias as llama.cpp's --logit-bias spells it: "TOKEN+BIAS", "TOKEN-BIAS", "TOKEN-inf" (ban);
+// a list separates entries by commas. Formatting is exact and parses back to the same values.
+Result<std::pair<int32_t, double>> parseLogitBias(std::string_view item);
+Result<std::vector<std::pair<int32_t, double>>> parseLogitBiasList(std::string_view text);
+std::string formatLogitBias(const std::vector<std::pair<int32_t, double>>& bias);
+// A list of strings as a JSON array (the GUI's DRY breakers): nullopt when it is not one.
+std::optional<std::vector<std::string>> parseStringList(std::string_view json_text);
+std::string formatStringList(const std::vector<std::string>& strings);
 
 // "penalties;dry;top_n_sigma;top_k;typ_p;top_p;min_p;xtc;temperature" <-> order. Accepts ';' or
 // ',' as separators and llama.cpp's aliases (typical_p, nucleus, temp, ...).
