@@ -1,5 +1,5 @@
 # Quantized-weight shaders: one line per weight type and variant.
-# matvec_<type>: decode matrix x vector, one subgroup per row (matvec_sg.comp); matvec_<type>_nosg: shared-memory
+# matvec_<type>: decode matrix x vector over the GPU layout (matvec_sg.comp, matvec_core.glsl); matvec_<type>_nosg: shared-memory
 # reduction for devices without subgroup arithmetic; matmul_<type>: tiled prefill on the scalar units;
 # matmul_coop_<type>: tiled prefill on cooperative matrices (GL_NV_cooperative_matrix, f16 inputs);
 # get_rows_<type>: embedding gather.
