@@ -47,7 +47,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_efficiency->setText(efficiencyText());
   });
   connect(m_worker, &EngineWorker::loadProgressed, this, [this](const QString& stage, double fraction) {
-    if (!m_loading) return;
+    if (!isLoading()) return;
     m_progress->setFormat(stage + QStringLiteral(" %p%"));
     m_progress->setValue(int(fraction * 100.0));
   });
@@ -147,10 +147,9 @@ void MainWindow::buildDocks() {
 }
 
 void MainWindow::openModel(const QString& path) {
-  if (m_loading) return;
+  if (isLoading()) return;
   if (m_generating) stopGeneration();
-  m_loading = true;
-  m_model_ready = false;
+  m_model_state = ModelState::kLoading;
   m_chat->setModelReady(false);
   m_progress->setValue(0);
   m_progress->setFormat(tr("loading %p%"));
@@ -163,15 +162,14 @@ void MainWindow::openModel(const QString& path) {
 }
 
 void MainWindow::onModelLoaded(const ModelInfo& info) {
-  m_loading = false;
   m_progress->setVisible(false);
   m_cancel_load->setVisible(false);
   m_model = info;
-  m_model_ready = true;
+  m_model_state = ModelState::kReady;
   m_conversation.clear();
   m_conversation.model_name = info.name.toStdString();
   m_selected_turn = m_selected_step = -1;
-  m_has_summary = false;
+  m_last_summary.reset();
   m_stream_gbps = 0.0;
   m_chat->setTokenizer(info.tokenizer.get());
   m_inspector->setTokenizer(info.tokenizer.get());
@@ -195,10 +193,9 @@ void MainWindow::onModelLoaded(const ModelInfo& info) {
 }
 
 void MainWindow::onLoadFailed(const QString& message) {
-  m_loading = false;
+  m_model_state = ModelState::kNone;
   m_progress->setVisible(false);
   m_cancel_load->setVisible(false);
-  m_model_ready = false;
   m_model = ModelInfo();
   m_chat->setTokenizer(nullptr);
   m_inspector->setTokenizer(nullptr);
@@ -260,7 +257,7 @@ Result<std::vector<int32_t>> MainWindow::buildContext(int index, std::string* te
 }
 
 void MainWindow::send(const QString& text, bool edit) {
-  if (!m_model_ready || m_generating || m_loading) return;
+  if (!modelReady() || m_generating) return;
   m_conversation.system_prompt = m_chat->systemPrompt().toStdString();
   const int leaf = m_conversation.leaf();
   const int parent = edit && leaf >= 0 ? m_conversation.turn(leaf).parent : leaf;
@@ -280,7 +277,7 @@ void MainWindow::send(const QString& text, bool edit) {
 }
 
 void MainWindow::regenerate() {
-  if (!m_model_ready || m_generating || m_loading) return;
+  if (!modelReady() || m_generating) return;
   const int leaf = m_conversation.leaf();
   if (leaf < 0) return;
   const Turn& old = m_conversation.turn(leaf);
@@ -296,7 +293,7 @@ void MainWindow::regenerate() {
 }
 
 void MainWindow::branchFrom(int turn_index, int step, int candidate) {
-  if (!m_model_ready || m_generating || m_loading) return;
+  if (!modelReady() || m_generating) return;
   if (turn_index < 0 || turn_index >= m_conversation.size()) return;
   const Turn& source = m_conversation.turn(turn_index);
   if (step < 0 || size_t(step) >= source.steps.size()) return;
@@ -370,7 +367,7 @@ void MainWindow::startGeneration(int turn_index, const std::vector<int32_t>& con
 
 void MainWindow::stopGeneration() {
   if (m_generating) m_worker->stop();
-  if (m_loading) m_worker->cancelLoad();
+  if (isLoading()) m_worker->cancelLoad();
 }
 
 void MainWindow::onTokenGenerated(quint64 request_id, const TokenStep& step) {
@@ -389,7 +386,6 @@ void MainWindow::onGenerationFinished(const GenerateSummary& summary) {
   m_generating = false;
   m_generating_turn = -1;
   m_last_summary = summary;
-  m_has_summary = true;
   m_chat->setGenerating(false);
   m_inspector->setBranchEnabled(true);
   static const char* const kReasons[] = {"max tokens", "end of text", "stopped", "context full"};
@@ -470,7 +466,7 @@ void MainWindow::refreshNow() {
 }
 
 QString MainWindow::efficiencyText() const {
-  if (!m_model_ready) return m_loading ? tr("Loading...") : tr("No model loaded.");
+  if (!modelReady()) return isLoading() ? tr("Loading...") : tr("No model loaded.");
   const DeviceSummary& d = m_model.device;
   QStringList parts;
   parts << tr("%1 (%2)").arg(QString::fromStdString(d.name), m_model.backend == Backend::kVulkan ? tr("Vulkan") : tr("CPU reference"));
@@ -478,11 +474,11 @@ QString MainWindow::efficiencyText() const {
   if (m_generating && m_generating_turn >= 0) {
     const Turn& turn = m_conversation.turn(m_generating_turn);
     used = int32_t(turn.context.size() + turn.steps.size());
-  } else if (m_has_summary) {
-    used = m_last_summary.position;
+  } else if (m_last_summary) {
+    used = m_last_summary->position;
   }
-  if (m_has_summary) {
-    const Timings& t = m_last_summary.timings;
+  if (m_last_summary) {
+    const Timings& t = m_last_summary->timings;
     parts << tr("%1 tok/s").arg(t.generateTokensPerSecond(), 0, 'f', 1);
     parts << tr("prompt %1 tok/s").arg(t.promptTokensPerSecond(), 0, 'f', 1);
     parts << tr("first token %1 ms").arg(t.first_token_ms, 0, 'f', 1);

@@ -6,6 +6,8 @@
 #include <QMainWindow>
 #include <QElapsedTimer>
 #include <QThread>
+
+#include <optional>
 #include <QTimer>
 
 #include "conversation.h"
@@ -43,9 +45,9 @@ class MainWindow : public QMainWindow {
   // The demo model in resources/models/, or empty.
   static QString demoModelPath();
 
-  bool modelReady() const { return m_model_ready; }
+  bool modelReady() const { return m_model_state == ModelState::kReady; }
   bool isGenerating() const { return m_generating; }
-  bool isLoading() const { return m_loading; }
+  bool isLoading() const { return m_model_state == ModelState::kLoading; }
   const ModelInfo& model() const { return m_model; }
   const Conversation& conversation() const { return m_conversation; }
   int selectedTurn() const { return m_selected_turn; }
@@ -54,7 +56,7 @@ class MainWindow : public QMainWindow {
   QString lastError() const { return m_last_error; }
   // The last line shown about the chat template (the model's failed and a built-in stands in).
   QString templateNotice() const { return m_template_notice; }
-  const GenerateSummary* lastSummary() const { return m_has_summary ? &m_last_summary : nullptr; }
+  const GenerateSummary* lastSummary() const { return m_last_summary ? &*m_last_summary : nullptr; }
   QString efficiencyText() const;
   void setBackend(Backend backend) { m_backend = backend; }
   void refreshNow();
@@ -102,8 +104,11 @@ class MainWindow : public QMainWindow {
   QThread m_thread;
   EngineWorker* m_worker = nullptr;  // lives on m_thread; deleted when it finishes
   ModelInfo m_model;
-  bool m_model_ready = false;
-  bool m_loading = false;
+  // The model: none, being loaded, or ready. A generation is a separate fact: it only starts on a
+  // ready model, but may still be winding down (stop acts at the next token) while a new model
+  // loads, since the worker finishes it before it loads.
+  enum class ModelState { kNone, kLoading, kReady };
+  ModelState m_model_state = ModelState::kNone;
   bool m_generating = false;
   Backend m_backend = Backend::kVulkan;
   QString m_device;
@@ -113,8 +118,7 @@ class MainWindow : public QMainWindow {
   int m_selected_turn = -1;
   int m_selected_step = -1;
   Conversation m_conversation;
-  GenerateSummary m_last_summary;
-  bool m_has_summary = false;
+  std::optional<GenerateSummary> m_last_summary;  // of the last finished generation
   double m_stream_gbps = 0.0;
   QString m_last_error;
   QString m_template_notice;

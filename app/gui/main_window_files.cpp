@@ -200,7 +200,7 @@ void MainWindow::saveSettings() const {
 }
 
 void MainWindow::showModelInfo() {
-  if (!m_model_ready) {
+  if (!modelReady()) {
     QMessageBox::information(this, tr("Model info"), tr("No model loaded."));
     return;
   }
@@ -264,7 +264,7 @@ void MainWindow::showDevicePicker() {
   m_backend = Backend(backend->currentData().toInt());
   m_device = device->currentData().toString();
   saveSettings();
-  if (m_model_ready) openModel(m_model.path);
+  if (modelReady()) openModel(m_model.path);
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
@@ -294,7 +294,7 @@ Status MainWindow::saveSession(const QString& path) {
 Status MainWindow::openSession(const QString& path) {
   if (m_generating) return Status(Code::kInvalidArgument, "stop the generation first");
   TF_ASSIGN_OR_RETURN(Conversation loaded, Conversation::load(path.toStdString()));
-  if (m_model_ready && !loaded.model_name.empty() && loaded.model_name != m_model.name.toStdString()) {
+  if (modelReady() && !loaded.model_name.empty() && loaded.model_name != m_model.name.toStdString()) {
     statusBar()->showMessage(tr("Note: the session was made with %1").arg(QString::fromStdString(loaded.model_name)), 8000);
   }
   m_conversation = std::move(loaded);
