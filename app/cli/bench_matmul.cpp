@@ -5,13 +5,12 @@
 #include "bench_matmul.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <iostream>
 #include <sstream>
 
 #include "cli.h"
+#include "tokenfab/op_cases.h"
 #include "tokenfab/ops.h"
 #include "tokenfab/ops_matmul.h"
 
@@ -20,104 +19,33 @@ namespace {
 
 using gguf::TensorType;
 
-const TensorType kAllTypes[] = {TensorType::kF32,  TensorType::kF16,  TensorType::kBF16,
-                                TensorType::kQ8_0, TensorType::kQ4_0, TensorType::kQ4_1,
-                                TensorType::kQ5_0, TensorType::kQ5_1, TensorType::kIQ4_NL,
-                                TensorType::kQ2_K, TensorType::kQ3_K, TensorType::kQ4_K,
-                                TensorType::kQ5_K, TensorType::kQ6_K};
-
-// Bytes that decode to finite values: random quant bits, float elements in [-1, 1], and every
-// 16-bit field a small f16 (the scale fields are the only 16-bit fields at even offsets that
-// matter; overwriting every even pair with 0x2000-ish keeps blocks finite for all types).
-std::vector<uint8_t> benchWeights(TensorType type, uint64_t rows, uint64_t cols) {
-  const uint64_t bytes = rows * ops::quantRowBytes(type, cols);
-  std::vector<uint8_t> w(bytes);
-  uint64_t state = 0x9E3779B97F4A7C15ull;
-  for (size_t i = 0; i < w.size(); ++i) {
-    if (i % 8 == 0) state = state * 6364136223846793005ull + 1442695040888963407ull;
-    w[i] = static_cast<uint8_t>(state >> (8 * (i % 8)));
-  }
-  if (type == TensorType::kF32) {
-    for (size_t i = 0; i + 4 <= w.size(); i += 4) {
-      const float v = static_cast<float>(w[i]) / 255.0f - 0.5f;
-      std::memcpy(&w[i], &v, 4);
-    }
-  } else if (type == TensorType::kF16 || type == TensorType::kBF16) {
-    for (size_t i = 1; i < w.size(); i += 2) w[i] = type == TensorType::kF16 ? (w[i] & 0x3B) : (w[i] & 0x3F);
-  } else {
-    const gguf::TypeTraits* layout = gguf::typeTraits(type);
-    // Scale fields sit at the block start (legacy, Q4_K, Q5_K) or its end (Q2_K, Q3_K, Q6_K).
-    const uint32_t bb = layout->type_size;
-    for (uint64_t b = 0; b + bb <= w.size(); b += bb) {
-      for (uint32_t off : {0u, 2u, bb - 4, bb - 2}) w[b + off + 1] = 0x20;  // f16 ~ 2^-7
-    }
-  }
-  return w;
+// Every weight type the GPU decodes, in ggml's id order.
+std::vector<TensorType> gpuTypes() {
+  std::vector<TensorType> types;
+  for (uint32_t id = 0; id < 64; ++id)
+    if (const gguf::TypeTraits* t = gguf::typeTraits(id); t != nullptr && ops::matMulSupports(t->type))
+      types.push_back(t->type);
+  return types;
 }
 
 }  // namespace
 
+// Each product is a case of the op-case table (lab::matMulCase) timed by lab::time: random
+// weights in the type's block layout, `iterations` dispatches between two timestamps.
 Result<std::vector<MatMulBenchRow>> benchMatMul(vk::Device& device, const MatMulBenchOptions& options) {
   std::vector<MatMulBenchRow> out;
-  const auto types = options.types.empty() ? std::vector<TensorType>(std::begin(kAllTypes), std::end(kAllTypes))
-                                           : options.types;
-  const uint32_t iters = std::max<uint32_t>(1, options.iterations);
-  const uint32_t max_batch = *std::max_element(options.batches.begin(), options.batches.end());
-  std::vector<float> x;
+  const std::vector<TensorType> types = options.types.empty() ? gpuTypes() : options.types;
   for (TensorType type : types) {
-    if (!ops::matMulSupports(type)) {
+    if (!ops::matMulSupports(type))
       return Status(Code::kUnsupported, "bench-matmul: no GPU decoder for " + std::string(gguf::typeName(type)));
-    }
-    const uint32_t bs = gguf::typeTraits(type)->block_size;
-    const uint32_t cols = (options.cols + bs - 1) / bs * bs;
-    const auto weights = benchWeights(type, options.rows, cols);
-    TF_ASSIGN_OR_RETURN(auto w_buf, device.createBuffer(ops::gpuMatrixBytes(type, options.rows, cols)));
-    TF_RETURN_IF_ERROR(ops::uploadMatrix(device, w_buf.view(), type, options.rows, cols, weights));
-    x.assign(uint64_t(max_batch) * cols, 0.0f);
-    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 17) / 17.0f - 0.5f;
-    TF_ASSIGN_OR_RETURN(auto x_buf, device.createBuffer(x.size() * 4));
-    TF_RETURN_IF_ERROR(device.upload(x_buf.view(), x.data(), x.size() * 4));
-    TF_ASSIGN_OR_RETURN(auto y_buf, device.createBuffer(uint64_t(max_batch) * options.rows * 4));
-    const ops::QuantMatrix w{type, w_buf.view(), options.rows, cols};
-
     for (uint32_t batch : options.batches) {
-      const bool matvec = batch == 1;
       // matvec has one path; each requested path of the tiled product is timed on its own.
-      for (size_t path_i = 0; path_i < (matvec ? 1 : options.paths.size()); ++path_i) {
-      ops::MatMulLayout layout;
-      layout.path = options.paths[path_i];
-      const ops::MatMulPath path = ops::matMulPath(device, batch, layout.path);
-      TF_ASSIGN_OR_RETURN(auto rec, device.newRecorder());
-      // Warm-up (pipeline creation, caches), then the timed run.
-      for (int pass = 0; pass < 2; ++pass) {
-        TF_RETURN_IF_ERROR(rec.reset());
-        const bool timed = pass == 1;
-        const bool stamps = timed && device.report().timestamps;
-        if (stamps) TF_RETURN_IF_ERROR(rec.timestamp().status());
-        for (uint32_t i = 0; i < (timed ? iters : 1); ++i) {
-          if (matvec) {
-            TF_RETURN_IF_ERROR(ops::recordMatVec(rec, w, x_buf.view(), y_buf.view(), batch));
-          } else {
-            TF_RETURN_IF_ERROR(ops::recordMatMul(rec, w, x_buf.view(), y_buf.view(), batch, layout));
-          }
-          rec.barrier();  // as in a model graph: each product waits for the previous writes
-        }
-        if (stamps) TF_RETURN_IF_ERROR(rec.timestamp().status());
-        const auto t0 = std::chrono::steady_clock::now();
-        TF_RETURN_IF_ERROR(rec.submitAndWait());
-        const double wall_ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
-        if (!timed) continue;
-        double ns = wall_ns;
-        if (stamps) {
-          TF_ASSIGN_OR_RETURN(auto ts, rec.timestampsNs());
-          if (ts.size() >= 2 && ts.back() > ts.front()) ns = ts.back() - ts.front();
-        }
-        const double sec = ns / iters * 1e-9;
-        MatMulBenchRow row{type, matvec ? "matvec" : "matmul", matvec ? "-" : ops::matMulPathName(path), options.rows,
-                           cols, batch, sec * 1e6, double(weights.size()) / sec * 1e-9,
-                           2.0 * options.rows * double(cols) * batch / sec * 1e-9};
-        out.push_back(row);
-      }
+      for (size_t p = 0; p < (batch == 1 ? 1 : options.paths.size()); ++p) {
+        const lab::OpCase c = lab::matMulCase(type, batch, options.rows, options.cols, options.paths[p]);
+        TF_ASSIGN_OR_RETURN(lab::Timing t, lab::time(device, c, options.iterations));
+        const uint32_t bs = gguf::typeTraits(type)->block_size;
+        out.push_back(MatMulBenchRow{type, batch == 1 ? "matvec" : "matmul", batch == 1 ? "-" : t.path, options.rows,
+                                     (options.cols + bs - 1) / bs * bs, batch, t.us, t.gbps, t.gflops});
       }
     }
   }
@@ -159,7 +87,7 @@ int runBenchMatMul(std::span<const std::string> argv) {
   if (auto t = args.value("--type")) {
     for (const auto& name : splitList(*t)) {
       bool found = false;
-      for (TensorType type : kAllTypes) {
+      for (TensorType type : gpuTypes()) {
         std::string tn(gguf::typeName(type));
         if (tn.size() == name.size() &&
             std::equal(tn.begin(), tn.end(), name.begin(), [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {

@@ -41,38 +41,14 @@ void GpuTest::TearDown() {
 }
 
 Result<GuardedBuffer> GuardedBuffer::create(vk::Device& device, uint64_t payload_bytes, uint64_t guard_bytes) {
-  const uint64_t align = std::max<uint64_t>(device.report().min_storage_buffer_offset_alignment, 16);
-  guard_bytes = (guard_bytes + align - 1) / align * align;
-  const uint64_t padded = (payload_bytes + 3) / 4 * 4;
-  GuardedBuffer g;
-  g.m_device = &device;
-  g.m_guard = guard_bytes;
-  g.m_payload = payload_bytes;
-  TF_ASSIGN_OR_RETURN(g.m_buffer, device.createBuffer(padded + 2 * guard_bytes));
-  std::vector<uint32_t> poison((padded + 2 * guard_bytes) / 4, kPoisonBits);
-  TF_RETURN_IF_ERROR(device.upload(g.m_buffer.view(), poison.data(), poison.size() * 4));
-  return g;
+  TF_ASSIGN_OR_RETURN(lab::GuardedOutput output, lab::GuardedOutput::create(device, payload_bytes, guard_bytes));
+  return GuardedBuffer(std::move(output));
 }
 
 ::testing::AssertionResult GuardedBuffer::readBytes(std::vector<uint8_t>& out) const {
-  std::vector<uint32_t> all(m_buffer.size() / 4);
-  Status s = m_device->download(m_buffer.view(), all.data(), all.size() * 4);
-  if (!s.isOk()) return ::testing::AssertionFailure() << "download: " << s.toString();
-  const uint64_t padded = (m_payload + 3) / 4 * 4;
-  const uint64_t g = m_guard / 4;
-  for (uint64_t i = 0; i < all.size(); ++i) {
-    const bool in_guard = i < g || i >= g + padded / 4;
-    if (in_guard && all[i] != kPoisonBits)
-      return ::testing::AssertionFailure() << "guard word " << i << " (" << (i < g ? "before" : "after")
-                                           << " the output) was overwritten: 0x" << std::hex << all[i];
-  }
-  // Bytes between payload and the 4-byte padding belong to the guard too.
-  const auto* bytes = reinterpret_cast<const uint8_t*>(all.data());
-  for (uint64_t b = m_guard + m_payload; b < m_guard + padded; ++b) {
-    const uint8_t want = reinterpret_cast<const uint8_t*>(&kPoisonBits)[b % 4];
-    if (bytes[b] != want) return ::testing::AssertionFailure() << "padding byte after the output was overwritten";
-  }
-  out.assign(bytes + m_guard, bytes + m_guard + m_payload);
+  Result<std::vector<uint8_t>> bytes = m_output.readBytes();
+  if (!bytes.isOk()) return ::testing::AssertionFailure() << bytes.status().toString();
+  out = std::move(bytes).value();
   return ::testing::AssertionSuccess();
 }
 
@@ -115,39 +91,9 @@ vk::Buffer uploadMatrix(vk::Device& device, gguf::TensorType type, uint64_t rows
 
 ::testing::AssertionResult expectClose(std::span<const float> got, std::span<const double> want, double bound,
                                        double scale) {
-  if (got.size() != want.size())
-    return ::testing::AssertionFailure() << "size " << got.size() << " != reference size " << want.size();
-  if (auto w = allWritten(got); !w) return w;
-  if (scale <= 0) {
-    scale = 1.0;
-    for (double w : want)
-      if (std::isfinite(static_cast<float>(w))) scale = std::max(scale, std::fabs(w));
-  }
-  double worst = 0;
-  size_t worst_i = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double g = got[i];
-    // The ideal f32 result is the reference rounded to f32: beyond FLT_MAX that is +-Inf.
-    const double w = std::isfinite(want[i]) && std::isinf(static_cast<float>(want[i]))
-                         ? static_cast<double>(static_cast<float>(want[i]))
-                         : want[i];
-    if (std::isnan(w) || std::isnan(g)) {
-      if (std::isnan(w) != std::isnan(g))
-        return ::testing::AssertionFailure() << "NaN disagreement at " << i << ": got " << g << ", want " << w;
-      continue;
-    }
-    if (std::isinf(w) || std::isinf(g)) {
-      if (g != w) return ::testing::AssertionFailure() << "Inf disagreement at " << i << ": got " << g << ", want " << w;
-      continue;
-    }
-    const double e = std::fabs(g - w) / scale;
-    if (e > worst) worst = e, worst_i = i;
-  }
-  if (worst > bound)
-    return ::testing::AssertionFailure() << "normalised error " << worst << " > bound " << bound << " at " << worst_i
-                                         << ": got " << got[worst_i] << ", want " << want[worst_i] << " (scale " << scale
-                                         << ", n " << got.size() << ")";
-  return ::testing::AssertionSuccess() << "max normalised error " << worst;
+  const lab::Comparison c = lab::compare(got, want, scale);
+  if (!c.within(bound)) return ::testing::AssertionFailure() << c.describe(got, want) << " (bound " << bound << ")";
+  return ::testing::AssertionSuccess() << "max normalised error " << c.error;
 }
 
 uint16_t floatToHalf(float f) {

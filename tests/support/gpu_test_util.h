@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tokenfab/gguf.h"
+#include "tokenfab/op_cases.h"
 #include "tokenfab/ops_matmul.h"
 #include "tokenfab/vk.h"
 
@@ -29,16 +30,15 @@ class GpuTest : public ::testing::Test {
   void TearDown() override;
 };
 
-// The bit pattern written into guard regions and unwritten outputs: a NaN no shader produces.
-inline constexpr uint32_t kPoisonBits = 0x7FBADBADu;
+// Guarded outputs and the comparison are the op-case table's (tokenfab/op_cases.h), so the
+// tests, the self-test and the benches judge results one way; these wrap them for gtest.
+inline constexpr uint32_t kPoisonBits = lab::kPoisonBits;
 
-// An output buffer with `guard_bytes` of poison on each side of the payload. After the op,
-// read() downloads everything, checks the guards are untouched and returns the payload.
 class GuardedBuffer {
  public:
   static Result<GuardedBuffer> create(vk::Device& device, uint64_t payload_bytes, uint64_t guard_bytes = 256);
-  vk::BufferView view() const { return m_buffer.view(m_guard, m_payload); }
-  // Payload bytes as T; AssertionFailure when a guard word changed.
+  vk::BufferView view() const { return m_output.view(); }
+  // Payload bytes as T; AssertionFailure when a guard byte changed.
   template <typename T>
   ::testing::AssertionResult read(std::vector<T>& out) const {
     std::vector<uint8_t> bytes;
@@ -51,10 +51,8 @@ class GuardedBuffer {
   ::testing::AssertionResult readBytes(std::vector<uint8_t>& out) const;
 
  private:
-  vk::Device* m_device = nullptr;
-  vk::Buffer m_buffer;
-  uint64_t m_guard = 0;
-  uint64_t m_payload = 0;
+  explicit GuardedBuffer(lab::GuardedOutput output) : m_output(std::move(output)) {}
+  lab::GuardedOutput m_output;
 };
 
 // A device-local buffer holding `data` (rounded up to 4 bytes).
