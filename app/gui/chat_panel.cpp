@@ -108,15 +108,20 @@ ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
       emit alternativeRequested(m_alternatives[size_t(m_alternative_index + 1)]);
     }
   });
-  setChatAvailable(false);
+  setChatAvailable(false, false);
   setModelReady(false);
 }
 
-void ChatPanel::setChatAvailable(bool available) {
+void ChatPanel::setChatAvailable(bool available, bool start_in_chat) {
   auto* model = qobject_cast<QStandardItemModel*>(m_mode->model());
   if (model) model->item(1)->setEnabled(available);
-  m_mode->setCurrentIndex(available ? 1 : 0);
+  m_mode->setCurrentIndex(available && start_in_chat ? 1 : 0);
   m_system->setEnabled(available);
+}
+
+bool ChatPanel::chatAvailable() const {
+  const auto* model = qobject_cast<const QStandardItemModel*>(m_mode->model());
+  return model && model->item(1)->isEnabled();
 }
 
 bool ChatPanel::chatMode() const { return m_mode->currentIndex() == 1; }

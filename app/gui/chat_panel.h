@@ -23,7 +23,10 @@ class ChatPanel : public QWidget {
   explicit ChatPanel(QWidget* parent = nullptr);
 
   void setTokenizer(const Tokenizer* tokenizer) { m_tokenizer = tokenizer; }
-  void setChatAvailable(bool available);
+  // Chat mode can be chosen when `available`; the panel starts in it when `start_in_chat` (a model
+  // with its own template), else in completion mode (a base model: chat uses a built-in template).
+  void setChatAvailable(bool available, bool start_in_chat);
+  bool chatAvailable() const;
   bool chatMode() const;
   void setChatMode(bool chat);
   QString systemPrompt() const;

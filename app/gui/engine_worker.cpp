@@ -88,8 +88,9 @@ void EngineWorker::loadModel(const QString& path, int backend, const QString& de
   info.n_embd = config.n_embd;
   info.n_params = config.n_params;
   info.weight_bytes = m_engine->weightBytes();
-  // Core decides whether the model's template works or a built-in one replaces it.
-  if (auto chosen = chatTemplateForModel(*gguf_file); chosen.isOk() && chosen->has_own_template)
+  // Core decides whether the model's template works or a built-in one replaces it (also when the
+  // model has none: chat is offered on every model, as the CLI's --chat does).
+  if (auto chosen = chatTemplateForModel(*gguf_file); chosen.isOk())
     info.chat_template = std::move(chosen).value();
   const Tokenizer& tok = *tokenizer;
   if (tok.bos() >= 0) info.bos_token = tok.tokenText(tok.bos());

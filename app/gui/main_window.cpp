@@ -174,7 +174,8 @@ void MainWindow::onModelLoaded(const ModelInfo& info) {
   m_chat->setTokenizer(info.tokenizer.get());
   m_inspector->setTokenizer(info.tokenizer.get());
   m_sampler->setTokenizer(info.tokenizer.get());
-  m_chat->setChatAvailable(info.chat_template.has_value());
+  m_chat->setChatAvailable(info.chat_template.has_value(),
+                           info.chat_template.has_value() && info.chat_template->has_own_template);
   m_conversation.chat_mode = m_chat->chatMode();
   m_chat->setModelReady(true);
   setWindowTitle(QStringLiteral("tokenfab — %1").arg(info.name));
@@ -184,6 +185,9 @@ void MainWindow::onModelLoaded(const ModelInfo& info) {
     showTemplateNotice(tr("The model's chat template fails (%1); chat uses the built-in '%2' template.")
                            .arg(QString::fromStdString(info.chat_template->fallback_reason),
                                 QString::fromStdString(info.chat_template->builtin_name)));
+  } else if (info.chat_template && !info.chat_template->has_own_template) {
+    showTemplateNotice(tr("The model has no chat template: completion mode; chat mode uses the built-in '%1' template.")
+                           .arg(QString::fromStdString(info.chat_template->builtin_name)));
   }
   addRecent(info.path);
   QMetaObject::invokeMethod(m_worker, "measureBandwidth", Qt::QueuedConnection);

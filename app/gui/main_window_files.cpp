@@ -211,11 +211,15 @@ void MainWindow::showModelInfo() {
   text += tr("Layers: %1, embedding %2, vocabulary %3, context %4\n").arg(m.n_layer).arg(m.n_embd).arg(m.n_vocab).arg(m.n_ctx);
   QString chat = tr("none (completion mode)");
   if (m.chat_template) {
-    chat = m.chat_template->fallback_reason.empty()
-               ? tr("the model's own")
-               : tr("built-in '%1' (the model's fails: %2)")
-                     .arg(QString::fromStdString(m.chat_template->builtin_name),
-                          QString::fromStdString(m.chat_template->fallback_reason));
+    if (!m.chat_template->has_own_template)
+      chat = tr("built-in '%1' (the model has none; it opens in completion mode)")
+                 .arg(QString::fromStdString(m.chat_template->builtin_name));
+    else if (m.chat_template->fallback_reason.empty())
+      chat = tr("the model's own");
+    else
+      chat = tr("built-in '%1' (the model's fails: %2)")
+                 .arg(QString::fromStdString(m.chat_template->builtin_name),
+                      QString::fromStdString(m.chat_template->fallback_reason));
   }
   text += tr("Chat template: %1\n").arg(chat);
   text += tr("Device: %1 (%2, Vulkan %3)\n")

@@ -505,6 +505,38 @@ TEST(GuiWindow, BadModelFileGivesAClearError) {
   EXPECT_TRUE(window.chatPanel()->transcript()->toPlainText().contains(QStringLiteral("No model loaded")));
 }
 
+// stories260K has no chat template at all: the GUI offers chat with the built-in template its
+// vocabulary implies, as the CLI does (one chat-prompt assembly for both front ends).
+TEST(GuiWindow, ModelWithoutChatTemplateStillOffersChat) {
+  test::guiApp();
+  TF_SHARED_FILE(model, "models/stories260K.gguf");
+  auto file = gguf::GgufFile::open(model);
+  ASSERT_TRUE(file.isOk()) << file.status().toString();
+  ASSERT_EQ(file->find("tokenizer.chat_template"), nullptr) << "the fixture gained a template";
+  MainWindow window;
+  window.setBackend(testBackend());
+  window.openModel(QString::fromStdString(model.string()));
+  ASSERT_TRUE(waitFor([&] { return !window.isLoading(); }, kLoadTimeoutMs)) << "load timed out";
+  ASSERT_TRUE(window.modelReady()) << window.lastError().toStdString();
+  ASSERT_TRUE(window.model().chat_template.has_value());
+  EXPECT_FALSE(window.model().chat_template->has_own_template);
+  EXPECT_EQ(window.model().chat_template->builtin_name, "llama2");
+  // A base model opens in completion mode, with chat one click away.
+  EXPECT_TRUE(window.chatPanel()->chatAvailable());
+  EXPECT_FALSE(window.chatPanel()->chatMode());
+  EXPECT_TRUE(window.templateNotice().contains(QStringLiteral("built-in 'llama2'"))) << window.templateNotice().toStdString();
+
+  window.chatPanel()->setChatMode(true);
+  window.samplerPanel()->setConfig(SamplerConfig());
+  window.send(QStringLiteral("Once upon a time"));
+  ASSERT_TRUE(window.isGenerating()) << window.lastError().toStdString();
+  ASSERT_TRUE(waitFor([&] { return !window.isGenerating(); }, kGenerateTimeoutMs)) << "generation timed out";
+  EXPECT_TRUE(window.lastError().isEmpty()) << window.lastError().toStdString();
+  const Turn& turn = window.conversation().turn(window.conversation().leaf());
+  const std::string prompt = window.model().tokenizer->decode(turn.context, /*render_special=*/true);
+  EXPECT_NE(prompt.find("[INST] Once upon a time [/INST]"), std::string::npos) << prompt;
+}
+
 // stories260K with a chat template that fails (one of the hostile templates of issue 16): the
 // model must load, offer chat with the built-in template, and say so in one status-bar line.
 TEST(GuiWindow, FailingChatTemplateFallsBackToTheBuiltinOne) {
