@@ -321,7 +321,13 @@ void SamplerPanel::rebuildWhatIf() {
                            .arg(funnel->exact ? QString() : tr(" (from the stored top %1: approximate)").arg(trace.raw_top.size())));
   }
 
-  // Funnel plot: survivors (log scale bars) and raw mass kept (line), plus as recorded.
+  drawFunnel(trace, n_candidates);
+  drawDistribution();
+}
+
+// Survivors per stage (log-scale bars) and the raw mass kept (line), beside the stages as the
+// step was generated.
+void SamplerPanel::drawFunnel(const StepTrace& trace, int32_t n_candidates) {
   QVector<double> xs, survivors, mass, rec_x, rec_survivors;
   QVector<QString> labels;
   for (size_t i = 0; i < m_funnel_rows.size(); ++i) {
@@ -362,8 +368,10 @@ void SamplerPanel::rebuildWhatIf() {
   m_funnel->xAxis->setTickLabelRotation(30);
   m_funnel->xAxis->setRange(-0.5, double(xs.size()) - 0.3);
   m_funnel->replot();
+}
 
-  // Resulting distribution (top 16).
+// The distribution these settings leave (top 16), the what-if token highlighted.
+void SamplerPanel::drawDistribution() {
   QVector<double> dx, dp, cx, cp;
   QVector<QString> dlabels;
   const size_t n = std::min<size_t>(16, m_what_if_dist.size());

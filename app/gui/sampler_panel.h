@@ -57,7 +57,10 @@ class SamplerPanel : public QWidget {
   void configChanged();
 
  private:
+  // The what-if of the selected step (core's samplerFunnel) and its text; then the two plots.
   void rebuildWhatIf();
+  void drawFunnel(const StepTrace& trace, int32_t n_candidates);
+  void drawDistribution();
   // Parses the text knobs (DRY breakers, logit bias) into their values; false (and the text
   // marked) when one does not parse.
   bool applyTexts();
