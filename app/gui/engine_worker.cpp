@@ -25,6 +25,8 @@ void EngineWorker::registerMetaTypes() {
   qRegisterMetaType<tokenfab::gui::TokenStep>("tokenfab::gui::TokenStep");
   qRegisterMetaType<tokenfab::gui::GenerateRequest>("tokenfab::gui::GenerateRequest");
   qRegisterMetaType<tokenfab::gui::GenerateSummary>("tokenfab::gui::GenerateSummary");
+  qRegisterMetaType<tokenfab::gui::LogitsRequest>("tokenfab::gui::LogitsRequest");
+  qRegisterMetaType<tokenfab::gui::LogitsResult>("tokenfab::gui::LogitsResult");
 }
 
 void EngineWorker::unloadModel() {
@@ -108,6 +110,39 @@ void EngineWorker::measureBandwidth() {
   if (gbps.isOk()) emit bandwidthMeasured(*gbps);
 }
 
+Result<size_t> EngineWorker::keepCommonPrefix(const std::vector<int32_t>& context) {
+  const auto& held = m_session->tokens();
+  size_t common = 0;
+  while (common < held.size() && common < context.size() && held[common] == context[common]) ++common;
+  common = std::min(common, context.size() - 1);
+  TF_RETURN_IF_ERROR(m_session->rewind(int32_t(common)));
+  return common;
+}
+
+void EngineWorker::recomputeLogits(const LogitsRequest& request) {
+  LogitsResult result;
+  result.request_id = request.request_id;
+  const auto fail = [&](const QString& message) {
+    result.error = message;
+    emit logitsRecomputed(result);
+  };
+  if (!m_session || !m_engine) return fail(tr("No model is loaded."));
+  if (request.context.empty()) return fail(tr("The step has no context."));
+  auto kept = keepCommonPrefix(request.context);
+  if (!kept.isOk()) return fail(statusText(kept.status()));
+  // The uncached tokens but the last in one prefill, then the last alone: the step's logits
+  // come from a single-token decode, as they did when it was generated.
+  const std::span<const int32_t> context(request.context);
+  const size_t last = context.size() - 1;
+  if (*kept < last) {
+    if (auto r = m_session->decode(context.subspan(*kept, last - *kept)); !r.isOk()) return fail(statusText(r.status()));
+  }
+  auto logits = m_session->decode(context.subspan(last, 1));
+  if (!logits.isOk()) return fail(statusText(logits.status()));
+  result.logits.assign(logits->begin(), logits->end());
+  emit logitsRecomputed(result);
+}
+
 void EngineWorker::generate(const GenerateRequest& request) {
   if (!m_session || !m_engine) {
     emit generationFailed(request.request_id, tr("No model is loaded."));
@@ -118,18 +153,12 @@ void EngineWorker::generate(const GenerateRequest& request) {
     return;
   }
   emit generationStarted(request.request_id);
-  // Keep the longest cached prefix the new context shares with the session; feed the rest
-  // (at least one token: after rewind() the session has no logits).
-  const auto& held = m_session->tokens();
-  size_t common = 0;
-  while (common < held.size() && common < request.context.size() && held[common] == request.context[common]) {
-    ++common;
-  }
-  common = std::min(common, request.context.size() - 1);
-  if (Status s = m_session->rewind(int32_t(common)); !s.isOk()) {
-    emit generationFailed(request.request_id, statusText(s));
+  auto kept = keepCommonPrefix(request.context);
+  if (!kept.isOk()) {
+    emit generationFailed(request.request_id, statusText(kept.status()));
     return;
   }
+  const size_t common = *kept;
   m_session->resetTimings();
   GenerateOptions options;
   options.sampler = request.sampler;

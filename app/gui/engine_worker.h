@@ -30,6 +30,8 @@ class EngineWorker : public QObject {
  public slots:
   void loadModel(const QString& path, int backend, const QString& device);
   void generate(const tokenfab::gui::GenerateRequest& request);
+  // Feeds request.context (keeping the cached prefix) and emits the logits after it.
+  void recomputeLogits(const tokenfab::gui::LogitsRequest& request);
   void measureBandwidth();
   void unloadModel();
 
@@ -42,8 +44,13 @@ class EngineWorker : public QObject {
   void generationFinished(const tokenfab::gui::GenerateSummary& summary);
   void generationFailed(quint64 request_id, const QString& message);
   void bandwidthMeasured(double gbps);
+  void logitsRecomputed(const tokenfab::gui::LogitsResult& result);
 
  private:
+  // Rewinds the session to the longest prefix it shares with `context`, at most all but the last
+  // token (after rewind() the session has no logits until a token is fed); returns its length.
+  Result<size_t> keepCommonPrefix(const std::vector<int32_t>& context);
+
   std::unique_ptr<Session> m_session;  // destroyed before m_engine
   std::unique_ptr<Engine> m_engine;
   std::atomic<bool> m_stop{false};

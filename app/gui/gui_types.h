@@ -61,6 +61,19 @@ struct GenerateRequest {
   bool keep_full_logits = false;
 };
 
+// The full logits of one step, computed again (steps of vocabularies too large to keep, or read
+// from a session file): `context` is every token fed before the step (Turn::history).
+struct LogitsRequest {
+  uint64_t request_id = 0;
+  std::vector<int32_t> context;
+};
+
+struct LogitsResult {
+  uint64_t request_id = 0;
+  std::vector<float> logits;  // n_vocab floats; empty with `error` set when it failed
+  QString error;
+};
+
 struct GenerateSummary {
   uint64_t request_id = 0;
   StopReason reason = StopReason::kMaxTokens;
@@ -76,3 +89,5 @@ Q_DECLARE_METATYPE(tokenfab::gui::ModelInfo)
 Q_DECLARE_METATYPE(tokenfab::gui::TokenStep)
 Q_DECLARE_METATYPE(tokenfab::gui::GenerateRequest)
 Q_DECLARE_METATYPE(tokenfab::gui::GenerateSummary)
+Q_DECLARE_METATYPE(tokenfab::gui::LogitsRequest)
+Q_DECLARE_METATYPE(tokenfab::gui::LogitsResult)

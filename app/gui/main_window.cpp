@@ -42,6 +42,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(m_worker, &EngineWorker::tokenGenerated, this, &MainWindow::onTokenGenerated);
   connect(m_worker, &EngineWorker::generationFinished, this, &MainWindow::onGenerationFinished);
   connect(m_worker, &EngineWorker::generationFailed, this, &MainWindow::onGenerationFailed);
+  connect(m_worker, &EngineWorker::logitsRecomputed, this, &MainWindow::onLogitsRecomputed);
   connect(m_worker, &EngineWorker::bandwidthMeasured, this, [this](double gbps) {
     m_stream_gbps = gbps;
     m_efficiency->setText(efficiencyText());
@@ -166,6 +167,8 @@ void MainWindow::onModelLoaded(const ModelInfo& info) {
   m_cancel_load->setVisible(false);
   m_model = info;
   m_model_state = ModelState::kReady;
+  m_recomputed.clear();
+  m_logits_request = 0;
   m_conversation.clear();
   m_conversation.model_name = info.name.toStdString();
   m_selected_turn = m_selected_step = -1;
@@ -455,7 +458,50 @@ void MainWindow::refreshSelection(bool throttled) {
   m_sampler_clock.start();
   std::vector<int32_t> history;
   if (step) history = m_conversation.turn(m_selected_turn).history(size_t(m_selected_step));
-  m_sampler->setStep(step, std::move(history), /*live=*/throttled);
+  // A step without its full logits (a large vocabulary, or read from a session file) gets them
+  // computed again, so the what-if is exact for every model; until then it is approximate.
+  TokenStep with_logits;
+  bool pending = false;
+  if (step && step->logits.empty() && !throttled) {
+    if (const std::vector<float>* logits = fullLogitsFor(history, &pending)) {
+      with_logits = *step;
+      with_logits.logits = *logits;
+      step = &with_logits;
+    }
+  }
+  m_sampler->setStep(step, std::move(history), /*live=*/throttled, pending);
+}
+
+const std::vector<float>* MainWindow::fullLogitsFor(const std::vector<int32_t>& history, bool* pending) {
+  for (const auto& [context, logits] : m_recomputed)
+    if (context == history) return &logits;
+  *pending = m_logits_request != 0 && m_logits_pending == history;
+  // The worker computes them between generations (the next generate() keeps what it can of
+  // the cache); while it generates, the step stays approximate until it is selected again.
+  if (*pending || m_generating || m_model_state != ModelState::kReady || history.empty()) return nullptr;
+  LogitsRequest request;
+  request.request_id = ++m_request_id;
+  request.context = history;
+  m_logits_request = request.request_id;
+  m_logits_pending = history;
+  *pending = true;
+  QMetaObject::invokeMethod(m_worker, "recomputeLogits", Qt::QueuedConnection,
+                            Q_ARG(tokenfab::gui::LogitsRequest, request));
+  return nullptr;
+}
+
+void MainWindow::onLogitsRecomputed(const LogitsResult& result) {
+  if (result.request_id != m_logits_request) return;  // superseded, or from another model
+  m_logits_request = 0;
+  if (!result.error.isEmpty()) {
+    statusBar()->showMessage(tr("Could not compute the step's full logits: %1").arg(result.error), 10000);
+    return;
+  }
+  constexpr size_t kKept = 8;
+  if (m_recomputed.size() == kKept) m_recomputed.pop_front();
+  m_recomputed.emplace_back(std::move(m_logits_pending), result.logits);
+  m_logits_pending.clear();
+  refreshSelection();
 }
 
 void MainWindow::refreshNow() {

@@ -7,6 +7,7 @@
 #include <QElapsedTimer>
 #include <QThread>
 
+#include <deque>
 #include <optional>
 #include <QTimer>
 
@@ -100,6 +101,10 @@ class MainWindow : public QMainWindow {
   void onTokenGenerated(quint64 request_id, const TokenStep& step);
   void onGenerationFinished(const GenerateSummary& summary);
   void onGenerationFailed(quint64 request_id, const QString& message);
+  void onLogitsRecomputed(const LogitsResult& result);
+  // The full logits of a step whose trace keeps only the top candidates: from the cache of
+  // recomputed steps, else nullptr after asking the worker for them (when it is idle).
+  const std::vector<float>* fullLogitsFor(const std::vector<int32_t>& history, bool* pending);
 
   QThread m_thread;
   EngineWorker* m_worker = nullptr;  // lives on m_thread; deleted when it finishes
@@ -123,6 +128,11 @@ class MainWindow : public QMainWindow {
   QString m_last_error;
   QString m_template_notice;
   QString m_session_path;
+  // Full logits computed again for selected steps (large vocabularies, steps read from a
+  // session file), keyed by the tokens before the step; the newest last, a few kept.
+  std::deque<std::pair<std::vector<int32_t>, std::vector<float>>> m_recomputed;
+  uint64_t m_logits_request = 0;               // the pending request, 0 when none
+  std::vector<int32_t> m_logits_pending;       // its context
   QStringList m_recent;
 
   QTimer m_refresh;

@@ -262,8 +262,9 @@ void SamplerPanel::applyPreset(const QString& name) {
   emit configChanged();
 }
 
-void SamplerPanel::setStep(const TokenStep* step, std::vector<int32_t> history, bool live) {
+void SamplerPanel::setStep(const TokenStep* step, std::vector<int32_t> history, bool live, bool recomputing) {
   m_live = live;
+  m_recomputing = recomputing;
   m_has_step = step != nullptr;
   if (step) m_step = *step;
   m_history = std::move(history);
@@ -318,7 +319,10 @@ void SamplerPanel::rebuildWhatIf() {
                            .arg(same ? tr(", the same token") : tr(", a <b>different</b> token"))
                            .arg(visibleToken(actual).toHtmlEscaped())
                            .arg(trace.token)
-                           .arg(funnel->exact ? QString() : tr(" (from the stored top %1: approximate)").arg(trace.raw_top.size())));
+                           .arg(funnel->exact        ? QString()
+                                : m_recomputing ? tr(" (from the stored top %1: approximate; computing the full logits…)")
+                                                      .arg(trace.raw_top.size())
+                                                : tr(" (from the stored top %1: approximate)").arg(trace.raw_top.size())));
   }
 
   drawFunnel(trace, n_candidates);

@@ -36,7 +36,9 @@ class SamplerPanel : public QWidget {
   void setTokenizer(const Tokenizer* tokenizer) { m_tokenizer = tokenizer; }
   // The step the funnel and what-if use (nullptr clears them).
   // live: generation is streaming; show the step's recorded stages instead of running whatIf.
-  void setStep(const TokenStep* step, std::vector<int32_t> history, bool live = false);
+  // `recomputing`: the step has no full logits yet and they are being computed (the what-if
+  // says it is approximate until then).
+  void setStep(const TokenStep* step, std::vector<int32_t> history, bool live = false, bool recomputing = false);
 
   QDoubleSpinBox* temperatureBox() const { return m_temperature; }
   QCustomPlot* funnelPlot() const { return m_funnel; }
@@ -71,6 +73,7 @@ class SamplerPanel : public QWidget {
   bool m_has_step = false;
   bool m_loading = false;
   bool m_live = false;
+  bool m_recomputing = false;
   TokenStep m_step;
   std::vector<int32_t> m_history;
   int m_what_if_token = -1;

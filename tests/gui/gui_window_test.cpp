@@ -26,6 +26,7 @@
 #include "token_inspector.h"
 #include "tokenfab/engine.h"
 #include "tokenfab/gguf.h"
+#include "tokenfab/synth.h"
 #include "tokenfab/trace.h"
 #include "tokenfab/vk.h"
 
@@ -583,6 +584,84 @@ TEST(GuiWindow, FailingChatTemplateFallsBackToTheBuiltinOne) {
   const Tokenizer& tok = *window.model().tokenizer;
   const std::string prompt = tok.decode(turn.context, /*render_special=*/true);
   EXPECT_NE(prompt.find("[INST] Once upon a time [/INST]"), std::string::npos) << prompt;
+}
+
+// Issue 17: the what-if is exact on a 151,936-token vocabulary. Steps of a vocabulary that large
+// keep only their top candidates; selecting one has the worker compute its full logits again,
+// and the funnel then equals the one computed from logits of an independent run (a fresh
+// session fed the same tokens one at a time).
+TEST(GuiWindow, WhatIfIsExactOnAQwenSizedVocabulary) {
+  test::guiApp();
+  auto shape = synth::findShape("qwen2.5-0.5b");
+  ASSERT_TRUE(shape.isOk());
+  shape->name = "wide-vocab";
+  shape->n_embd = 64, shape->n_head = 4, shape->n_head_kv = 2, shape->n_ff = 128, shape->n_ctx_train = 256;
+  ASSERT_EQ(shape->n_vocab, 151936u);
+  QTemporaryDir dir;
+  const std::filesystem::path path = dir.filePath(QStringLiteral("wide-vocab.gguf")).toStdString();
+  synth::Options options;
+  options.n_layer = 2;
+  ASSERT_TRUE(synth::synthesize(*shape, options, path).isOk());
+
+  MainWindow window;
+  window.setBackend(testBackend());
+  SamplerConfig config;
+  config.temperature = 1.5;  // a wide distribution: every stage of the funnel keeps something
+  window.samplerPanel()->setConfig(config);
+  for (QSpinBox* box : window.samplerPanel()->findChildren<QSpinBox*>())
+    if (box->toolTip().startsWith(QLatin1String("Most tokens"))) box->setValue(6);
+  ASSERT_EQ(window.samplerPanel()->maxTokens(), 6);
+  window.openModel(QString::fromStdString(path.string()));
+  ASSERT_TRUE(waitFor([&] { return !window.isLoading(); }, kLoadTimeoutMs)) << "load timed out";
+  ASSERT_TRUE(window.modelReady()) << window.lastError().toStdString();
+  window.send(QStringLiteral("Once upon a time"));
+  ASSERT_TRUE(waitFor([&] { return !window.isGenerating(); }, kGenerateTimeoutMs)) << "generation timed out";
+  ASSERT_TRUE(window.lastError().isEmpty()) << window.lastError().toStdString();
+  const int leaf = window.conversation().leaf();
+  const Turn& turn = window.conversation().turn(leaf);
+  ASSERT_GE(turn.steps.size(), 4u);
+  const size_t step = 3;
+  ASSERT_TRUE(turn.steps[step].logits.empty()) << "a 151,936-token step should keep only its top candidates";
+
+  window.selectStep(leaf, int(step));
+  // The recomputation is one short prefill and a decode step: a minute is plenty on lavapipe.
+  ASSERT_TRUE(waitFor([&] { return !window.samplerPanel()->whatIfText().contains(QStringLiteral("approximate")); },
+                      60000))
+      << window.samplerPanel()->whatIfText().toStdString();
+
+  // The independent run: a new engine and session, every token of the history fed alone.
+  EngineOptions engine_options;
+  engine_options.backend = testBackend();
+  auto engine = Engine::open(path, engine_options);
+  ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+  auto session = (*engine)->newSession(256);
+  ASSERT_TRUE(session.isOk()) << session.status().toString();
+  const std::vector<int32_t> history = turn.history(step);
+  std::vector<float> logits;
+  for (int32_t token : history) {
+    auto out = (*session)->decode(std::span<const int32_t>(&token, 1));
+    ASSERT_TRUE(out.isOk()) << out.status().toString();
+    logits.assign(out->begin(), out->end());
+  }
+  ASSERT_EQ(logits.size(), 151936u);
+  StoredStep stored;
+  stored.logits = logits;
+  stored.history = history;
+  stored.xtc_draw = turn.steps[step].trace.xtc_draw;
+  stored.mirostat_mu = turn.steps[step].trace.mirostat_mu;
+  auto want = samplerFunnel(stored, turn.steps[step].trace, window.samplerPanel()->config(), false);
+  ASSERT_TRUE(want.isOk()) << want.status().toString();
+  ASSERT_TRUE(want->exact);
+  EXPECT_EQ(want->n_candidates, 151936);
+  const auto& got = window.samplerPanel()->funnel();
+  ASSERT_EQ(got.size(), want->rows.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].stage.toStdString(), want->rows[i].stage);
+    EXPECT_EQ(got[i].survivors, want->rows[i].survivors) << want->rows[i].stage;
+    EXPECT_NEAR(got[i].mass, want->rows[i].raw_mass, 1e-4) << want->rows[i].stage;
+  }
+  EXPECT_EQ(got.front().survivors, 151936);  // the raw row: the whole vocabulary, not a top 64
+  EXPECT_EQ(window.samplerPanel()->whatIfToken(), want->token);
 }
 
 }  // namespace
