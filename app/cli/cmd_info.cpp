@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "tokenfab/gguf.h"
+#include "tokenfab/model.h"
 #include "tokenfab/support.h"
 
 namespace tokenfab::cli {
@@ -183,6 +184,9 @@ int printText(const GgufFile& f, const Summary& s) {
     for (const HyperParam& h : hyperParams(s.arch))
       if (const Value* v = f.find(h.key)) std::printf("  %-18s %s\n", h.label, v->describe().c_str());
     if (auto hd = headDim(f, s.arch)) std::printf("  %-18s %llu\n", "head dim", static_cast<unsigned long long>(*hd));
+    // What the engine reads from it (q width, rope dims, q/k norms), when it is a model it knows.
+    if (Result<model::ModelConfig> c = model::ModelConfig::fromGguf(f); c.isOk())
+      std::printf("model:         %s\n", c->summary().c_str());
   }
   if (s.tok_model.empty()) {
     std::printf("tokenizer:     (none)\n");

@@ -108,6 +108,28 @@ const std::vector<Shape>& shapeTable() {
     l8.n_ctx_train = 8192;
     s.push_back(l8);
 
+    // Qwen3 dense: no biases, a per-head q/k norm, head_dim 128 whatever n_embd / n_head is.
+    Shape qwen3 = qwen;
+    qwen3.arch = "qwen3";
+    qwen3.qkv_bias = false;
+    qwen3.qk_norm = true;
+    qwen3.head_dim = 128;
+    qwen3.n_ctx_train = 40960;
+
+    // https://huggingface.co/Qwen/Qwen3-0.6B/blob/main/config.json
+    Shape q3_06 = qwen3;
+    q3_06.name = "qwen3-0.6b";
+    q3_06.title = "Qwen3 0.6B (synthetic)";
+    q3_06.n_embd = 1024, q3_06.n_layer = 28, q3_06.n_head = 16, q3_06.n_head_kv = 8, q3_06.n_ff = 3072;
+    s.push_back(q3_06);
+
+    // https://huggingface.co/Qwen/Qwen3-1.7B/blob/main/config.json
+    Shape q3_17 = qwen3;
+    q3_17.name = "qwen3-1.7b";
+    q3_17.title = "Qwen3 1.7B (synthetic)";
+    q3_17.n_embd = 2048, q3_17.n_layer = 28, q3_17.n_head = 16, q3_17.n_head_kv = 8, q3_17.n_ff = 6144;
+    s.push_back(q3_17);
+
     // Small enough for unit tests on the CPU reference; qwen2-like (biases, tied output).
     Shape tiny = qwen;
     tiny.name = "tiny";
@@ -391,6 +413,10 @@ std::vector<PlannedTensor> planTensors(const Shape& shape, FileType type, uint32
       add(b + "attn_k.bias", {kv_dim}, Fill::kBias, l);
       add(b + "attn_v.bias", {kv_dim}, Fill::kBias, l);
     }
+    if (shape.qk_norm) {
+      add(b + "attn_q_norm.weight", {shape.headDim()}, Fill::kNorm, l);
+      add(b + "attn_k_norm.weight", {shape.headDim()}, Fill::kNorm, l);
+    }
     add(b + "attn_output.weight", {q_dim, embd}, Fill::kMatrix, l);
     add(b + "ffn_norm.weight", {embd}, Fill::kNorm, l);
     add(b + "ffn_gate.weight", {embd, ff}, Fill::kMatrix, l);
@@ -441,6 +467,10 @@ std::vector<std::pair<std::string, Value>> metadata(const Shape& shape, FileType
       {p + "rope.freq_base", Value::f32(static_cast<float>(shape.rope_freq_base))},
       {p + "attention.layer_norm_rms_epsilon", Value::f32(static_cast<float>(shape.rms_eps))},
   };
+  if (shape.head_dim != 0) {  // the qwen3 converter writes the head size, not rope.dimension_count
+    kv.emplace_back(p + "attention.key_length", Value::u32(shape.head_dim));
+    kv.emplace_back(p + "attention.value_length", Value::u32(shape.head_dim));
+  }
   if (shape.arch == "llama") {  // the llama converter also writes these two
     kv.emplace_back(p + "vocab_size", Value::u32(shape.n_vocab));
     kv.emplace_back(p + "rope.dimension_count", Value::u32(shape.headDim()));

@@ -116,6 +116,8 @@ Status GpuModel::upload(const gguf::GgufFile& file, const ProgressFn& progress) 
     TF_RETURN_IF_ERROR(vector(lw.attn_q_bias, g.bq));
     TF_RETURN_IF_ERROR(vector(lw.attn_k_bias, g.bk));
     TF_RETURN_IF_ERROR(vector(lw.attn_v_bias, g.bv));
+    TF_RETURN_IF_ERROR(vector(lw.attn_q_norm, g.q_norm));
+    TF_RETURN_IF_ERROR(vector(lw.attn_k_norm, g.k_norm));
     if (g.bq.size() && g.bk.size() && g.bv.size()) {  // [bq | bk | bv] for the fused rope + store
       TF_ASSIGN_OR_RETURN(g.bqkv, dev.createBuffer(g.bq.size() + g.bk.size() + g.bv.size()));
       TF_ASSIGN_OR_RETURN(vk::Recorder rec, dev.newRecorder());
@@ -177,8 +179,10 @@ Result<std::unique_ptr<GpuModel>> GpuModel::load(const gguf::GgufFile& file, Mod
   // only as one [bq | bk | bv] buffer.
   const ModelConfig& c = model->m_config;
   model->m_fuse_rope_store = c.rope_layout != RopeLayout::kNeox || c.n_rot % 4 == 0;
+  // It adds the biases right before its rope, so a per-head q/k norm between the two (a model with
+  // both; qwen3 has no biases) takes the separate ops.
   for (const GpuLayer& g : model->m_layers)
-    if (g.bq.size() && !g.bqkv.size()) model->m_fuse_rope_store = false;
+    if (g.bq.size() && (!g.bqkv.size() || g.q_norm.size())) model->m_fuse_rope_store = false;
   // A recorded step reads positions from buffers only on the fused rope/store path.
   const char* replay = std::getenv("TOKENFAB_REPLAY");
   model->m_replay_decode = model->m_fuse_rope_store && !(replay && std::string(replay) == "0");
@@ -389,7 +393,8 @@ Status GpuModel::record(vk::Recorder& rec, GpuState& s, uint32_t n, int32_t pos0
   return outputHead(line, s, n, all_logits);
 }
 
-// x += wo . attention(rope(q), rope(k), v) over the cache, q/k/v = W (rms_norm(x) * attn_norm).
+// x += wo . attention(rope(q), rope(k), v) over the cache, q/k/v = W (rms_norm(x) * attn_norm);
+// qwen3 RMS-normalises each head of q and k before the rope.
 Status GpuModel::attentionBlock(Line& line, GpuState& s, int l, uint32_t n, int32_t pos0) {
   const ModelConfig& c = m_config;
   const GpuLayer& g = m_layers[size_t(l)];
@@ -427,7 +432,20 @@ Status GpuModel::attentionBlock(Line& line, GpuState& s, int l, uint32_t n, int3
   }
   TF_RETURN_IF_ERROR(line.done("matmul_qkv"));
 
+  // qwen3: each head of q (n * n_head rows of head_dim) and of k (n * n_kv rows) RMS-normalised in
+  // place, after the biases and before the rope.
+  const uint32_t head_dim = uint32_t(c.head_dim);
+  auto normHeads = [&]() -> Status {
+    TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.q.view(), g.q_norm.view(), s.q.view(), n * uint32_t(c.n_head),
+                                          head_dim, eps));
+    return ops::recordRmsNorm(rec, s.k.view(), g.k_norm.view(), s.k.view(), n * n_kv, head_dim, eps);
+  };
+  const bool qk_norm = g.q_norm.size() > 0;
   if (m_fuse_rope_store && !line.tapping()) {
+    if (qk_norm) {
+      TF_RETURN_IF_ERROR(normHeads());
+      TF_RETURN_IF_ERROR(line.done("qk_norm"));  // normed q, k for the rope
+    }
     // biases, rope on q and k, and k, v into cache rows pos[0..n) in one dispatch
     ops::RopeStoreArgs a;
     a.q = s.q.view(0, uint64_t(n) * c.qDim() * 4);
@@ -441,7 +459,7 @@ Status GpuModel::attentionBlock(Line& line, GpuState& s, int l, uint32_t n, int3
     a.n_tokens = n;
     a.n_heads = uint32_t(c.n_head);
     a.n_kv_heads = n_kv;
-    a.head_dim = uint32_t(c.head_dim);
+    a.head_dim = head_dim;
     a.pos0 = uint32_t(pos0);
     a.kv_type = kv_type;
     a.rope = rope;
@@ -456,8 +474,12 @@ Status GpuModel::attentionBlock(Line& line, GpuState& s, int l, uint32_t n, int3
     if (g.bq.size() || line.tapping())
       TF_RETURN_IF_ERROR(
           line.done("bias", {{blk + "q", &s.q, uint64_t(c.qDim())}, {blk + "k", &s.k, k_dim}, {blk + "v", &s.v, v_dim}}));
-    TF_RETURN_IF_ERROR(ops::recordRope(rec, s.q.view(), s.pos.view(), freqs, n, uint32_t(c.n_head), uint32_t(c.head_dim), rope));
-    TF_RETURN_IF_ERROR(ops::recordRope(rec, s.k.view(), s.pos.view(), freqs, n, n_kv, uint32_t(c.head_dim), rope));
+    if (qk_norm) {
+      TF_RETURN_IF_ERROR(normHeads());
+      TF_RETURN_IF_ERROR(line.done("qk_norm", {{blk + "q_norm", &s.q, uint64_t(c.qDim())}, {blk + "k_norm", &s.k, k_dim}}));
+    }
+    TF_RETURN_IF_ERROR(ops::recordRope(rec, s.q.view(), s.pos.view(), freqs, n, uint32_t(c.n_head), head_dim, rope));
+    TF_RETURN_IF_ERROR(ops::recordRope(rec, s.k.view(), s.pos.view(), freqs, n, n_kv, head_dim, rope));
     TF_RETURN_IF_ERROR(line.done("rope", {{blk + "q_rope", &s.q, uint64_t(c.qDim())}, {blk + "k_rope", &s.k, k_dim}}));
     TF_RETURN_IF_ERROR(ops::recordKvStore(rec, s.k.view(), s.k_cache[size_t(l)].view(), kv_type, n, k_dim, uint32_t(pos0)));
     TF_RETURN_IF_ERROR(ops::recordKvStore(rec, s.v.view(), s.v_cache[size_t(l)].view(), kv_type, n, v_dim, uint32_t(pos0)));

@@ -24,6 +24,7 @@ struct GpuLayer {
   vk::Buffer attn_norm, ffn_norm;  // (n_embd) f32
   vk::Buffer bq, bk, bv;           // (q_dim) (k_dim) (v_dim) f32, empty when absent
   vk::Buffer bqkv;                 // [bq | bk | bv] when all three exist (fused rope + store)
+  vk::Buffer q_norm, k_norm;       // (head_dim) f32 per-head norms of q and k (qwen3), empty when absent
   ops::QuantMatrix wq, wk, wv, wo, w_gate, w_up, w_down;
 };
 

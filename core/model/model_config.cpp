@@ -238,6 +238,11 @@ Status readTensorMap(const GgufFile& file, const ArchInfo& arch, ModelConfig& c)
     TF_ASSIGN_OR_RETURN(lw.attn_q_bias, findWeight(file, b + "attn_q.bias", q_dim, 0, need_bias, "n_head * head_dim"));
     TF_ASSIGN_OR_RETURN(lw.attn_k_bias, findWeight(file, b + "attn_k.bias", k_dim, 0, need_bias, "n_head_kv * head_dim"));
     TF_ASSIGN_OR_RETURN(lw.attn_v_bias, findWeight(file, b + "attn_v.bias", v_dim, 0, need_bias, "n_head_kv * head_dim_v"));
+    if (arch.qk_norm) {
+      const uint64_t head_dim = static_cast<uint64_t>(c.head_dim);
+      TF_ASSIGN_OR_RETURN(lw.attn_q_norm, findWeight(file, b + "attn_q_norm.weight", head_dim, 0, true, "head_dim"));
+      TF_ASSIGN_OR_RETURN(lw.attn_k_norm, findWeight(file, b + "attn_k_norm.weight", head_dim, 0, true, "head_dim"));
+    }
     TF_ASSIGN_OR_RETURN(lw.attn_output, findWeight(file, b + "attn_output.weight", o_dim, n_embd, true, "n_head * head_dim_v, n_embd"));
     TF_ASSIGN_OR_RETURN(lw.ffn_norm, findWeight(file, b + "ffn_norm.weight", n_embd, 0, true, "n_embd"));
     TF_ASSIGN_OR_RETURN(lw.ffn_gate, findWeight(file, b + "ffn_gate.weight", n_embd, n_ff, true, "n_embd, n_ff"));
@@ -290,8 +295,8 @@ Result<ModelConfig> ModelConfig::fromGguf(const GgufFile& file) {
   if (!c.tied_output) count(w.output);
   for (const LayerWeights& lw : w.layers) {
     for (const WeightRef* ref : {&lw.attn_norm, &lw.attn_q, &lw.attn_k, &lw.attn_v, &lw.attn_q_bias, &lw.attn_k_bias,
-                                 &lw.attn_v_bias, &lw.attn_output, &lw.ffn_norm, &lw.ffn_gate, &lw.ffn_up,
-                                 &lw.ffn_down}) {
+                                 &lw.attn_v_bias, &lw.attn_q_norm, &lw.attn_k_norm, &lw.attn_output, &lw.ffn_norm,
+                                 &lw.ffn_gate, &lw.ffn_up, &lw.ffn_down}) {
       count(*ref);
     }
   }
@@ -309,6 +314,7 @@ std::string ModelConfig::summary() const {
     << ", rope " << ropeLayoutName(rope_layout) << " " << n_rot << " dims base " << rope_freq_base;
   if (rope_scaling != RopeScaling::kNone) s << " scaling " << ropeScalingName(rope_scaling) << " x" << rope_scaling_factor;
   if (weights.rope_freqs.present()) s << " with rope_freqs";
+  if (!weights.layers.empty() && weights.layers.front().attn_q_norm.present()) s << ", q/k norm per head";
   s << ", rms eps " << rms_eps << (tied_output ? ", tied output" : "");
   return s.str();
 }

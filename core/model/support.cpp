@@ -9,6 +9,8 @@ namespace {
 
 constexpr const char* kBlockTensors[] = {"attn_norm", "attn_q", "attn_k",  "attn_v",  "attn_output",
                                          "ffn_norm",  "ffn_gate", "ffn_up", "ffn_down"};
+// Architectures with ArchInfo::qk_norm also need these in every block.
+constexpr const char* kQkNormTensors[] = {"attn_q_norm", "attn_k_norm"};
 // A cap so a hostile block_count cannot make the check loop for long (real models: < 200).
 constexpr uint64_t kMaxBlocks = 1u << 16;
 
@@ -39,12 +41,13 @@ bool isRunnableTensorType(gguf::TensorType type) {
 std::vector<Status> runnableProblems(const gguf::GgufFile& file) {
   std::vector<Status> problems;
   auto arch = file.getString("general.architecture");
+  const model::ArchInfo* arch_info = arch.isOk() ? model::findArch(*arch) : nullptr;
   if (!arch.isOk()) {
     problems.emplace_back(Code::kModelNotAModel, arch.status().code() == Code::kNotFound
                                                      ? "no general.architecture: not a model file"
                                                      : "general.architecture is not a string");
   } else {
-    if (model::findArch(*arch) == nullptr)
+    if (arch_info == nullptr)
       problems.emplace_back(Code::kModelUnsupportedArch,
                             "architecture '" + *arch + "' is not supported (supported: " + supportedList() + ")");
   }
@@ -69,8 +72,11 @@ std::vector<Status> runnableProblems(const gguf::GgufFile& file) {
     } else if (*blocks == 0 || *blocks > kMaxBlocks) {
       problems.emplace_back(Code::kModelBadHyperParams, *arch + ".block_count " + std::to_string(*blocks) + " is out of range");
     } else {
-      for (uint64_t b = 0; b < *blocks; ++b)
+      for (uint64_t b = 0; b < *blocks; ++b) {
         for (const char* part : kBlockTensors) require("blk." + std::to_string(b) + "." + part + ".weight");
+        if (arch_info != nullptr && arch_info->qk_norm)
+          for (const char* part : kQkNormTensors) require("blk." + std::to_string(b) + "." + part + ".weight");
+      }
     }
   }
   if (!file.tensors().empty()) require("output_norm.weight");

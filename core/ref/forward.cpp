@@ -1,4 +1,4 @@
-// RefModel: the float64 CPU forward pass of llama-family models (llama, qwen2).
+// RefModel: the float64 CPU forward pass of llama-family models (llama, qwen2, qwen3).
 #include "ref/forward.h"
 
 #include <algorithm>
@@ -92,6 +92,19 @@ void rmsNorm(std::vector<double>& out, const std::vector<double>& x, const std::
   for (size_t i = 0; i < x.size(); ++i) out[i] = x[i] * scale * static_cast<double>(weight[i]);
 }
 
+// RMS-normalises each of n_heads heads of `head_dim` in place with the shared weight (head_dim):
+// qwen3's q/k norm.
+void rmsNormHeads(std::vector<double>& x, int n_heads, int head_dim, const std::vector<float>& weight, double eps) {
+  std::vector<double> head(static_cast<size_t>(head_dim));    // (head_dim) one head
+  std::vector<double> normed(static_cast<size_t>(head_dim));  // (head_dim)
+  for (int h = 0; h < n_heads; ++h) {
+    const auto first = x.begin() + static_cast<ptrdiff_t>(h) * head_dim;
+    std::copy(first, first + head_dim, head.begin());
+    rmsNorm(normed, head, weight, eps);
+    std::copy(normed.begin(), normed.end(), first);
+  }
+}
+
 // Rotates the first n_rot elements of each of n_heads heads of `head_dim` by pos * inv_freq[i].
 void rope(std::vector<double>& x, int n_heads, int head_dim, int n_rot, model::RopeLayout layout,
           const std::vector<double>& inv_freq, int pos) {
@@ -153,6 +166,8 @@ Result<RefModel> RefModel::load(const gguf::GgufFile& file) {
     TF_ASSIGN_OR_RETURN(layer.bq, loadWeight(file, lw.attn_q_bias));
     TF_ASSIGN_OR_RETURN(layer.bk, loadWeight(file, lw.attn_k_bias));
     TF_ASSIGN_OR_RETURN(layer.bv, loadWeight(file, lw.attn_v_bias));
+    TF_ASSIGN_OR_RETURN(layer.q_norm, loadWeight(file, lw.attn_q_norm));
+    TF_ASSIGN_OR_RETURN(layer.k_norm, loadWeight(file, lw.attn_k_norm));
     TF_ASSIGN_OR_RETURN(layer.wo, loadWeight(file, lw.attn_output));
     TF_ASSIGN_OR_RETURN(layer.ffn_norm, loadWeight(file, lw.ffn_norm));
     TF_ASSIGN_OR_RETURN(layer.w_gate, loadWeight(file, lw.ffn_gate));
@@ -240,6 +255,12 @@ Result<std::vector<double>> RefModel::forwardF64(int32_t token, int pos, Forward
       record(b + "q", q);
       record(b + "k", k);
       record(b + "v", v);
+    }
+    if (!w.q_norm.empty()) {  // qwen3: every head of q and of k normalised before the rope
+      rmsNormHeads(q, c.n_head, c.head_dim, w.q_norm, c.rms_eps);
+      rmsNormHeads(k, n_head_kv, c.head_dim, w.k_norm, c.rms_eps);
+      record(b + "q_norm", q);
+      record(b + "k_norm", k);
     }
     rope(q, c.n_head, c.head_dim, c.n_rot, c.rope_layout, weights.inv_freq, pos);
     rope(k, n_head_kv, c.head_dim, c.n_rot, c.rope_layout, weights.inv_freq, pos);

@@ -15,8 +15,8 @@
 namespace tokenfab::ref {
 
 // Intermediate activations of one forward call, in computation order, for checking a GPU graph
-// op by op. Names: "inp_embd"; per layer "blk.L." + attn_norm, q, k, v (after bias), q_rope,
-// k_rope, attn_out (heads concatenated, before attn_output), ffn_inp (residual after attention),
+// op by op. Names: "inp_embd"; per layer "blk.L." + attn_norm, q, k, v (after bias), q_norm and
+// k_norm (after the per-head norm; only for architectures that have it), q_rope, k_rope, attn_out (heads concatenated, before attn_output), ffn_inp (residual after attention),
 // ffn_norm, ffn_act (silu(gate) * up), out (residual after the FFN); then "result_norm".
 struct ForwardTrace {
   struct Entry {
@@ -57,6 +57,8 @@ class RefModel {
     std::vector<float> wk;           // (n_head_kv * head_dim, n_embd)
     std::vector<float> wv;           // (n_head_kv * head_dim_v, n_embd)
     std::vector<float> bq, bk, bv;   // (n_head * head_dim), (n_head_kv * head_dim), ...; empty if none
+    std::vector<float> q_norm;       // (head_dim) per-head norm of q (qwen3); empty if none
+    std::vector<float> k_norm;       // (head_dim) per-head norm of k (qwen3); empty if none
     std::vector<float> wo;           // (n_embd, n_head * head_dim_v)
     std::vector<float> ffn_norm;     // (n_embd)
     std::vector<float> w_gate;       // (n_ff, n_embd)

@@ -1,6 +1,7 @@
 // Session behaviour: prefill == token-by-token decode, rewind, stop, and clear errors for bad input.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -233,6 +234,27 @@ TEST(EngineCheckOps, ComparesEveryIntermediateAndNamesTheFirstDivergence) {
   ASSERT_TRUE(strict.isOk());
   ASSERT_FALSE(strict->ok());
   EXPECT_GT(strict->entries[size_t(strict->first_divergent)].error, 1e-12);
+}
+
+// qwen3: the per-head q/k norms are intermediates of their own (blk.L.q_norm / k_norm), so a slip
+// in the norm (rows of head_dim over n_head heads, before the rope) is named, not only seen in
+// q_rope. Both fixtures: Q8_0 and the Q4_K/Q6_K mix, head_dim 128 with q wider than n_embd.
+TEST(EngineCheckOps, Qwen3FixturesMatchTheReferenceAtEveryIntermediate) {
+  for (const char* name : {"fx-qwen3-bpe-q8_0.gguf", "fx-qwen3-bpe-q4_k_m.gguf"}) {
+    SCOPED_TRACE(name);
+    TF_SHARED_FILE(model_path, std::string("models/fixtures/") + name);
+    const std::vector<int32_t> tokens = {32013, 1551, 16600, 7, 77, 1780, 207};
+    EngineOptions options;
+    options.validation = true;
+    auto report = checkOpsAgainstReference(model_path, tokens, options, 1e-2);
+    ASSERT_TRUE(report.isOk()) << report.status().toString();
+    // inp_embd + 2 layers x 13 (the 11 of llama + q_norm, k_norm) + result_norm, per token.
+    EXPECT_EQ(report->entries.size(), tokens.size() * (1 + 2 * 13 + 1));
+    double worst = 0.0;
+    for (const OpCheckEntry& e : report->entries) worst = std::max(worst, e.error);
+    std::printf("%s: %zu intermediates, worst normalised error %.3g\n", name, report->entries.size(), worst);
+    EXPECT_TRUE(report->ok()) << report->entries[size_t(std::max(0, report->first_divergent))].name;
+  }
 }
 
 }  // namespace

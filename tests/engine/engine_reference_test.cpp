@@ -44,7 +44,8 @@ double logSumExp(const float* row, size_t n) {
 struct ModelCase {
   const char* file;       // under models/
   const char* ref;        // reference stem
-  double exact_bound;     // |logit - exact| (the bounds: 0.05 float models, 0.5 quantized)
+  double exact_bound;     // |logit - exact| (the bounds: 0.05 float models, 0.5 quantized);
+                          // < 0: no exact/ reference for this model (qwen3: llama.cpp only)
 };
 
 class EngineReference : public ::testing::TestWithParam<ModelCase> {};
@@ -52,17 +53,18 @@ class EngineReference : public ::testing::TestWithParam<ModelCase> {};
 TEST_P(EngineReference, TeacherForcedLogitsMatchReferences) {
   const ModelCase& mc = GetParam();
   TF_SHARED_FILE(model_path, std::string("models/") + mc.file);
-  TF_SHARED_FILE(exact_path, std::string("reference/exact/") + mc.ref + ".public.json");
   TF_SHARED_FILE(cpp_path, std::string("reference/llamacpp/") + mc.ref + ".public.json");
+  const bool has_exact = mc.exact_bound >= 0;
+  const std::vector<RefCase> cpp = loadCases(cpp_path);
+  // Without exact/ the llama.cpp cases stand in for the tokens to feed; only their logits count.
+  TF_SHARED_FILE(exact_path, std::string("reference/") + (has_exact ? "exact/" : "llamacpp/") + mc.ref + ".public.json");
+  const std::vector<RefCase> exact = loadCases(exact_path);
+  ASSERT_EQ(exact.size(), cpp.size());
   EngineOptions options;
   options.validation = true;
   auto engine = Engine::open(model_path, options);
   ASSERT_TRUE(engine.isOk()) << engine.status().toString();
   const size_t n_vocab = size_t((*engine)->config().n_vocab);
-
-  const std::vector<RefCase> exact = loadCases(exact_path);
-  const std::vector<RefCase> cpp = loadCases(cpp_path);
-  ASSERT_EQ(exact.size(), cpp.size());
   // Both paths of the engine: the prompt as one prefill (decodeAll: the tiled products) and
   // token by token (decode: the fused single-token products).
   for (const bool stepped : {false, true}) {
@@ -92,6 +94,7 @@ TEST_P(EngineReference, TeacherForcedLogitsMatchReferences) {
       const double lse = logSumExp(row, n_vocab);
       for (const auto* refs : {&exact[c].logits[p], &cpp[c].logits[p]}) {
         const bool is_exact = refs == &exact[c].logits[p];
+        if (is_exact && !has_exact) continue;
         const double bound = is_exact ? mc.exact_bound : 0.5;
         const double dl = std::abs(lse - refs->at("lse").get<double>());
         max_lse = std::max(max_lse, dl);
@@ -107,8 +110,13 @@ TEST_P(EngineReference, TeacherForcedLogitsMatchReferences) {
       }
     }
   }
-  std::printf("%s (%s): max |logit - exact| %.5f, max |logit - llama.cpp| %.5f, max |lse diff| %.5f\n", mc.file, path,
-              max_exact, max_cpp, max_lse);
+  if (has_exact) {
+    std::printf("%s (%s): max |logit - exact| %.5f, max |logit - llama.cpp| %.5f, max |lse diff| %.5f\n", mc.file,
+                path, max_exact, max_cpp, max_lse);
+  } else {
+    std::printf("%s (%s): no exact reference; max |logit - llama.cpp| %.5f, max |lse diff| %.5f\n", mc.file, path,
+                max_cpp, max_lse);
+  }
   }
 }
 
@@ -121,13 +129,74 @@ INSTANTIATE_TEST_SUITE_P(
                       ModelCase{"fixtures/fx-llama-spm-q4_k_m.gguf", "fx-llama-spm-q4_k_m", 0.5},
                       ModelCase{"fixtures/fx-qwen2-bpe-q8_0.gguf", "fx-qwen2-bpe-q8_0", 0.5},
                       ModelCase{"fixtures/fx-qwen2-bpe-q5_k_m.gguf", "fx-qwen2-bpe-q5_k_m", 0.5},
-                      ModelCase{"fixtures/fx-qwen2-e384-q4_k_m.gguf", "fx-qwen2-e384-q4_k_m", 0.5}),
+                      ModelCase{"fixtures/fx-qwen2-e384-q4_k_m.gguf", "fx-qwen2-e384-q4_k_m", 0.5},
+                      ModelCase{"fixtures/fx-qwen3-bpe-q8_0.gguf", "fx-qwen3-bpe-q8_0", -1},
+                      ModelCase{"fixtures/fx-qwen3-bpe-q4_k_m.gguf", "fx-qwen3-bpe-q4_k_m", -1}),
     [](const auto& param_info) {
       std::string n = param_info.param.ref;
       for (char& ch : n)
         if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
       return n;
     });
+
+// Greedy generation (prefill, then the replayed single-token step) picks llama.cpp's greedy
+// tokens up to the reference's first near-tie: a step whose top-two gap is below kNearTie, about
+// the llama.cpp-vs-exact distance (README: up to 0.29 on these fixtures) plus our own rounding.
+// Past it either pick is right and the texts may part; teacher forcing covers those positions.
+constexpr double kNearTie = 0.35;
+
+class EngineGreedyLlamaCpp : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(EngineGreedyLlamaCpp, MatchesUpToFirstNearTie) {
+  const std::string stem = GetParam();
+  TF_SHARED_FILE(model_path, "models/fixtures/" + stem + ".gguf");
+  TF_SHARED_FILE(cpp_path, "reference/llamacpp/" + stem + ".public.json");
+  std::ifstream in(cpp_path);
+  const nlohmann::json j = nlohmann::json::parse(in);
+  auto engine = Engine::open(model_path, {});
+  ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+  size_t compared = 0, total = 0;
+  for (size_t c = 0; c < j.at("cases").size(); ++c) {
+    const nlohmann::json& rc = j.at("cases")[c];
+    const std::vector<int32_t> prompt = rc.at("tokens").get<std::vector<int32_t>>();
+    const std::vector<int32_t> greedy = rc.at("greedy").get<std::vector<int32_t>>();
+    // The logits that chose greedy[g]: the last prompt position, then greedy_logits[g - 1].
+    size_t n_sure = 0;
+    for (; n_sure < greedy.size(); ++n_sure) {
+      const nlohmann::json& chooser = n_sure == 0 ? rc.at("prompt_logits").back() : rc.at("greedy_logits")[n_sure - 1];
+      const double gap = chooser.at("top")[0][1].get<double>() - chooser.at("top")[1][1].get<double>();
+      if (gap < kNearTie) break;
+    }
+    auto session = (*engine)->newSession(0);
+    ASSERT_TRUE(session.isOk()) << session.status().toString();
+    GenerateOptions g;
+    g.sampler.temperature = 0.0;
+    g.max_tokens = int32_t(greedy.size());
+    g.stop_at_eog = false;
+    auto result = (*session)->generate(prompt, g, {});
+    ASSERT_TRUE(result.isOk()) << result.status().toString();
+    ASSERT_GE(result->tokens.size(), n_sure) << "case " << c;
+    const std::vector<int32_t> want(greedy.begin(), greedy.begin() + long(n_sure));
+    const std::vector<int32_t> got(result->tokens.begin(), result->tokens.begin() + long(n_sure));
+    EXPECT_EQ(got, want) << stem << " case " << c << ": the first " << n_sure << " greedy tokens";
+    size_t same = 0;
+    while (same < greedy.size() && same < result->tokens.size() && result->tokens[same] == greedy[same]) ++same;
+    std::printf("%s case %zu: %zu greedy steps before the first near-tie (gap < %.2f), %zu of %zu identical in a row\n",
+                stem.c_str(), c, n_sure, kNearTie, same, greedy.size());
+    compared += n_sure;
+    total += greedy.size();
+  }
+  std::printf("%s: %zu of %zu greedy tokens compared\n", stem.c_str(), compared, total);
+  EXPECT_GT(compared, 0u) << "no greedy step before a near-tie: the test compared nothing";
+}
+
+INSTANTIATE_TEST_SUITE_P(Qwen3, EngineGreedyLlamaCpp, ::testing::Values("fx-qwen3-bpe-q8_0", "fx-qwen3-bpe-q4_k_m"),
+                         [](const auto& param_info) {
+                           std::string n = param_info.param;
+                           for (char& ch : n)
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           return n;
+                         });
 
 // Greedy generation reproduces llama2.c run.c token for token.
 std::vector<std::vector<int32_t>> greedyIds(const std::filesystem::path& path) {

@@ -49,6 +49,11 @@ const Expected kShared[] = {
      model::RopeLayout::kNeox, TensorType::kQ5_K, TensorType::kQ6_K},
     {"models/fixtures/fx-qwen2-e384-q4_k_m.gguf", "qwen2", 50257, 384, 2, 6, 2, 64, 1024, 64, 1024, 1e-6, 1e6, true,
      model::RopeLayout::kNeox, TensorType::kQ5_0, TensorType::kQ8_0},
+    // head_dim 128 from key_length while n_embd / n_head is 64: q is 512 wide; no rope.dimension_count.
+    {"models/fixtures/fx-qwen3-bpe-q8_0.gguf", "qwen3", 32256, 256, 2, 4, 2, 128, 512, 128, 1024, 1e-6, 1e6, true,
+     model::RopeLayout::kNeox, TensorType::kQ8_0, TensorType::kQ8_0},
+    {"models/fixtures/fx-qwen3-bpe-q4_k_m.gguf", "qwen3", 32256, 256, 2, 4, 2, 128, 512, 128, 1024, 1e-6, 1e6, true,
+     model::RopeLayout::kNeox, TensorType::kQ4_K, TensorType::kQ6_K},
 };
 
 class SharedModelConfig : public ::testing::TestWithParam<Expected> {};
@@ -97,6 +102,14 @@ TEST_P(SharedModelConfig, MatchesManifest) {
   EXPECT_EQ(l0.attn_q_bias.present(), qwen);
   EXPECT_EQ(l0.attn_k_bias.present(), qwen);
   EXPECT_EQ(l0.attn_v_bias.present(), qwen);
+  const bool qk_norm = std::string(e.arch) == "qwen3";
+  EXPECT_EQ(l0.attn_q_norm.present(), qk_norm);
+  EXPECT_EQ(l0.attn_k_norm.present(), qk_norm);
+  if (qk_norm) {
+    EXPECT_EQ(l0.attn_q_norm.cols, static_cast<uint64_t>(e.head_dim));
+    EXPECT_EQ(l0.attn_k_norm.cols, static_cast<uint64_t>(e.head_dim));
+    EXPECT_EQ(l0.attn_output.cols, static_cast<uint64_t>(e.n_head * e.head_dim));
+  }
   // Every reference points at the tensor it names.
   for (const model::LayerWeights& lw : w.layers) {
     for (const model::WeightRef* ref : {&lw.attn_norm, &lw.attn_q, &lw.attn_k, &lw.attn_v, &lw.attn_output,
@@ -369,6 +382,11 @@ TEST(ModelConfigTiny, ArchitectureTable) {
   EXPECT_EQ(model::findArch("llama")->rope_layout, model::RopeLayout::kAdjacent);
   EXPECT_EQ(model::findArch("qwen2")->rope_layout, model::RopeLayout::kNeox);
   EXPECT_TRUE(model::findArch("qwen2")->qkv_bias_required);
+  ASSERT_NE(model::findArch("qwen3"), nullptr);
+  EXPECT_EQ(model::findArch("qwen3")->rope_layout, model::RopeLayout::kNeox);
+  EXPECT_FALSE(model::findArch("qwen3")->qkv_bias_required);
+  EXPECT_TRUE(model::findArch("qwen3")->qk_norm);
+  EXPECT_FALSE(model::findArch("qwen2")->qk_norm);
 }
 
 }  // namespace

@@ -52,20 +52,30 @@ void accumulate(MaxDiff& diff, const test::PositionRef& want, const std::vector<
   }
 }
 
-class TeacherForced : public ::testing::TestWithParam<const char*> {};
+struct SharedCase {
+  const char* model;  // file stem under models/fixtures (stories260K: models/)
+  bool has_exact;     // reference/exact/ exists (not for the qwen3 fixtures: llama.cpp only)
+};
+
+class TeacherForced : public ::testing::TestWithParam<SharedCase> {};
 
 TEST_P(TeacherForced, MatchesExactAndLlamaCpp) {
-  const std::string model = GetParam();
+  const std::string model = GetParam().model;
+  const bool has_exact = GetParam().has_exact;
   const std::string model_path = model == "stories260K" ? "models/stories260K.gguf" : "models/fixtures/" + model + ".gguf";
   TF_SHARED_FILE(path, model_path);
-  TF_SHARED_FILE(exact_path, "reference/exact/" + model + ".public.json");
   TF_SHARED_FILE(llamacpp_path, "reference/llamacpp/" + model + ".public.json");
 
   test::LogitReference exact, llamacpp;
   std::string error;
-  ASSERT_TRUE(test::readLogitReference(exact_path, exact, error)) << error;
   ASSERT_TRUE(test::readLogitReference(llamacpp_path, llamacpp, error)) << error;
-  ASSERT_EQ(exact.cases.size(), llamacpp.cases.size());
+  if (has_exact) {
+    TF_SHARED_FILE(exact_path, "reference/exact/" + model + ".public.json");
+    ASSERT_TRUE(test::readLogitReference(exact_path, exact, error)) << error;
+    ASSERT_EQ(exact.cases.size(), llamacpp.cases.size());
+  } else {
+    exact = llamacpp;  // only llama.cpp to compare with; the exact bounds below are not checked
+  }
 
   const auto t0 = std::chrono::steady_clock::now();
   Result<gguf::GgufFile> file = gguf::GgufFile::open(path);
@@ -95,33 +105,48 @@ TEST_P(TeacherForced, MatchesExactAndLlamaCpp) {
       accumulate(vs_llamacpp, cl.logits[pos], *logits, lse, where);
       // The reference's best token is ours too, up to the tolerance (near-ties may swap).
       const double best = *std::max_element(logits->begin(), logits->end());
-      EXPECT_GE((*logits)[static_cast<size_t>(ce.logits[pos].top[0].first)], best - 2 * kExactLogitTol) << where;
+      const double best_tol = has_exact ? 2 * kExactLogitTol : 2 * kLlamaCppTol;
+      EXPECT_GE((*logits)[static_cast<size_t>(ce.logits[pos].top[0].first)], best - best_tol) << where;
       ++positions;
     }
   }
   const auto t2 = std::chrono::steady_clock::now();
   const double load_s = std::chrono::duration<double>(t1 - t0).count();
   const double run_s = std::chrono::duration<double>(t2 - t1).count();
-  std::printf("[ measured ] %s: %d positions; max |logit diff| exact %.3g (%s), lse %.3g; llamacpp %.3g, lse %.3g; "
-              "load %.2f s, %.1f ms/position\n",
-              model.c_str(), positions, vs_exact.logit, vs_exact.where_logit.c_str(), vs_exact.lse, vs_llamacpp.logit,
-              vs_llamacpp.lse, load_s, 1e3 * run_s / positions);
+  if (has_exact) {
+    std::printf("[ measured ] %s: %d positions; max |logit diff| exact %.3g (%s), lse %.3g; llamacpp %.3g, lse %.3g; "
+                "load %.2f s, %.1f ms/position\n",
+                model.c_str(), positions, vs_exact.logit, vs_exact.where_logit.c_str(), vs_exact.lse, vs_llamacpp.logit,
+                vs_llamacpp.lse, load_s, 1e3 * run_s / positions);
+  } else {
+    std::printf("[ measured ] %s: %d positions; no exact reference; max |logit diff| llamacpp %.3g (%s), lse %.3g; "
+                "load %.2f s, %.1f ms/position\n",
+                model.c_str(), positions, vs_llamacpp.logit, vs_llamacpp.where_logit.c_str(), vs_llamacpp.lse, load_s,
+                1e3 * run_s / positions);
+  }
   RecordProperty("max_logit_diff_exact", std::to_string(vs_exact.logit));
   RecordProperty("max_lse_diff_exact", std::to_string(vs_exact.lse));
   RecordProperty("max_logit_diff_llamacpp", std::to_string(vs_llamacpp.logit));
   RecordProperty("max_lse_diff_llamacpp", std::to_string(vs_llamacpp.lse));
-  EXPECT_LE(vs_exact.logit, kExactLogitTol) << "worst at " << vs_exact.where_logit;
-  EXPECT_LE(vs_exact.lse, kExactLseTol);
+  if (has_exact) {
+    EXPECT_LE(vs_exact.logit, kExactLogitTol) << "worst at " << vs_exact.where_logit;
+    EXPECT_LE(vs_exact.lse, kExactLseTol);
+  }
   EXPECT_LE(vs_llamacpp.logit, kLlamaCppTol) << "worst at " << vs_llamacpp.where_logit;
   EXPECT_LE(vs_llamacpp.lse, kLlamaCppTol);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shared, TeacherForced,
-                         ::testing::Values("stories260K", "stories260K-f16", "fx-llama-spm-q8_0", "fx-llama-spm-q4_0",
-                                           "fx-llama-spm-q4_k_m", "fx-qwen2-bpe-q8_0", "fx-qwen2-bpe-q5_k_m",
-                                           "fx-qwen2-e384-q4_k_m"),
-                         [](const ::testing::TestParamInfo<const char*>& param_info) {
-                           std::string name = param_info.param;
+                         ::testing::Values(SharedCase{"stories260K", true}, SharedCase{"stories260K-f16", true},
+                                           SharedCase{"fx-llama-spm-q8_0", true}, SharedCase{"fx-llama-spm-q4_0", true},
+                                           SharedCase{"fx-llama-spm-q4_k_m", true}, SharedCase{"fx-qwen2-bpe-q8_0", true},
+                                           SharedCase{"fx-qwen2-bpe-q5_k_m", true},
+                                           SharedCase{"fx-qwen2-e384-q4_k_m", true},
+                                           // llama.cpp vs float64 on these: 0.20 / 0.29 (reference README)
+                                           SharedCase{"fx-qwen3-bpe-q8_0", false},
+                                           SharedCase{"fx-qwen3-bpe-q4_k_m", false}),
+                         [](const ::testing::TestParamInfo<SharedCase>& param_info) {
+                           std::string name = param_info.param.model;
                            for (char& ch : name) {
                              if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
                            }
@@ -193,7 +218,6 @@ TEST(SharedModels, EveryGgufRunsOrIsNotAModel) {
   const std::map<std::string, std::string> not_yet = {
       {"fx-gemma2-spm-q8_0.gguf", "gemma2"},     {"fx-gemma3-spm-q5_k_m.gguf", "gemma3"},
       {"fx-gemma3-spm-q8_0.gguf", "gemma3"},     {"fx-phi3-spm-q4_k_m.gguf", "phi3"},
-      {"fx-qwen3-bpe-q4_k_m.gguf", "qwen3"},     {"fx-qwen3-bpe-q8_0.gguf", "qwen3"},
       {"fx-llama-spm-iq3_s.gguf", "IQ3_S"},      {"fx-llama-spm-iq4_xs.gguf", "IQ4_XS"}};
   int models = 0, others = 0, unsupported = 0;
   for (const std::filesystem::path& path : paths) {
@@ -223,7 +247,7 @@ TEST(SharedModels, EveryGgufRunsOrIsNotAModel) {
   }
   std::printf("[ measured ] %d models ran, %d refused as not supported yet, %d rejected as not a model\n", models,
               unsupported, others);
-  EXPECT_EQ(models, 9);  // stories260K, llama-2-tiny-random and the 7 model fixtures
+  EXPECT_EQ(models, 11);  // stories260K, llama-2-tiny-random and the 9 model fixtures (7 + 2 qwen3)
   EXPECT_EQ(unsupported, static_cast<int>(not_yet.size()));
 }
 
@@ -378,6 +402,79 @@ void checkTraceInvariants(const std::string& arch) {
 TEST(RefForwardTiny, TraceShowsRopeAndAttentionInvariants) {
   checkTraceInvariants("llama");
   checkTraceInvariants("qwen2");
+}
+
+// qwen3: q is wider than n_embd (head_dim from key_length), every head of q and k is
+// RMS-normalised with the shared (head_dim) weight, and the rope turns the normed heads (NEOX
+// halves). Checked against the trace: q_norm recomputed from q, then rope invariants from q_norm.
+TEST(RefForwardTiny, Qwen3NormsEachHeadBeforeRope) {
+  test::TinyModel spec;
+  spec.arch = "qwen3";
+  spec.qk_norm = true;
+  spec.tied = true;
+  spec.n_embd = 16;
+  spec.n_head = 4;
+  spec.n_head_kv = 2;
+  spec.head_dim = 8;  // q 32 wide, k/v 16, attn_output 32 -> 16
+  spec.seed = 17;
+  std::vector<float> q_w(8), k_w(8);
+  for (int i = 0; i < 8; ++i) {
+    q_w[size_t(i)] = 0.5f + 0.125f * float(i);
+    k_w[size_t(i)] = 1.5f - 0.125f * float(i);
+  }
+  for (int l = 0; l < 2; ++l) {
+    spec.values["blk." + std::to_string(l) + ".attn_q_norm.weight"] = q_w;
+    spec.values["blk." + std::to_string(l) + ".attn_k_norm.weight"] = k_w;
+  }
+  Result<RefModel> m = loadTiny(spec);
+  ASSERT_TRUE(m.isOk()) << m.status().toString();
+  EXPECT_EQ(m->config().qDim(), 32);
+  EXPECT_EQ(m->config().rope_layout, model::RopeLayout::kNeox);
+  const double eps = double(1e-5f);
+  auto checkNormed = [&](const std::vector<double>& x, const std::vector<double>& normed, const std::vector<float>& w,
+                         int n_heads, const std::string& what) {
+    ASSERT_EQ(x.size(), size_t(n_heads) * 8u);
+    ASSERT_EQ(normed.size(), x.size());
+    for (int h = 0; h < n_heads; ++h) {
+      double ms = 0.0;
+      for (int i = 0; i < 8; ++i) ms += x[size_t(h * 8 + i)] * x[size_t(h * 8 + i)] / 8.0;
+      for (int i = 0; i < 8; ++i)
+        EXPECT_NEAR(normed[size_t(h * 8 + i)], x[size_t(h * 8 + i)] / std::sqrt(ms + eps) * w[size_t(i)], 1e-12)
+            << what << " head " << h << " i " << i;
+    }
+  };
+  const int32_t tokens[] = {2, 6, 1, 9};
+  for (int pos = 0; pos < 4; ++pos) {
+    ref::ForwardTrace trace;
+    Result<std::vector<double>> logits = m->forwardF64(tokens[pos], pos, &trace);
+    ASSERT_TRUE(logits.isOk()) << logits.status().toString();
+    ASSERT_EQ(trace.entries.size(), 2u + 2u * 13u);  // + q_norm, k_norm per layer
+    for (int l = 0; l < 2; ++l) {
+      const std::string b = "blk." + std::to_string(l) + ".";
+      const std::vector<double>& q_norm = trace.find(b + "q_norm")->values;
+      const std::vector<double>& q_rope = trace.find(b + "q_rope")->values;
+      checkNormed(trace.find(b + "q")->values, q_norm, q_w, 4, b + "q");
+      checkNormed(trace.find(b + "k")->values, trace.find(b + "k_norm")->values, k_w, 2, b + "k");
+      for (int h = 0; h < 4; ++h) {
+        for (int i = 0; i < 4; ++i) {
+          const double x0 = q_norm[size_t(h * 8 + i)], x1 = q_norm[size_t(h * 8 + i + 4)];
+          const double y0 = q_rope[size_t(h * 8 + i)], y1 = q_rope[size_t(h * 8 + i + 4)];
+          EXPECT_NEAR(std::hypot(x0, x1), std::hypot(y0, y1), 1e-12) << b << " head " << h << " pair " << i;
+          const double want = pos * std::pow(10000.0, -2.0 * i / 8.0);
+          const double turned = std::atan2(y1, y0) - std::atan2(x1, x0);
+          EXPECT_NEAR(std::remainder(turned - want, 2 * M_PI), 0.0, 1e-9) << b << " head " << h << " pair " << i;
+        }
+      }
+    }
+  }
+  // The norms are part of the architecture: a qwen3 file without them is refused, naming one.
+  test::TinyModel broken = spec;
+  broken.drop_tensors = {"blk.1.attn_k_norm.weight"};
+  Result<RefModel> refused = loadTiny(broken);
+  ASSERT_FALSE(refused.isOk());
+  EXPECT_EQ(refused.status().code(), Code::kModelMissingTensor);
+  EXPECT_NE(refused.status().message().find("blk.1.attn_k_norm.weight"), std::string::npos)
+      << refused.status().toString();
 }
 
 // A copy shares the weights but not the KV cache: feeding one never changes the other.

@@ -69,6 +69,10 @@ Result<gguf::GgufFile> TinyModel::build() const {
       TF_RETURN_IF_ERROR(add(b + "attn_k.bias", {n_head_kv * hd}, 0.0f));
       TF_RETURN_IF_ERROR(add(b + "attn_v.bias", {n_head_kv * hd}, 0.0f));
     }
+    if (qk_norm) {
+      TF_RETURN_IF_ERROR(add(b + "attn_q_norm.weight", {hd}, 1.0f));
+      TF_RETURN_IF_ERROR(add(b + "attn_k_norm.weight", {hd}, 1.0f));
+    }
     TF_RETURN_IF_ERROR(add(b + "attn_output.weight", {n_head * hd, n_embd}, 0.0f));
     TF_RETURN_IF_ERROR(add(b + "ffn_norm.weight", {n_embd}, 1.0f));
     TF_RETURN_IF_ERROR(add(b + "ffn_gate.weight", {n_embd, n_ff}, 0.0f));

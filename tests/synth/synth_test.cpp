@@ -65,6 +65,10 @@ struct Expected {
   TensorType q4km_v_more;     // attn_v in layer 1
   TensorType q4km_output;     // output.weight, or token_embd when tied
   TensorType q4_0_output;
+  uint32_t head_dim = 0;  // attention.key_length (qwen3); 0: embd / heads and no key
+  bool qk_norm = false;   // attn_q_norm / attn_k_norm (head_dim) per block
+
+  uint64_t headDim() const { return head_dim != 0 ? head_dim : embd / heads; }
 };
 
 // Sources (config.json of each):
@@ -74,6 +78,10 @@ struct Expected {
 //   https://huggingface.co/meta-llama/Llama-3.2-3B-Instruct/blob/main/config.json
 //   https://huggingface.co/meta-llama/Llama-2-7b-hf/blob/main/config.json
 //   https://huggingface.co/meta-llama/Meta-Llama-3-8B-Instruct/blob/main/config.json
+//   https://huggingface.co/Qwen/Qwen3-0.6B/blob/main/config.json
+//   https://huggingface.co/Qwen/Qwen3-1.7B/blob/main/config.json
+// Qwen3's counts are the config's arithmetic with the embedding once (tied), as the model cards
+// state them: 0.6B (0.44B non-embedding) and 1.7B (1.4B non-embedding).
 constexpr TensorType Q4_K = TensorType::kQ4_K, Q5_0 = TensorType::kQ5_0, Q6_K = TensorType::kQ6_K,
                      Q8_0 = TensorType::kQ8_0, Q4_0 = TensorType::kQ4_0, F16 = TensorType::kF16,
                      F32 = TensorType::kF32;
@@ -90,6 +98,10 @@ const Expected kExpected[] = {
      false,        false,   false, "llama", 1,  2,  6738415616, Q4_K,  Q6_K, Q6_K, Q6_K},
     {"llama-3-8b", "llama", 128256, 4096,   32,     32,     8,          14336, 8192, 5e5,  1e-5,
      false,        false,   false,  "gpt2", 128000, 128009, 8030261248, Q4_K,  Q6_K, Q6_K, Q6_K},
+    {"qwen3-0.6b", "qwen3", 151936, 1024,   28,     16,     8,          3072, 40960, 1e6,  1e-6,
+     true,           false,   false,  "gpt2", 151643, 151645, 596049920, Q4_K,  Q6_K, Q6_K, Q6_K, 128, true},
+    {"qwen3-1.7b", "qwen3", 151936, 2048,   28,     16,     8,          6144, 40960, 1e6,  1e-6,
+     true,           false,   false,  "gpt2", 151643, 151645, 1720574976, Q4_K, Q6_K, Q6_K, Q6_K, 128, true},
 };
 
 void PrintTo(const Expected& e, std::ostream* os) { *os << e.shape; }
@@ -103,7 +115,7 @@ struct ExpectedTensor {
 // The 2-layer tensor table in llama-quantize's order: loose tensors by name, then each block's
 // tensors by name.
 std::vector<ExpectedTensor> expectedTable(const Expected& e, FileType ft) {
-  const uint64_t hd = e.embd / e.heads, q = uint64_t{e.heads} * hd, kv = uint64_t{e.kv_heads} * hd;
+  const uint64_t hd = e.headDim(), q = uint64_t{e.heads} * hd, kv = uint64_t{e.kv_heads} * hd;
   auto matrix = [&](const std::string& name, int layer) -> TensorType {
     const bool is_output = name == "output.weight" || (e.tied && name == "token_embd.weight");
     switch (ft) {
@@ -131,10 +143,12 @@ std::vector<ExpectedTensor> expectedTable(const Expected& e, FileType ft) {
     const std::string b = "blk." + std::to_string(l) + ".";
     if (e.bias) out.push_back({b + "attn_k.bias", {kv}, F32});
     out.push_back({b + "attn_k.weight", {e.embd, kv}, matrix(b + "attn_k.weight", l)});
+    if (e.qk_norm) out.push_back({b + "attn_k_norm.weight", {hd}, F32});
     out.push_back({b + "attn_norm.weight", {e.embd}, F32});
     out.push_back({b + "attn_output.weight", {q, e.embd}, matrix(b + "attn_output.weight", l)});
     if (e.bias) out.push_back({b + "attn_q.bias", {q}, F32});
     out.push_back({b + "attn_q.weight", {e.embd, q}, matrix(b + "attn_q.weight", l)});
+    if (e.qk_norm) out.push_back({b + "attn_q_norm.weight", {hd}, F32});
     if (e.bias) out.push_back({b + "attn_v.bias", {kv}, F32});
     out.push_back({b + "attn_v.weight", {e.embd, kv}, matrix(b + "attn_v.weight", l)});
     out.push_back({b + "ffn_down.weight", {e.ff, e.embd}, matrix(b + "ffn_down.weight", l)});
@@ -198,14 +212,17 @@ TEST_P(ShapeFile, TwoLayerFileMatchesThePublishedConfig) {
   EXPECT_EQ(config->n_head, static_cast<int32_t>(e.heads));
   EXPECT_EQ(config->nHeadKv(1), static_cast<int32_t>(e.kv_heads));
   EXPECT_EQ(config->nFf(1), static_cast<int32_t>(e.ff));
-  EXPECT_EQ(config->head_dim, static_cast<int32_t>(e.embd / e.heads));
+  EXPECT_EQ(config->head_dim, static_cast<int32_t>(e.headDim()));
+  EXPECT_EQ(config->n_rot, static_cast<int32_t>(e.headDim()));
+  EXPECT_EQ(config->weights.layers[1].attn_q_norm.present(), e.qk_norm);
+  EXPECT_EQ(config->weights.layers[1].attn_k_norm.present(), e.qk_norm);
   EXPECT_EQ(config->n_ctx_train, static_cast<int32_t>(e.ctx));
   EXPECT_DOUBLE_EQ(config->rope_freq_base, e.rope_base);
   EXPECT_FLOAT_EQ(static_cast<float>(config->rms_eps), static_cast<float>(e.rms_eps));
   EXPECT_EQ(config->tied_output, e.tied);
   EXPECT_EQ(config->weights.rope_freqs.present(), e.rope_freqs);
   EXPECT_EQ(config->rope_layout,
-            std::string(e.arch) == "qwen2" ? model::RopeLayout::kNeox : model::RopeLayout::kAdjacent);
+            std::string(e.arch) == "llama" ? model::RopeLayout::kAdjacent : model::RopeLayout::kNeox);
 
   auto tok = Tokenizer::fromGguf(*file);
   ASSERT_TRUE(tok.isOk()) << tok.status().toString();
@@ -239,7 +256,7 @@ TEST(SynthShapes, FullModelsHaveThePublishedParameterCounts) {
     auto shape = synth::findShape(e.shape);
     ASSERT_TRUE(shape.isOk());
     // rope_freqs.weight (head_dim / 2 floats) is a converter addition, not a checkpoint parameter.
-    const uint64_t rope = e.rope_freqs ? e.embd / e.heads / 2 : 0;
+    const uint64_t rope = e.rope_freqs ? e.headDim() / 2 : 0;
     EXPECT_EQ(synth::parameterCount(*shape), e.published_params + rope) << e.shape;
     EXPECT_EQ(shape->n_layer, e.layers) << e.shape;
   }

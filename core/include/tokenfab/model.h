@@ -28,6 +28,8 @@ struct ArchInfo {
   std::string_view name;     // as in general.architecture
   RopeLayout rope_layout;
   bool qkv_bias_required;    // qwen2 always has q/k/v biases; llama may (loaded when present)
+  bool qk_norm;              // qwen3: a per-head RMS norm of q and k (attn_q_norm / attn_k_norm)
+                             // between the projection and the rope
 };
 // Every architecture the engine runs.
 std::span<const ArchInfo> supportedArchs();
@@ -53,6 +55,8 @@ struct LayerWeights {
   WeightRef attn_q_bias;  // (n_head * head_dim)       optional (required by qwen2)
   WeightRef attn_k_bias;  // (n_head_kv * head_dim)    optional (required by qwen2)
   WeightRef attn_v_bias;  // (n_head_kv * head_dim_v)  optional (required by qwen2)
+  WeightRef attn_q_norm;  // (head_dim) shared by every q head; qwen3 only (ArchInfo::qk_norm)
+  WeightRef attn_k_norm;  // (head_dim) shared by every k head; qwen3 only
   WeightRef attn_output;  // (n_head * head_dim_v, n_embd)
   WeightRef ffn_norm;     // (n_embd)
   WeightRef ffn_gate;     // (n_embd, n_ff)

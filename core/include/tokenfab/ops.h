@@ -26,8 +26,9 @@ Status recordMul(vk::Recorder& rec, const vk::BufferView& a, const vk::BufferVie
 Status recordSiluMul(vk::Recorder& rec, const vk::BufferView& gate, const vk::BufferView& up,
                      const vk::BufferView& dst, uint64_t n, uint64_t max_binding_bytes = 0);
 
-// dst (n_rows, n_cols) = x / sqrt(mean(x^2) + eps) * weight (n_cols). Row ops (this one,
-// softmax, argmax, top-k) bind more rows than fit one binding in row pieces.
+// dst (n_rows, n_cols) = x / sqrt(mean(x^2) + eps) * weight (n_cols). dst may be x (in place:
+// each element is read and written by one invocation, the writes after the row's sum). Row ops
+// (this one, softmax, argmax, top-k) bind more rows than fit one binding in row pieces.
 Status recordRmsNorm(vk::Recorder& rec, const vk::BufferView& x, const vk::BufferView& weight,
                      const vk::BufferView& dst, uint32_t n_rows, uint32_t n_cols, float eps,
                      uint64_t max_binding_bytes = 0);

@@ -32,7 +32,7 @@ enum class VocabKind { kBpe, kSpm };  // tokenizer.ggml.model gpt2 / llama
 struct Shape {
   std::string name;   // "qwen2.5-0.5b"
   std::string title;  // general.name
-  std::string arch;   // general.architecture: "llama" or "qwen2"
+  std::string arch;   // general.architecture: "llama", "qwen2" or "qwen3"
   uint32_t n_vocab = 0;
   uint32_t n_embd = 0;
   uint32_t n_layer = 0;
@@ -44,6 +44,8 @@ struct Shape {
   double rms_eps = 1e-5;
   bool tied_output = false;  // no output.weight: the output reuses token_embd
   bool qkv_bias = false;     // qwen2
+  uint32_t head_dim = 0;     // attention.key_length / value_length (qwen3); 0: n_embd / n_head, no key
+  bool qk_norm = false;      // qwen3: attn_q_norm / attn_k_norm (head_dim) in every block
   // Llama 3.x "llama3" rope scaling, baked into rope_freqs.weight (factor 0: none).
   double rope_factor = 0.0;
   double rope_low_freq_factor = 1.0;
@@ -55,7 +57,7 @@ struct Shape {
   int64_t bos_id = -1, eos_id = -1, pad_id = -1;
   bool add_bos = false;
 
-  uint32_t headDim() const { return n_embd / n_head; }
+  uint32_t headDim() const { return head_dim != 0 ? head_dim : n_embd / n_head; }
 };
 
 std::span<const Shape> shapes();
