@@ -20,11 +20,13 @@ namespace {
 
 using gguf::TensorType;
 
-const TensorType kAllTypes[] = {TensorType::kF32,  TensorType::kF16,  TensorType::kBF16,
-                                TensorType::kQ8_0, TensorType::kQ4_0, TensorType::kQ4_1,
-                                TensorType::kQ5_0, TensorType::kQ5_1, TensorType::kIQ4_NL,
-                                TensorType::kQ2_K, TensorType::kQ3_K, TensorType::kQ4_K,
-                                TensorType::kQ5_K, TensorType::kQ6_K};
+// Every type the GPU decodes, in the type table's (id) order.
+std::vector<TensorType> allGpuTypes() {
+  std::vector<TensorType> out;
+  for (const gguf::TypeTraits& t : gguf::typeTable())
+    if (t.gpu_decode) out.push_back(t.type);
+  return out;
+}
 
 // Bytes that decode to finite values: random quant bits, float elements in [-1, 1], and every
 // 16-bit field a small f16 (the scale fields are the only 16-bit fields at even offsets that
@@ -59,8 +61,7 @@ std::vector<uint8_t> benchWeights(TensorType type, uint64_t rows, uint64_t cols)
 
 Result<std::vector<MatMulBenchRow>> benchMatMul(vk::Device& device, const MatMulBenchOptions& options) {
   std::vector<MatMulBenchRow> out;
-  const auto types = options.types.empty() ? std::vector<TensorType>(std::begin(kAllTypes), std::end(kAllTypes))
-                                           : options.types;
+  const std::vector<TensorType> types = options.types.empty() ? allGpuTypes() : options.types;
   const uint32_t iters = std::max<uint32_t>(1, options.iterations);
   const uint32_t max_batch = *std::max_element(options.batches.begin(), options.batches.end());
   std::vector<float> x;
@@ -159,7 +160,7 @@ int runBenchMatMul(std::span<const std::string> argv) {
   if (auto t = args.value("--type")) {
     for (const auto& name : splitList(*t)) {
       bool found = false;
-      for (TensorType type : kAllTypes) {
+      for (TensorType type : allGpuTypes()) {
         std::string tn(gguf::typeName(type));
         if (tn.size() == name.size() &&
             std::equal(tn.begin(), tn.end(), name.begin(), [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {

@@ -151,7 +151,7 @@ Status packRows(TensorType type, uint64_t cols, std::span<const uint8_t> ggml, s
     const uint8_t* src = &ggml[r * src_row];
     uint8_t* dst = &gpu[r * dst_row];
     for (uint64_t blk = 0; blk < blocks; ++blk) {
-      const uint8_t* b = src + blk * info->block_bytes;
+      const uint8_t* b = src + blk * info->type_size;
       std::fill(hi.begin(), hi.end(), uint8_t{0});
       blockCodes(type, b, lo.data(), hi.data());
       for (uint32_t i = 0; i < units_per_block; ++i) {
