@@ -45,7 +45,7 @@ constexpr std::array<TypeTraits, 34> kTypeTable = {{
     decoded(TensorType::kIQ4_NL, "IQ4_NL", 32, 18, "iq4_nl", GpuPlanes{4, 0, 32, 2}),
     fileOnly(TensorType::kIQ3_S, "IQ3_S", 256, 110),
     fileOnly(TensorType::kIQ2_S, "IQ2_S", 256, 82),
-    fileOnly(TensorType::kIQ4_XS, "IQ4_XS", 256, 136),
+    decoded(TensorType::kIQ4_XS, "IQ4_XS", 256, 136, "iq4_xs", GpuPlanes{4, 0, 256, 8}),
     fileOnly(TensorType::kI8, "I8", 1, 1),
     fileOnly(TensorType::kI16, "I16", 1, 2),
     fileOnly(TensorType::kI32, "I32", 1, 4),

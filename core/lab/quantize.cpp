@@ -149,6 +149,7 @@ BlockFn encoder(TensorType type) {
     case TensorType::kQ5_K: return kquant::blockQ5_K;
     case TensorType::kQ6_K: return kquant::blockQ6_K;
     case TensorType::kIQ4_NL: return iquant::blockIq4Nl;
+    case TensorType::kIQ4_XS: return iquant::blockIq4Xs;
     default: return nullptr;
   }
 }

@@ -97,6 +97,28 @@ void blockIq4Nl(const uint8_t* b, float* y) {
   }
 }
 
+// block_iq4_xs {f16 d; u16 scales_h; u8 scales_l[4]; u8 qs[128]}: 8 sub-blocks of 32, each with
+// a 6-bit scale ls (low 4 bits: nibble ib % 2 of scales_l[ib / 2]; high 2 bits: bits 2 ib, 2 ib + 1
+// of scales_h) that counts from -32; the sub-block's 16 bytes of qs index the IQ4_NL code book as
+// an IQ4_NL block does (element j < 16 in the low nibble of byte j, j >= 16 in the high nibble of
+// byte j - 16).
+void blockIq4Xs(const uint8_t* b, float* y) {
+  const float d = loadF16(b);
+  const uint32_t scales_h = loadU16(b + 2);
+  const uint8_t* scales_l = b + 4;
+  const uint8_t* qs = b + 8;
+  for (uint32_t ib = 0; ib < kQKK / 32; ++ib) {
+    const int ls = static_cast<int>(((scales_l[ib / 2] >> (4 * (ib % 2))) & 0x0F) | (((scales_h >> (2 * ib)) & 3) << 4));
+    const float dl = d * static_cast<float>(ls - 32);
+    for (uint32_t j = 0; j < 16; ++j) {
+      y[j] = dl * kIq4NlValues[qs[j] & 0x0F];
+      y[j + 16] = dl * kIq4NlValues[qs[j] >> 4];
+    }
+    y += 32;
+    qs += 16;
+  }
+}
+
 // block_q2_K {u8 scales[16]; u8 qs[64]; f16 d; f16 dmin}: 16 sub-blocks of 16, each with a
 // 4-bit scale (low nibble) and 4-bit min (high nibble); 2-bit quants, 4 per byte.
 void blockQ2_K(const uint8_t* b, float* y) {
@@ -259,6 +281,7 @@ BlockFn blockFn(TensorType type) {
     case TensorType::kQ5_1: return blockQ5_1;
     case TensorType::kQ8_0: return blockQ8_0;
     case TensorType::kIQ4_NL: return blockIq4Nl;
+    case TensorType::kIQ4_XS: return blockIq4Xs;
     case TensorType::kQ2_K: return blockQ2_K;
     case TensorType::kQ3_K: return blockQ3_K;
     case TensorType::kQ4_K: return blockQ4_K;

@@ -111,7 +111,7 @@ TEST_P(EngineIquant, RunnableAndGpuGeneratesAsTheCpuReference) {
   EXPECT_GT(std::set<int32_t>(generated.begin(), generated.end()).size(), 1u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, EngineIquant, ::testing::Values(TensorType::kIQ4_NL),
+INSTANTIATE_TEST_SUITE_P(Types, EngineIquant, ::testing::Values(TensorType::kIQ4_NL, TensorType::kIQ4_XS),
                          [](const auto& param_info) { return std::string(gguf::typeName(param_info.param)); });
 
 }  // namespace

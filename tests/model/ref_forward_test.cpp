@@ -194,7 +194,7 @@ TEST(SharedModels, EveryGgufRunsOrIsNotAModel) {
       {"fx-gemma2-spm-q8_0.gguf", "gemma2"},     {"fx-gemma3-spm-q5_k_m.gguf", "gemma3"},
       {"fx-gemma3-spm-q8_0.gguf", "gemma3"},     {"fx-phi3-spm-q4_k_m.gguf", "phi3"},
       {"fx-qwen3-bpe-q4_k_m.gguf", "qwen3"},     {"fx-qwen3-bpe-q8_0.gguf", "qwen3"},
-      {"fx-llama-spm-iq3_s.gguf", "IQ3_S"},      {"fx-llama-spm-iq4_xs.gguf", "IQ4_XS"}};
+      {"fx-llama-spm-iq3_s.gguf", "IQ3_S"}};
   int models = 0, others = 0, unsupported = 0;
   for (const std::filesystem::path& path : paths) {
     SCOPED_TRACE(path.string());
@@ -223,7 +223,7 @@ TEST(SharedModels, EveryGgufRunsOrIsNotAModel) {
   }
   std::printf("[ measured ] %d models ran, %d refused as not supported yet, %d rejected as not a model\n", models,
               unsupported, others);
-  EXPECT_EQ(models, 9);  // stories260K, llama-2-tiny-random and the 7 model fixtures
+  EXPECT_EQ(models, 10);  // stories260K, llama-2-tiny-random and the 8 model fixtures (IQ4_XS included)
   EXPECT_EQ(unsupported, static_cast<int>(not_yet.size()));
 }
 
