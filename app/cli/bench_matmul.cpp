@@ -19,12 +19,11 @@ namespace {
 
 using gguf::TensorType;
 
-// Every weight type the GPU decodes, in ggml's id order.
+// Every weight type the GPU decodes, in the type table's (id) order.
 std::vector<TensorType> gpuTypes() {
   std::vector<TensorType> types;
-  for (uint32_t id = 0; id < 64; ++id)
-    if (const gguf::TypeTraits* t = gguf::typeTraits(id); t != nullptr && ops::matMulSupports(t->type))
-      types.push_back(t->type);
+  for (const gguf::TypeTraits& t : gguf::typeTable())
+    if (t.gpu_decode) types.push_back(t.type);
   return types;
 }
 

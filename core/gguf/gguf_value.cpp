@@ -10,43 +10,54 @@
 namespace tokenfab::gguf {
 namespace {
 
-// ggml's type table (ggml.c type_traits): elements per block and bytes per block.
+// ggml's type table (ggml.c type_traits: elements per block and bytes per block) and what
+// tokenfab decodes of it: the CPU reference (core/ref/dequant.cpp) and the GPU (the shader
+// suffix and the plane layout of weight_pack.cpp / dequant.glsl). A type the GPU decodes is
+// always decoded by the CPU reference too: that is what the GPU is checked against.
 // Ids missing here were removed from ggml (Q4_2, Q4_3, Q4_0_4_4, Q4_0_4_8, Q4_0_8_8, IQ4_NL_4_4...).
+constexpr TypeTraits fileOnly(TensorType type, std::string_view name, uint32_t block_size, uint32_t type_size) {
+  return {type, name, block_size, type_size, false, false, {}, {}};
+}
+constexpr TypeTraits decoded(TensorType type, std::string_view name, uint32_t block_size, uint32_t type_size,
+                             std::string_view suffix, GpuPlanes planes) {
+  return {type, name, block_size, type_size, true, true, suffix, planes};
+}
+// decoded(...): the CPU reference and the shaders decode it; GpuPlanes{q_bits, h_bits, s_block, s_bytes}.
 constexpr std::array<TypeTraits, 34> kTypeTable = {{
-    {TensorType::kF32, "F32", 1, 4},
-    {TensorType::kF16, "F16", 1, 2},
-    {TensorType::kQ4_0, "Q4_0", 32, 18},
-    {TensorType::kQ4_1, "Q4_1", 32, 20},
-    {TensorType::kQ5_0, "Q5_0", 32, 22},
-    {TensorType::kQ5_1, "Q5_1", 32, 24},
-    {TensorType::kQ8_0, "Q8_0", 32, 34},
-    {TensorType::kQ8_1, "Q8_1", 32, 36},
-    {TensorType::kQ2_K, "Q2_K", 256, 84},
-    {TensorType::kQ3_K, "Q3_K", 256, 110},
-    {TensorType::kQ4_K, "Q4_K", 256, 144},
-    {TensorType::kQ5_K, "Q5_K", 256, 176},
-    {TensorType::kQ6_K, "Q6_K", 256, 210},
-    {TensorType::kQ8_K, "Q8_K", 256, 292},
-    {TensorType::kIQ2_XXS, "IQ2_XXS", 256, 66},
-    {TensorType::kIQ2_XS, "IQ2_XS", 256, 74},
-    {TensorType::kIQ3_XXS, "IQ3_XXS", 256, 98},
-    {TensorType::kIQ1_S, "IQ1_S", 256, 50},
-    {TensorType::kIQ4_NL, "IQ4_NL", 32, 18},
-    {TensorType::kIQ3_S, "IQ3_S", 256, 110},
-    {TensorType::kIQ2_S, "IQ2_S", 256, 82},
-    {TensorType::kIQ4_XS, "IQ4_XS", 256, 136},
-    {TensorType::kI8, "I8", 1, 1},
-    {TensorType::kI16, "I16", 1, 2},
-    {TensorType::kI32, "I32", 1, 4},
-    {TensorType::kI64, "I64", 1, 8},
-    {TensorType::kF64, "F64", 1, 8},
-    {TensorType::kIQ1_M, "IQ1_M", 256, 56},
-    {TensorType::kBF16, "BF16", 1, 2},
-    {TensorType::kTQ1_0, "TQ1_0", 256, 54},
-    {TensorType::kTQ2_0, "TQ2_0", 256, 66},
-    {TensorType::kMXFP4, "MXFP4", 32, 17},
-    {TensorType::kNVFP4, "NVFP4", 64, 36},
-    {TensorType::kQ1_0, "Q1_0", 128, 18},
+    decoded(TensorType::kF32, "F32", 1, 4, "f32", GpuPlanes{}),
+    decoded(TensorType::kF16, "F16", 1, 2, "f16", GpuPlanes{}),
+    decoded(TensorType::kQ4_0, "Q4_0", 32, 18, "q4_0", GpuPlanes{4, 0, 32, 2}),
+    decoded(TensorType::kQ4_1, "Q4_1", 32, 20, "q4_1", GpuPlanes{4, 0, 32, 4}),
+    decoded(TensorType::kQ5_0, "Q5_0", 32, 22, "q5_0", GpuPlanes{4, 1, 32, 2}),
+    decoded(TensorType::kQ5_1, "Q5_1", 32, 24, "q5_1", GpuPlanes{4, 1, 32, 4}),
+    decoded(TensorType::kQ8_0, "Q8_0", 32, 34, "q8_0", GpuPlanes{8, 0, 32, 2}),
+    fileOnly(TensorType::kQ8_1, "Q8_1", 32, 36),
+    decoded(TensorType::kQ2_K, "Q2_K", 256, 84, "q2_k", GpuPlanes{2, 0, 256, 20}),
+    decoded(TensorType::kQ3_K, "Q3_K", 256, 110, "q3_k", GpuPlanes{2, 1, 256, 14}),
+    decoded(TensorType::kQ4_K, "Q4_K", 256, 144, "q4_k", GpuPlanes{4, 0, 256, 16}),
+    decoded(TensorType::kQ5_K, "Q5_K", 256, 176, "q5_k", GpuPlanes{4, 1, 256, 16}),
+    decoded(TensorType::kQ6_K, "Q6_K", 256, 210, "q6_k", GpuPlanes{4, 2, 256, 18}),
+    fileOnly(TensorType::kQ8_K, "Q8_K", 256, 292),
+    fileOnly(TensorType::kIQ2_XXS, "IQ2_XXS", 256, 66),
+    fileOnly(TensorType::kIQ2_XS, "IQ2_XS", 256, 74),
+    fileOnly(TensorType::kIQ3_XXS, "IQ3_XXS", 256, 98),
+    fileOnly(TensorType::kIQ1_S, "IQ1_S", 256, 50),
+    decoded(TensorType::kIQ4_NL, "IQ4_NL", 32, 18, "iq4_nl", GpuPlanes{4, 0, 32, 2}),
+    fileOnly(TensorType::kIQ3_S, "IQ3_S", 256, 110),
+    fileOnly(TensorType::kIQ2_S, "IQ2_S", 256, 82),
+    decoded(TensorType::kIQ4_XS, "IQ4_XS", 256, 136, "iq4_xs", GpuPlanes{4, 0, 256, 8}),
+    fileOnly(TensorType::kI8, "I8", 1, 1),
+    fileOnly(TensorType::kI16, "I16", 1, 2),
+    fileOnly(TensorType::kI32, "I32", 1, 4),
+    fileOnly(TensorType::kI64, "I64", 1, 8),
+    fileOnly(TensorType::kF64, "F64", 1, 8),
+    fileOnly(TensorType::kIQ1_M, "IQ1_M", 256, 56),
+    decoded(TensorType::kBF16, "BF16", 1, 2, "bf16", GpuPlanes{}),
+    fileOnly(TensorType::kTQ1_0, "TQ1_0", 256, 54),
+    fileOnly(TensorType::kTQ2_0, "TQ2_0", 256, 66),
+    fileOnly(TensorType::kMXFP4, "MXFP4", 32, 17),
+    fileOnly(TensorType::kNVFP4, "NVFP4", 64, 36),
+    fileOnly(TensorType::kQ1_0, "Q1_0", 128, 18),
 }};
 
 constexpr uint32_t kMaxTypeId = 42;
@@ -112,6 +123,8 @@ std::string_view valueTypeName(ValueType type) {
 }
 
 const TypeTraits* typeTraits(uint32_t type_id) { return type_id < kMaxTypeId ? kTypeIndex[type_id] : nullptr; }
+
+std::span<const TypeTraits> typeTable() { return kTypeTable; }
 
 std::string_view typeName(TensorType t) {
   const TypeTraits* traits = typeTraits(t);

@@ -515,11 +515,10 @@ std::vector<OpCase> opCases() {
       cases.push_back(attentionSplitCase(type, deep));
       cases.push_back(attentionStepCase(type, deep));
     }
-  for (uint32_t id = 0; id < 64; ++id) {
-    const gguf::TypeTraits* traits = gguf::typeTraits(id);
-    if (traits == nullptr || !ops::matMulSupports(traits->type)) continue;
-    cases.push_back(matMulCase(traits->type, 1));
-    cases.push_back(matMulCase(traits->type, 512));
+  for (const gguf::TypeTraits& t : gguf::typeTable()) {
+    if (!t.gpu_decode) continue;
+    cases.push_back(matMulCase(t.type, 1));
+    cases.push_back(matMulCase(t.type, 512));
   }
   return cases;
 }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "ref/dequant.h"
+#include "lab/quantize_iq.h"
 #include "lab/quantize_k.h"
 
 namespace tokenfab::ref {
@@ -147,6 +148,8 @@ BlockFn encoder(TensorType type) {
     case TensorType::kQ4_K: return kquant::blockQ4_K;
     case TensorType::kQ5_K: return kquant::blockQ5_K;
     case TensorType::kQ6_K: return kquant::blockQ6_K;
+    case TensorType::kIQ4_NL: return iquant::blockIq4Nl;
+    case TensorType::kIQ4_XS: return iquant::blockIq4Xs;
     default: return nullptr;
   }
 }

@@ -18,7 +18,8 @@ uint16_t floatToBf16(float f);
 
 // Quantizes n floats (multiple of block size) into ggml's block layout, following ggml's
 // reference quantizers (quantize_row_*_ref, no importance matrix). Types: F32, F16, BF16, Q8_0,
-// Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K.
+// Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K; IQ4_NL and IQ4_XS with a simpler encoder
+// than ggml's (quantize_iq.h).
 Result<std::vector<uint8_t>> quantize(gguf::TensorType type, std::span<const float> src);
 bool canQuantize(gguf::TensorType type);
 

@@ -26,16 +26,8 @@ std::string supportedList() {
 }  // namespace
 
 bool isRunnableTensorType(gguf::TensorType type) {
-  using gguf::TensorType;
-  switch (type) {
-    case TensorType::kF32: case TensorType::kF16: case TensorType::kBF16: case TensorType::kQ8_0:
-    case TensorType::kQ4_0: case TensorType::kQ4_1: case TensorType::kQ5_0: case TensorType::kQ5_1:
-    case TensorType::kQ2_K: case TensorType::kQ3_K: case TensorType::kQ4_K: case TensorType::kQ5_K:
-    case TensorType::kQ6_K:
-      return true;
-    default:
-      return false;
-  }
+  const gguf::TypeTraits* traits = gguf::typeTraits(type);
+  return traits != nullptr && traits->gpu_decode && traits->cpu_decode;
 }
 
 std::vector<Status> runnableProblems(const gguf::GgufFile& file) {

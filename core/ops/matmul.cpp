@@ -17,31 +17,8 @@ using gguf::TensorType;
 namespace detail {
 
 const TypeInfo* typeInfo(TensorType type) {
-  // suffix, block elements, block bytes, GPU planes {q_bits, h_bits, scale block, scale bytes}
-  static const TypeInfo kF32{"f32", 1, 4, {}}, kF16{"f16", 1, 2, {}}, kBf16{"bf16", 1, 2, {}},
-      kQ4_0{"q4_0", 32, 18, {4, 0, 32, 2}}, kQ4_1{"q4_1", 32, 20, {4, 0, 32, 4}},
-      kQ5_0{"q5_0", 32, 22, {4, 1, 32, 2}}, kQ5_1{"q5_1", 32, 24, {4, 1, 32, 4}},
-      kQ8_0{"q8_0", 32, 34, {8, 0, 32, 2}}, kIq4Nl{"iq4_nl", 32, 18, {4, 0, 32, 2}},
-      kQ2_K{"q2_k", 256, 84, {2, 0, 256, 20}}, kQ3_K{"q3_k", 256, 110, {2, 1, 256, 14}},
-      kQ4_K{"q4_k", 256, 144, {4, 0, 256, 16}}, kQ5_K{"q5_k", 256, 176, {4, 1, 256, 16}},
-      kQ6_K{"q6_k", 256, 210, {4, 2, 256, 18}};
-  switch (type) {
-    case TensorType::kF32: return &kF32;
-    case TensorType::kF16: return &kF16;
-    case TensorType::kBF16: return &kBf16;
-    case TensorType::kQ4_0: return &kQ4_0;
-    case TensorType::kQ4_1: return &kQ4_1;
-    case TensorType::kQ5_0: return &kQ5_0;
-    case TensorType::kQ5_1: return &kQ5_1;
-    case TensorType::kQ8_0: return &kQ8_0;
-    case TensorType::kIQ4_NL: return &kIq4Nl;
-    case TensorType::kQ2_K: return &kQ2_K;
-    case TensorType::kQ3_K: return &kQ3_K;
-    case TensorType::kQ4_K: return &kQ4_K;
-    case TensorType::kQ5_K: return &kQ5_K;
-    case TensorType::kQ6_K: return &kQ6_K;
-    default: return nullptr;
-  }
+  const gguf::TypeTraits* traits = gguf::typeTraits(type);
+  return traits != nullptr && traits->gpu_decode ? traits : nullptr;
 }
 
 }  // namespace detail
@@ -262,7 +239,7 @@ bool matMulSupports(gguf::TensorType type) { return typeInfo(type) != nullptr; }
 uint64_t quantRowBytes(gguf::TensorType type, uint64_t cols) {
   const TypeInfo* info = typeInfo(type);
   if (info == nullptr || cols % info->block_size != 0) return 0;
-  return cols / info->block_size * info->block_bytes;
+  return cols / info->block_size * info->type_size;
 }
 
 
@@ -300,7 +277,7 @@ Status recordMatVec(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferVie
   const bool use_subgroup = geo.use_subgroup;
   const uint32_t workgroup = geo.workgroup, rows_per_group = geo.rows_per_group;
   vk::PipelineDesc desc;
-  desc.shader = std::string("matvec_") + info->suffix + (use_subgroup ? "" : "_nosg");
+  desc.shader = std::string("matvec_") + std::string(info->suffix) + (use_subgroup ? "" : "_nosg");
   desc.bindings = 3;
   desc.push_bytes = sizeof(abi::MatMulParams);
   desc.spec = use_subgroup ? geo.spec(w.cols) : std::vector<uint32_t>{workgroup};
@@ -339,7 +316,7 @@ Status recordGetRows(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferVi
   const auto& report = device->report();
   const uint32_t workgroup = powerOfTwoAtMost(std::min<uint32_t>(64, report.max_workgroup_invocations));
   vk::PipelineDesc desc;
-  desc.shader = std::string("get_rows_") + info->suffix;
+  desc.shader = std::string("get_rows_") + std::string(info->suffix);
   desc.bindings = 3;
   desc.push_bytes = sizeof(abi::GetRowsParams);
   desc.spec = {workgroup};

@@ -12,20 +12,10 @@
 
 namespace tokenfab::ops::detail {
 
-// The planes of a row in the GPU layout (weight_pack.cpp): per unit of 32 elements q_bits * 4
-// bytes of low quant bits and h_bits * 4 bytes of high bits, then per scale block (s_block
-// elements) s_bytes of scales. q_bits == 0: a float row, stored as in the file.
-struct PlaneLayout {
-  uint32_t q_bits = 0, h_bits = 0, s_block = 0, s_bytes = 0;
-};
-
-struct TypeInfo {
-  const char* suffix;  // shader variant suffix, as in shaders/lists/matmul.cmake
-  uint32_t block_size;
-  uint32_t block_bytes;
-  PlaneLayout planes;
-};
-// nullptr for a type the GPU cannot decode.
+// The GPU view of a type is its row in the engine's type table (gguf::TypeTraits: block layout,
+// shader suffix, GpuPlanes). nullptr for a type the GPU cannot decode.
+using TypeInfo = gguf::TypeTraits;
+using PlaneLayout = gguf::GpuPlanes;
 const TypeInfo* typeInfo(gguf::TensorType type);
 // Checks the matrix itself (type, shape, view size); returns its type info.
 Result<const TypeInfo*> checkMatrix(const char* op, const QuantMatrix& w);

@@ -160,7 +160,7 @@ Status recordTiled(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferView
         g.threads_r * g.threads_n > report.max_workgroup_invocations) {
       return Status(Code::kLimitExceeded, "recordMatMul: tiles exceed maxComputeSharedMemorySize or invocations");
     }
-    desc.shader = std::string("matmul_") + info->suffix;
+    desc.shader = std::string("matmul_") + std::string(info->suffix);
     desc.spec = g.spec();
     tile_r = g.tileR();
     tile_n = g.tileN();
@@ -178,7 +178,8 @@ Status recordTiled(vk::Recorder& rec, const QuantMatrix& w, const vk::BufferView
         return Status(Code::kUnsupported, "recordMatMul: the emulation needs subgroups of 8 or more in compute");
       TF_RETURN_IF_ERROR(fitCoopTiles(report, g));
     }
-    desc.shader = std::string(variant == Variant::kCoopMatrix ? "matmul_coop_" : "matmul_coop_emu_") + info->suffix;
+    desc.shader =
+        std::string(variant == Variant::kCoopMatrix ? "matmul_coop_" : "matmul_coop_emu_") + std::string(info->suffix);
     desc.spec = g.spec();
     if (variant == Variant::kCoopEmulated) desc.spec.push_back(g.subgroup);
     tile_r = g.tileR();

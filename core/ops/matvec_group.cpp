@@ -51,7 +51,8 @@ Status dispatchGroup(vk::Recorder& rec, const char* kind, const QuantMatrix& w0,
   const detail::MatVecGeometry geo = detail::matVecGeometry(device);
   if (norm) views.push_back(norm->weight.sub(0, uint64_t(w0.cols) * 4));
   vk::PipelineDesc desc;
-  desc.shader = std::string("matvec_") + kind + (norm ? "_norm_" : "_") + detail::typeInfo(w0.type)->suffix;
+  desc.shader =
+      std::string("matvec_") + kind + (norm ? "_norm_" : "_") + std::string(detail::typeInfo(w0.type)->suffix);
   desc.bindings = static_cast<uint32_t>(views.size());
   desc.push_bytes = sizeof(abi::MatVecGroupParams);
   desc.spec = geo.spec(w0.cols);

@@ -1,6 +1,6 @@
 // tokenfab's GPU weight layout (see shaders/include/tokenfab/dequant.glsl for the reader).
 //
-// ggml's blocks interleave scales and quants in 18-, 34-, 144- or 210-byte records, so a GPU
+// ggml's blocks interleave scales and quants in 18-, 34-, 136-, 144- or 210-byte records, so a GPU
 // reading them cannot give neighbouring invocations neighbouring aligned words. At upload each
 // row is rewritten as planes:
 //   [Q: units x q_bits * 4 bytes][H: units x h_bits * 4 bytes][S: scale blocks x s_bytes] (pad to 16)
@@ -80,6 +80,12 @@ void blockCodes(TensorType type, const uint8_t* b, uint8_t* lo, uint8_t* hi) {
       }
       return;
     }
+    case TensorType::kIQ4_XS:  // {d, scales_h, scales_l[4], qs[128]}: 8 IQ4_NL-style nibble runs of 32
+      for (uint32_t j = 0; j < 256; ++j) {
+        const uint8_t* qs = b + 8 + 16 * (j / 32);
+        lo[j] = j % 32 < 16 ? (qs[j % 32] & 15) : (qs[j % 32 - 16] >> 4);
+      }
+      return;
     case TensorType::kQ6_K:  // {ql[128], qh[64], scales[16], d}
       for (uint32_t j = 0; j < 256; ++j) {
         const uint32_t h = j / 128, c = (j % 128) / 32, l = j % 32;
@@ -101,6 +107,7 @@ std::vector<ScaleCopy> scaleCopies(TensorType type) {
     case TensorType::kQ3_K: return {{96, 14}};             // scales[12], d
     case TensorType::kQ4_K: case TensorType::kQ5_K: return {{0, 16}};  // d, dmin, scales[12]
     case TensorType::kQ6_K: return {{192, 18}};            // scales[16], d
+    case TensorType::kIQ4_XS: return {{0, 8}};             // d, scales_h, scales_l[4]
     default: return {};
   }
 }
@@ -151,7 +158,7 @@ Status packRows(TensorType type, uint64_t cols, std::span<const uint8_t> ggml, s
     const uint8_t* src = &ggml[r * src_row];
     uint8_t* dst = &gpu[r * dst_row];
     for (uint64_t blk = 0; blk < blocks; ++blk) {
-      const uint8_t* b = src + blk * info->block_bytes;
+      const uint8_t* b = src + blk * info->type_size;
       std::fill(hi.begin(), hi.end(), uint8_t{0});
       blockCodes(type, b, lo.data(), hi.data());
       for (uint32_t i = 0; i < units_per_block; ++i) {

@@ -97,6 +97,28 @@ void blockIq4Nl(const uint8_t* b, float* y) {
   }
 }
 
+// block_iq4_xs {f16 d; u16 scales_h; u8 scales_l[4]; u8 qs[128]}: 8 sub-blocks of 32, each with
+// a 6-bit scale ls (low 4 bits: nibble ib % 2 of scales_l[ib / 2]; high 2 bits: bits 2 ib, 2 ib + 1
+// of scales_h) that counts from -32; the sub-block's 16 bytes of qs index the IQ4_NL code book as
+// an IQ4_NL block does (element j < 16 in the low nibble of byte j, j >= 16 in the high nibble of
+// byte j - 16).
+void blockIq4Xs(const uint8_t* b, float* y) {
+  const float d = loadF16(b);
+  const uint32_t scales_h = loadU16(b + 2);
+  const uint8_t* scales_l = b + 4;
+  const uint8_t* qs = b + 8;
+  for (uint32_t ib = 0; ib < kQKK / 32; ++ib) {
+    const int ls = static_cast<int>(((scales_l[ib / 2] >> (4 * (ib % 2))) & 0x0F) | (((scales_h >> (2 * ib)) & 3) << 4));
+    const float dl = d * static_cast<float>(ls - 32);
+    for (uint32_t j = 0; j < 16; ++j) {
+      y[j] = dl * kIq4NlValues[qs[j] & 0x0F];
+      y[j + 16] = dl * kIq4NlValues[qs[j] >> 4];
+    }
+    y += 32;
+    qs += 16;
+  }
+}
+
 // block_q2_K {u8 scales[16]; u8 qs[64]; f16 d; f16 dmin}: 16 sub-blocks of 16, each with a
 // 4-bit scale (low nibble) and 4-bit min (high nibble); 2-bit quants, 4 per byte.
 void blockQ2_K(const uint8_t* b, float* y) {
@@ -247,35 +269,37 @@ void blockBf16(const uint8_t* b, float* y) { *y = bf16ToFloat(loadU16(b)); }
 
 using BlockFn = void (*)(const uint8_t*, float*);
 
-struct Decoder {
-  BlockLayout layout;
-  BlockFn fn;
-};
-
-std::optional<Decoder> decoder(TensorType type) {
+// The decoder of each type the type table marks cpu_decode (gguf::typeTraits: its layout too).
+BlockFn blockFn(TensorType type) {
   switch (type) {
-    case TensorType::kF32: return Decoder{{1, 4}, blockF32};
-    case TensorType::kF16: return Decoder{{1, 2}, blockF16};
-    case TensorType::kBF16: return Decoder{{1, 2}, blockBf16};
-    case TensorType::kQ4_0: return Decoder{{kQK, 18}, blockQ4_0};
-    case TensorType::kQ4_1: return Decoder{{kQK, 20}, blockQ4_1};
-    case TensorType::kQ5_0: return Decoder{{kQK, 22}, blockQ5_0};
-    case TensorType::kQ5_1: return Decoder{{kQK, 24}, blockQ5_1};
-    case TensorType::kQ8_0: return Decoder{{kQK, 34}, blockQ8_0};
-    case TensorType::kIQ4_NL: return Decoder{{kQK, 18}, blockIq4Nl};
-    case TensorType::kQ2_K: return Decoder{{kQKK, 84}, blockQ2_K};
-    case TensorType::kQ3_K: return Decoder{{kQKK, 110}, blockQ3_K};
-    case TensorType::kQ4_K: return Decoder{{kQKK, 144}, blockQ4_K};
-    case TensorType::kQ5_K: return Decoder{{kQKK, 176}, blockQ5_K};
-    case TensorType::kQ6_K: return Decoder{{kQKK, 210}, blockQ6_K};
-    default: return std::nullopt;
+    case TensorType::kF32: return blockF32;
+    case TensorType::kF16: return blockF16;
+    case TensorType::kBF16: return blockBf16;
+    case TensorType::kQ4_0: return blockQ4_0;
+    case TensorType::kQ4_1: return blockQ4_1;
+    case TensorType::kQ5_0: return blockQ5_0;
+    case TensorType::kQ5_1: return blockQ5_1;
+    case TensorType::kQ8_0: return blockQ8_0;
+    case TensorType::kIQ4_NL: return blockIq4Nl;
+    case TensorType::kIQ4_XS: return blockIq4Xs;
+    case TensorType::kQ2_K: return blockQ2_K;
+    case TensorType::kQ3_K: return blockQ3_K;
+    case TensorType::kQ4_K: return blockQ4_K;
+    case TensorType::kQ5_K: return blockQ5_K;
+    case TensorType::kQ6_K: return blockQ6_K;
+    default: return nullptr;
   }
+}
+
+const gguf::TypeTraits* cpuTraits(TensorType type) {
+  const gguf::TypeTraits* traits = gguf::typeTraits(type);
+  return traits != nullptr && traits->cpu_decode ? traits : nullptr;
 }
 
 }  // namespace
 
 std::optional<BlockLayout> blockLayout(gguf::TensorType type) {
-  if (auto dec = decoder(type)) return dec->layout;
+  if (const gguf::TypeTraits* traits = cpuTraits(type)) return BlockLayout{traits->block_size, traits->type_size};
   return std::nullopt;
 }
 
@@ -304,30 +328,38 @@ float fp16ToFloat(uint16_t h) {
 
 float bf16ToFloat(uint16_t h) { return std::bit_cast<float>(uint32_t(h) << 16); }
 
-bool canDequantize(gguf::TensorType type) { return decoder(type).has_value(); }
+std::span<const int8_t, 16> iq4NlCodeBook() { return std::span<const int8_t, 16>(kIq4NlValues); }
+
+bool canDequantize(gguf::TensorType type) { return cpuTraits(type) != nullptr; }
 
 Status dequantize(gguf::TensorType type, std::span<const uint8_t> src, std::span<float> dst) {
-  const auto dec = decoder(type);
-  if (!dec) {
+  const gguf::TypeTraits* traits = cpuTraits(type);
+  if (traits == nullptr) {
     return {Code::kUnsupported,
             "dequantize: tensor type " + std::to_string(static_cast<uint32_t>(type)) +
                 " is not supported"};
   }
+  const BlockFn fn = blockFn(type);
+  if (fn == nullptr) {
+    return {Code::kInternal, "dequantize: the type table lists a CPU decoder for " + std::string(traits->name) +
+                                 " but core/ref has none"};
+  }
+  const BlockLayout layout{traits->block_size, traits->type_size};
   const uint64_t n = dst.size();
-  if (n % dec->layout.block_size != 0) {
+  if (n % layout.block_size != 0) {
     return {Code::kInvalidArgument, "dequantize: " + std::to_string(n) +
                                         " elements is not a multiple of the block size " +
-                                        std::to_string(dec->layout.block_size)};
+                                        std::to_string(layout.block_size)};
   }
-  const uint64_t n_blocks = n / dec->layout.block_size;
-  const uint64_t need = n_blocks * dec->layout.block_bytes;
+  const uint64_t n_blocks = n / layout.block_size;
+  const uint64_t need = n_blocks * layout.block_bytes;
   if (src.size() < need) {
     return {Code::kOutOfRange, "dequantize: " + std::to_string(n) + " elements need " +
                                    std::to_string(need) + " bytes, source has " +
                                    std::to_string(src.size())};
   }
   for (uint64_t i = 0; i < n_blocks; ++i) {
-    dec->fn(src.data() + i * dec->layout.block_bytes, dst.data() + i * dec->layout.block_size);
+    fn(src.data() + i * layout.block_bytes, dst.data() + i * layout.block_size);
   }
   return Status::ok();
 }

@@ -11,14 +11,17 @@
 
 namespace tokenfab::ref {
 
-// Block geometry of a weight type as ggml stores it (ggml-common.h): `block_size` elements in
-// `block_bytes` bytes. Kept here so `ref` does not need the GGUF reader.
+// Block geometry of a weight type as ggml stores it: `block_size` elements in `block_bytes` bytes
+// (the type table's block_size / type_size, gguf::typeTraits).
 struct BlockLayout {
   uint32_t block_size;
   uint32_t block_bytes;
 };
-// nullopt for a type this module neither dequantizes nor quantizes.
+// nullopt for a type this module does not dequantize (the type table's cpu_decode).
 std::optional<BlockLayout> blockLayout(gguf::TensorType type);
+
+// The 16-entry non-linear code book of IQ4_NL and IQ4_XS (a constant of the format).
+std::span<const int8_t, 16> iq4NlCodeBook();
 
 // IEEE binary16 / bfloat16 -> float32, exact (subnormals, inf and NaN kept).
 float fp16ToFloat(uint16_t h);

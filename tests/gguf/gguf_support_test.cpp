@@ -1,10 +1,13 @@
 // checkRunnable on writer-made models: a minimal runnable llama/qwen2, then one defect at a time.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <functional>
 
 #include "gguf_test_util.h"
+#include "ref/dequant.h"
 #include "tokenfab/gguf.h"
+#include "tokenfab/ops_matmul.h"
 #include "tokenfab/support.h"
 
 namespace tokenfab {
@@ -22,7 +25,7 @@ struct ModelSpec {
   bool tokenizer = true;
   std::string skip_tensor;                  // leave this one out
   std::string odd_tensor;                   // give this one `odd_type`
-  TensorType odd_type = TensorType::kIQ4_NL;
+  TensorType odd_type = TensorType::kQ8_1;  // a 32-element block type no decoder reads
 };
 
 // A model with 32-wide tensors (so any 32-block type fits) and a 4-token vocab.
@@ -75,14 +78,14 @@ TEST(GgufSupport, UnsupportedTensorTypeIsNamed) {
   spec.odd_tensor = "blk.0.ffn_up.weight";
   const Status s = checkRunnable(makeModel(spec));
   EXPECT_EQ(s.code(), Code::kUnsupported);
-  EXPECT_EQ(s.message(), "tensor blk.0.ffn_up.weight has type IQ4_NL, which tokenfab cannot run yet");
+  EXPECT_EQ(s.message(), "tensor blk.0.ffn_up.weight has type Q8_1, which tokenfab cannot run yet");
 }
 
 TEST(GgufSupport, EveryRunnableTypeIsAccepted) {
   const TensorType runnable[] = {TensorType::kF32,  TensorType::kF16,  TensorType::kBF16, TensorType::kQ8_0,
                                  TensorType::kQ4_0, TensorType::kQ4_1, TensorType::kQ5_0, TensorType::kQ5_1,
                                  TensorType::kQ2_K, TensorType::kQ3_K, TensorType::kQ4_K, TensorType::kQ5_K,
-                                 TensorType::kQ6_K};
+                                 TensorType::kQ6_K, TensorType::kIQ4_NL, TensorType::kIQ4_XS};
   int accepted = 0;
   for (uint32_t id = 0; id < 64; ++id) {
     const gguf::TypeTraits* t = gguf::typeTraits(id);
@@ -91,7 +94,49 @@ TEST(GgufSupport, EveryRunnableTypeIsAccepted) {
     EXPECT_EQ(isRunnableTensorType(t->type), expect) << t->name;
     accepted += isRunnableTensorType(t->type);
   }
-  EXPECT_EQ(accepted, 13);
+  EXPECT_EQ(accepted, 15);
+}
+
+// The type table is the one list of types: the support check, the CPU reference, the GPU
+// recorders and the GPU layout all answer from it, and a decoder it promises exists.
+TEST(TypeTable, EveryPlaceAnswersFromIt) {
+  int gpu = 0;
+  for (const gguf::TypeTraits& t : gguf::typeTable()) {
+    SCOPED_TRACE(std::string(t.name));
+    EXPECT_EQ(gguf::typeTraits(t.type), &t);
+    EXPECT_TRUE(!t.gpu_decode || t.cpu_decode) << "the GPU decode is checked against the CPU reference";
+    EXPECT_EQ(isRunnableTensorType(t.type), t.gpu_decode && t.cpu_decode);
+    EXPECT_EQ(ref::canDequantize(t.type), t.cpu_decode);
+    EXPECT_EQ(ops::matMulSupports(t.type), t.gpu_decode);
+    const uint64_t cols = 2 * t.block_size;
+    EXPECT_EQ(ops::quantRowBytes(t.type, cols), t.gpu_decode ? 2 * t.type_size : 0);
+    std::vector<float> out(cols, -1.0f);
+    const Status s = ref::dequantize(t.type, std::vector<uint8_t>(2 * t.type_size, 0), out);
+    EXPECT_EQ(s.code(), t.cpu_decode ? Code::kOk : Code::kUnsupported) << s.toString();
+    if (t.gpu_decode) {
+      ++gpu;
+      std::string lower(t.name);
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      EXPECT_EQ(t.suffix, lower);
+      if (t.block_size > 1) {
+        // Quantized: units of 32, a whole number of scale records per block, each record
+        // 2-aligned (the shaders read its f16 fields as 16-bit words).
+        EXPECT_EQ(t.block_size % 32, 0u);
+        EXPECT_EQ(t.planes.s_block, t.block_size);
+        EXPECT_GT(t.planes.q_bits, 0u);
+        EXPECT_EQ(t.planes.s_bytes % 2, 0u);
+        // The planes hold every bit of the block: quants and scales, nothing dropped.
+        EXPECT_LE(t.type_size * 8, t.block_size * (t.planes.q_bits + t.planes.h_bits) + t.planes.s_bytes * 8);
+      } else {
+        EXPECT_EQ(t.planes.q_bits, 0u);
+      }
+      // The packed row exists and is 16-byte aligned.
+      EXPECT_EQ(ops::gpuRowBytes(t.type, cols) % 16, 0u);
+      std::vector<uint8_t> packed(ops::gpuRowBytes(t.type, cols));
+      EXPECT_TRUE(ops::packRows(t.type, cols, std::vector<uint8_t>(2 * t.type_size, 0), packed).isOk());
+    }
+  }
+  EXPECT_EQ(gpu, 15);
 }
 
 TEST(GgufSupport, MissingTensorIsNamed) {

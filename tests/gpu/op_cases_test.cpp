@@ -40,9 +40,9 @@ TEST_P(OpCaseTable, PassesCheckAgainstTheFloat64Reference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(All, OpCaseTable, ::testing::ValuesIn(caseNames()),
-                         [](const ::testing::TestParamInfo<std::string>& info) {
+                         [](const ::testing::TestParamInfo<std::string>& param_info) {
                            std::string n;
-                           for (char ch : info.param)
+                           for (char ch : param_info.param)
                              n += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
                            return n;
                          });
@@ -59,7 +59,7 @@ TEST(OpCaseTableContents, EveryOpAndEveryGpuTypeIsACase) {
        {"add", "mul (broadcast)", "silu_mul", "rms_norm", "softmax", "argmax", "top_k (k=40)",
         "rope (neox halves)", "rope (adjacent pairs)", "attention f16 split", "attention f32 step (deep)"})
     EXPECT_TRUE(names.count(op)) << op;
-  for (uint32_t id = 0; id < 64; ++id) {
+  for (uint32_t id = 0; id < 64; ++id) {  // every ggml id, not the table the cases come from
     const gguf::TypeTraits* t = gguf::typeTraits(id);
     if (t == nullptr || !ops::matMulSupports(t->type)) continue;
     EXPECT_TRUE(names.count("matvec " + std::string(t->name))) << t->name;

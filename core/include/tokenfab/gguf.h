@@ -34,15 +34,32 @@ enum class TensorType : uint32_t {
   kNVFP4 = 40, kQ1_0 = 41,
 };
 
-// Layout of one ggml type: `block_size` elements are stored in `type_size` bytes.
+// tokenfab's GPU layout of a type (core/ops/weight_pack.cpp writes it, shaders/include/tokenfab/
+// dequant.glsl reads it): per unit of 32 elements q_bits * 4 bytes of low quant bits and h_bits * 4
+// bytes of high bits, then per s_block elements a scale record of s_bytes. q_bits == 0: float
+// rows, stored as in the file.
+struct GpuPlanes {
+  uint32_t q_bits = 0, h_bits = 0, s_block = 0, s_bytes = 0;
+};
+
+// One ggml type: its layout (ggml's type_traits: `block_size` elements stored in `type_size`
+// bytes) and what tokenfab decodes. This is the engine's one type table (gguf_value.cpp): the
+// support check, the CPU reference, the GPU recorders and weight layout, bench-matmul and the
+// tests read it; nothing else lists types.
 struct TypeTraits {
   TensorType type;
   std::string_view name;  // "Q4_K", as ggml prints it
   uint32_t block_size;
   uint32_t type_size;
+  bool cpu_decode = false;  // core/ref dequantizes it (bit-exact with ggml's to_float)
+  bool gpu_decode = false;  // the shaders decode it (variants <op>_<suffix> in shaders/lists/matmul.cmake)
+  std::string_view suffix = {};  // shader variant suffix: "q4_k"
+  GpuPlanes planes = {};          // the GPU layout, when gpu_decode
 };
 // nullptr for an id ggml does not define (or has removed).
 const TypeTraits* typeTraits(uint32_t type_id);
+// Every type ggml defines, in id order.
+std::span<const TypeTraits> typeTable();
 inline const TypeTraits* typeTraits(TensorType t) { return typeTraits(static_cast<uint32_t>(t)); }
 std::string_view typeName(TensorType t);  // "?" for unknown
 

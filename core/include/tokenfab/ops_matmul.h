@@ -26,7 +26,7 @@ struct QuantMatrix {
   uint32_t cols = 0;
 };
 
-// Types the GPU decodes: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K..Q6_K.
+// Types the GPU decodes: those the type table marks gpu_decode (gguf::typeTraits).
 bool matMulSupports(gguf::TensorType type);
 // Bytes of one row of `cols` elements in the file (ggml blocks); 0 for an unsupported type or a
 // bad column count.

@@ -78,6 +78,11 @@ float dq(uint rb, uint k) { return uintBitsToFloat(wU16(rb + 2u * k) << 16); }
 #define H_BITS 2
 #define S_BLOCK 256u
 #define S_BYTES 18u  // i8 scales[16] (one per 16 elements), f16 d
+#elif defined(TYPE_IQ4_XS)
+#define Q_BITS 4
+#define H_BITS 0
+#define S_BLOCK 256u
+#define S_BYTES 8u  // f16 d, u16 scales_h, u8 scales_l[4] (6-bit scale per 32 elements)
 #else
 #error "dequant.glsl: define one TYPE_<NAME>"
 #endif
@@ -114,12 +119,31 @@ int scaleK3(uint sb, uint i) {
   return int(low | (high << 4)) - 32;
 }
 
+#if defined(TYPE_IQ4_NL) || defined(TYPE_IQ4_XS)
+// The non-linear 4-bit code book of IQ4_NL and IQ4_XS (a constant of the format).
+const int kIq4Nl[16] = int[16](-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+#endif
+// The scale of 32-element sub-block ib (0..7) of an IQ4_XS record (8 bytes at sb): low 4 bits in
+// nibble ib % 2 of scales_l[ib / 2] (byte 4 + ib / 2), high 2 bits at 2 * ib of scales_h (bytes
+// 2..3); counted from -32.
+int scaleIq4Xs(uint sb, uint ib) {
+  const uint low = (wByte(sb + 4u + (ib >> 1)) >> (4u * (ib & 1u))) & 15u;
+  const uint high = (wU16(sb + 2u) >> (2u * ib)) & 3u;
+  return int(low | (high << 4)) - 32;
+}
+
 #if defined(TYPE_Q4_0)
 float dq(uint rb, uint k) { return float(int(qAt(rb, k)) - 8) * wF16(sAt(rb, k)); }
 
 #elif defined(TYPE_IQ4_NL)
-const int kIq4Nl[16] = int[16](-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
 float dq(uint rb, uint k) { return wF16(sAt(rb, k)) * float(kIq4Nl[qAt(rb, k)]); }
+
+#elif defined(TYPE_IQ4_XS)
+float dq(uint rb, uint k) {
+  const uint s = sAt(rb, k);
+  const float dl = wF16(s) * float(scaleIq4Xs(s, (k & 255u) >> 5));
+  return dl * float(kIq4Nl[qAt(rb, k)]);
+}
 
 #elif defined(TYPE_Q4_1)
 float dq(uint rb, uint k) {

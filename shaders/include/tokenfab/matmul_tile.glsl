@@ -56,8 +56,8 @@ struct HalfRaw {
   float b;
 };
 
-#if defined(TYPE_Q4_0) || defined(TYPE_IQ4_NL)
-const float kCodeOffset = 8.0;  // IQ4_NL: unused (codes index a table)
+#if defined(TYPE_Q4_0) || defined(TYPE_IQ4_NL) || defined(TYPE_IQ4_XS)
+const float kCodeOffset = 8.0;  // IQ4_NL, IQ4_XS: unused (codes index a table)
 #elif defined(TYPE_Q5_0)
 const float kCodeOffset = 16.0;
 #elif defined(TYPE_Q8_0)
@@ -110,6 +110,8 @@ HalfRaw fetchHalf(uint rb, uint k) {
   r.b = -(wF16(s + 2u) * float(mn));
 #elif defined(TYPE_Q6_K)
   r.a = wF16(s + 16u) * float(wI8(s + i16));
+#elif defined(TYPE_IQ4_XS)
+  r.a = wF16(s) * float(scaleIq4Xs(s, u & 7u));
 #endif
   return r;
 }
@@ -133,7 +135,7 @@ void unpackHalf(HalfRaw r, uint k, out vec4 v[4]) {
 #if defined(TYPE_Q8_0)
     w ^= 0x80808080u;
 #endif
-#if defined(TYPE_IQ4_NL)
+#if defined(TYPE_IQ4_NL) || defined(TYPE_IQ4_XS)
     v[i] = r.a * vec4(kIq4Nl[w & 15u], kIq4Nl[(w >> 8) & 15u], kIq4Nl[(w >> 16) & 15u], kIq4Nl[w >> 24]);
 #elif defined(HALF_HAS_MIN)
     precise vec4 t = r.a * bytes4(w, kCodeOffset) + r.b;

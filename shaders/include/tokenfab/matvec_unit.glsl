@@ -100,13 +100,17 @@ float unitDot(uint rb, uint u, vec4 xv[8]) {
 #elif defined(TYPE_Q4_1) || defined(TYPE_Q5_1)
   halfDots(qq, xv, 0.0, lo, hi);
   return wF16(s) * (lo + hi) + wF16(s + 2u) * (xSum(xv, 0u) + xSum(xv, 4u));
-#elif defined(TYPE_IQ4_NL)
+#elif defined(TYPE_IQ4_NL) || defined(TYPE_IQ4_XS)
   float acc = 0.0;
   for (uint j = 0u; j < 8u; ++j) {
     const uint q = qq[j];
     acc += dot(vec4(kIq4Nl[q & 15u], kIq4Nl[(q >> 8) & 15u], kIq4Nl[(q >> 16) & 15u], kIq4Nl[q >> 24]), xv[j]);
   }
+#if defined(TYPE_IQ4_XS)
+  return wF16(s) * float(scaleIq4Xs(s, u & 7u)) * acc;
+#else
   return wF16(s) * acc;
+#endif
 #elif defined(TYPE_Q2_K)
   // Scale bytes 2i and 2i + 1 (sub-unit i of the super-block): scale in the low, min in the high nibble.
   const uint i = u & 7u;
