@@ -65,6 +65,24 @@ int32_t argmax(const std::vector<float>& logits) {
   return int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
 }
 
+// Opens `path` in `window` and waits until the model is ready.
+::testing::AssertionResult openAndWait(MainWindow& window, const QString& path) {
+  window.openModel(path);
+  if (!waitFor([&] { return !window.isLoading(); }, kLoadTimeoutMs)) return ::testing::AssertionFailure() << "load timed out";
+  if (!window.modelReady()) return ::testing::AssertionFailure() << window.lastError().toStdString();
+  return ::testing::AssertionSuccess();
+}
+
+// Sends `prompt` and waits until the reply is complete and no error was reported.
+::testing::AssertionResult sendAndWait(MainWindow& window, const QString& prompt) {
+  window.send(prompt);
+  if (!window.isGenerating()) return ::testing::AssertionFailure() << "not generating: " << window.lastError().toStdString();
+  if (!waitFor([&] { return !window.isGenerating(); }, kGenerateTimeoutMs))
+    return ::testing::AssertionFailure() << "generation timed out";
+  if (!window.lastError().isEmpty()) return ::testing::AssertionFailure() << window.lastError().toStdString();
+  return ::testing::AssertionSuccess();
+}
+
 class GuiWindowTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -516,9 +534,7 @@ TEST(GuiWindow, ModelWithoutChatTemplateStillOffersChat) {
   ASSERT_EQ(file->find("tokenizer.chat_template"), nullptr) << "the fixture gained a template";
   MainWindow window;
   window.setBackend(testBackend());
-  window.openModel(QString::fromStdString(model.string()));
-  ASSERT_TRUE(waitFor([&] { return !window.isLoading(); }, kLoadTimeoutMs)) << "load timed out";
-  ASSERT_TRUE(window.modelReady()) << window.lastError().toStdString();
+  ASSERT_TRUE(openAndWait(window, QString::fromStdString(model.string())));
   ASSERT_TRUE(window.model().chat_template.has_value());
   EXPECT_FALSE(window.model().chat_template->has_own_template);
   EXPECT_EQ(window.model().chat_template->builtin_name, "llama2");
@@ -529,10 +545,7 @@ TEST(GuiWindow, ModelWithoutChatTemplateStillOffersChat) {
 
   window.chatPanel()->setChatMode(true);
   window.samplerPanel()->setConfig(SamplerConfig());
-  window.send(QStringLiteral("Once upon a time"));
-  ASSERT_TRUE(window.isGenerating()) << window.lastError().toStdString();
-  ASSERT_TRUE(waitFor([&] { return !window.isGenerating(); }, kGenerateTimeoutMs)) << "generation timed out";
-  EXPECT_TRUE(window.lastError().isEmpty()) << window.lastError().toStdString();
+  ASSERT_TRUE(sendAndWait(window, QStringLiteral("Once upon a time")));
   const Turn& turn = window.conversation().turn(window.conversation().leaf());
   const std::string prompt = window.model().tokenizer->decode(turn.context, /*render_special=*/true);
   EXPECT_NE(prompt.find("[INST] Once upon a time [/INST]"), std::string::npos) << prompt;
@@ -561,9 +574,7 @@ TEST(GuiWindow, FailingChatTemplateFallsBackToTheBuiltinOne) {
 
   MainWindow window;
   window.setBackend(testBackend());
-  window.openModel(path);
-  ASSERT_TRUE(waitFor([&] { return !window.isLoading(); }, kLoadTimeoutMs)) << "load timed out";
-  ASSERT_TRUE(window.modelReady()) << window.lastError().toStdString();
+  ASSERT_TRUE(openAndWait(window, path));
   ASSERT_TRUE(window.model().chat_template.has_value());
   EXPECT_EQ(window.model().chat_template->builtin_name, "llama2");  // llama vocabulary with <s> and </s>
   EXPECT_TRUE(window.chatPanel()->chatMode());
@@ -575,10 +586,7 @@ TEST(GuiWindow, FailingChatTemplateFallsBackToTheBuiltinOne) {
   EXPECT_FALSE(notice.contains(QLatin1Char('\n')));
 
   window.samplerPanel()->setConfig(SamplerConfig());
-  window.send(QStringLiteral("Once upon a time"));
-  ASSERT_TRUE(window.isGenerating()) << window.lastError().toStdString();
-  ASSERT_TRUE(waitFor([&] { return !window.isGenerating(); }, kGenerateTimeoutMs)) << "generation timed out";
-  EXPECT_TRUE(window.lastError().isEmpty()) << window.lastError().toStdString();
+  ASSERT_TRUE(sendAndWait(window, QStringLiteral("Once upon a time")));
   // The prompt is the built-in llama2 rendering of the message, as the tokenizer saw it.
   const Turn& turn = window.conversation().turn(window.conversation().leaf());
   const Tokenizer& tok = *window.model().tokenizer;
@@ -611,12 +619,8 @@ TEST(GuiWindow, WhatIfIsExactOnAQwenSizedVocabulary) {
   for (QSpinBox* box : window.samplerPanel()->findChildren<QSpinBox*>())
     if (box->toolTip().startsWith(QLatin1String("Most tokens"))) box->setValue(6);
   ASSERT_EQ(window.samplerPanel()->maxTokens(), 6);
-  window.openModel(QString::fromStdString(path.string()));
-  ASSERT_TRUE(waitFor([&] { return !window.isLoading(); }, kLoadTimeoutMs)) << "load timed out";
-  ASSERT_TRUE(window.modelReady()) << window.lastError().toStdString();
-  window.send(QStringLiteral("Once upon a time"));
-  ASSERT_TRUE(waitFor([&] { return !window.isGenerating(); }, kGenerateTimeoutMs)) << "generation timed out";
-  ASSERT_TRUE(window.lastError().isEmpty()) << window.lastError().toStdString();
+  ASSERT_TRUE(openAndWait(window, QString::fromStdString(path.string())));
+  ASSERT_TRUE(sendAndWait(window, QStringLiteral("Once upon a time")));
   const int leaf = window.conversation().leaf();
   const Turn& turn = window.conversation().turn(leaf);
   ASSERT_GE(turn.steps.size(), 4u);
