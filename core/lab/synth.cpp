@@ -130,6 +130,27 @@ const std::vector<Shape>& shapeTable() {
     q3_17.n_embd = 2048, q3_17.n_layer = 28, q3_17.n_head = 16, q3_17.n_head_kv = 8, q3_17.n_ff = 6144;
     s.push_back(q3_17);
 
+    // https://huggingface.co/microsoft/Phi-3.5-mini-instruct/blob/main/config.json
+    // Fused q|k|v and gate|up, untied output, phi-3 SPM vocabulary (32064). Its 128k context
+    // comes from LongRoPE factors (rope_factors_long/short), which tokenfab does not run yet:
+    // they are left out and the context is the original 4096 (the speed is the same).
+    Shape phi35;
+    phi35.name = "phi-3.5-mini";
+    phi35.title = "Phi 3.5 mini (synthetic)";
+    phi35.arch = "phi3";
+    phi35.fused_qkv_up = true;
+    phi35.n_vocab = 32064;
+    phi35.n_embd = 3072, phi35.n_layer = 32, phi35.n_head = 32, phi35.n_head_kv = 32, phi35.n_ff = 8192;
+    phi35.n_ctx_train = 4096;
+    phi35.rope_freq_base = 10000.0;
+    phi35.rms_eps = 1e-5;
+    phi35.vocab = VocabKind::kSpm;
+    phi35.tokenizer_pre = "default";
+    phi35.first_special = 32000;  // <|endoftext|>, <|assistant|>, ..., <|end|>, <|user|>, placeholders
+    phi35.bos_id = 1, phi35.eos_id = 32000;
+    phi35.add_bos = true;
+    s.push_back(phi35);
+
     // Small enough for unit tests on the CPU reference; qwen2-like (biases, tied output).
     Shape tiny = qwen;
     tiny.name = "tiny";
@@ -170,7 +191,9 @@ TensorType matrixType(std::string_view name, uint64_t row, FileType ftype, uint3
   TensorType t = defaultType(ftype);
   if (ftype == FileType::kF16) return t;  // not a quantized type: llama-quantize keeps the default
   const bool is_output = name == "output.weight" || (!has_output && name == "token_embd.weight");
-  const bool is_v = name.ends_with("attn_v.weight");
+  // llama-quantize d32676d7 counts phi3's fused attn_qkv as attn_v (the phi3 fixture: Q6_K in
+  // the layers that use more bits).
+  const bool is_v = name.ends_with("attn_v.weight") || name.ends_with("attn_qkv.weight");
   const bool is_down = name.ends_with("ffn_down.weight");
   if (is_output) {
     if (row % blockSize(t) != 0) {
@@ -405,9 +428,13 @@ std::vector<PlannedTensor> planTensors(const Shape& shape, FileType type, uint32
   for (uint32_t l = 0; l < layers; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
     add(b + "attn_norm.weight", {embd}, Fill::kNorm, l);
-    add(b + "attn_q.weight", {embd, q_dim}, Fill::kMatrix, l);
-    add(b + "attn_k.weight", {embd, kv_dim}, Fill::kMatrix, l);
-    add(b + "attn_v.weight", {embd, kv_dim}, Fill::kMatrix, l);
+    if (shape.fused_qkv_up) {
+      add(b + "attn_qkv.weight", {embd, q_dim + 2 * kv_dim}, Fill::kMatrix, l);
+    } else {
+      add(b + "attn_q.weight", {embd, q_dim}, Fill::kMatrix, l);
+      add(b + "attn_k.weight", {embd, kv_dim}, Fill::kMatrix, l);
+      add(b + "attn_v.weight", {embd, kv_dim}, Fill::kMatrix, l);
+    }
     if (shape.qkv_bias) {
       add(b + "attn_q.bias", {q_dim}, Fill::kBias, l);
       add(b + "attn_k.bias", {kv_dim}, Fill::kBias, l);
@@ -419,8 +446,12 @@ std::vector<PlannedTensor> planTensors(const Shape& shape, FileType type, uint32
     }
     add(b + "attn_output.weight", {q_dim, embd}, Fill::kMatrix, l);
     add(b + "ffn_norm.weight", {embd}, Fill::kNorm, l);
-    add(b + "ffn_gate.weight", {embd, ff}, Fill::kMatrix, l);
-    add(b + "ffn_up.weight", {embd, ff}, Fill::kMatrix, l);
+    if (shape.fused_qkv_up) {
+      add(b + "ffn_up.weight", {embd, 2 * ff}, Fill::kMatrix, l);
+    } else {
+      add(b + "ffn_gate.weight", {embd, ff}, Fill::kMatrix, l);
+      add(b + "ffn_up.weight", {embd, ff}, Fill::kMatrix, l);
+    }
     add(b + "ffn_down.weight", {ff, embd}, Fill::kMatrix, l);
   }
   std::stable_sort(plan.begin(), plan.end(), loaderOrder);
@@ -475,6 +506,7 @@ std::vector<std::pair<std::string, Value>> metadata(const Shape& shape, FileType
     kv.emplace_back(p + "vocab_size", Value::u32(shape.n_vocab));
     kv.emplace_back(p + "rope.dimension_count", Value::u32(shape.headDim()));
   }
+  if (shape.arch == "phi3") kv.emplace_back(p + "rope.dimension_count", Value::u32(shape.headDim()));
   kv.emplace_back("general.file_type", Value::u32(static_cast<uint32_t>(type)));
   appendVocab(shape, kv);
   kv.emplace_back("general.quantization_version", Value::u32(2));

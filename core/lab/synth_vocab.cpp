@@ -103,6 +103,22 @@ std::string controlText(const Shape& shape, uint32_t id) {
         return "<|reserved_special_token_" + std::to_string(k) + "|>";
     }
   }
+  if (shape.arch == "phi3") {  // the phi-3 SPM vocabulary's added tokens (32000..32063)
+    switch (k) {
+      case 0:
+        return "<|endoftext|>";
+      case 1:
+        return "<|assistant|>";
+      case 6:
+        return "<|system|>";
+      case 7:
+        return "<|end|>";
+      case 10:
+        return "<|user|>";
+      default:
+        return "<|placeholder" + std::to_string(k) + "|>";
+    }
+  }
   switch (k) {  // qwen2 (and the tiny shape)
     case 0:
       return "<|endoftext|>";
@@ -153,7 +169,9 @@ void buildSpm(const Shape& shape, VocabBuilder& v) {
   for (char c = 'a'; c <= 'z'; ++c) normal(std::string(1, c));
   for (char c = 'A'; c <= 'Z'; ++c) normal(std::string(1, c));
   for (char c : std::string_view("0123456789.,!?'-:;")) normal(std::string(1, c));
-  for (uint64_t i = 0; v.size() < shape.n_vocab; ++i) normal("▁" + madeUpWord(i));
+  const uint32_t n_normal = shape.first_special != 0 ? shape.first_special : shape.n_vocab;
+  for (uint64_t i = 0; v.size() < n_normal; ++i) normal("▁" + madeUpWord(i));
+  for (uint32_t id = n_normal; id < shape.n_vocab; ++id) v.add(controlText(shape, id), kControl);
 }
 
 }  // namespace

@@ -8,11 +8,13 @@ namespace {
 
 // Mistral, TinyLlama, SmolLM and Llama 2/3.x all convert to `llama`; Qwen2/2.5 to `qwen2`;
 // Qwen3 dense models to `qwen3` (no biases; head_dim from attention.key_length, so q may be
-// wider than n_embd).
-constexpr std::array<ArchInfo, 3> kArchs = {{
-    {"llama", RopeLayout::kAdjacent, /*qkv_bias_required=*/false, /*qk_norm=*/false},
-    {"qwen2", RopeLayout::kNeox, /*qkv_bias_required=*/true, /*qk_norm=*/false},
-    {"qwen3", RopeLayout::kNeox, /*qkv_bias_required=*/false, /*qk_norm=*/true},
+// wider than n_embd); Phi-3, Phi-3.5 and Phi-4-mini to `phi3` (fused attn_qkv and gate|up;
+// llama.cpp reads its attention.sliding_window but runs full attention, and so do we).
+constexpr std::array<ArchInfo, 4> kArchs = {{
+    {"llama", RopeLayout::kAdjacent, /*qkv_bias_required=*/false, /*qk_norm=*/false, /*fused_qkv_up=*/false},
+    {"qwen2", RopeLayout::kNeox, /*qkv_bias_required=*/true, /*qk_norm=*/false, /*fused_qkv_up=*/false},
+    {"qwen3", RopeLayout::kNeox, /*qkv_bias_required=*/false, /*qk_norm=*/true, /*fused_qkv_up=*/false},
+    {"phi3", RopeLayout::kNeox, /*qkv_bias_required=*/false, /*qk_norm=*/false, /*fused_qkv_up=*/true},
 }};
 
 }  // namespace

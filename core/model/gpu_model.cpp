@@ -36,7 +36,10 @@ Status GpuModel::upload(const gguf::GgufFile& file, const ProgressFn& progress) 
   // values, quants and scales in aligned planes); the shaders decode it. Matrices that one
   // decode step multiplies with the same vector (q/k/v, gate/up) share a buffer when they have
   // the same type and shape, each at an offset aligned for binding: the grouped products read
-  // them in one dispatch (ops::recordMatVecGroup / recordMatVecGlu).
+  // them in one dispatch (ops::recordMatVecGroup / recordMatVecGlu). phi3's fused attn_qkv and
+  // gate|up ffn_up are uploaded the same way, as their row parts: the grouped products then read
+  // the whole fused matrix in one dispatch, and the ops after them find q, k, v, gate and up
+  // where they find llama's.
   const uint64_t align = std::max<uint64_t>(16, dev.report().min_storage_buffer_offset_alignment);
   auto checkType = [&](const gguf::TensorInfo& info) -> Status {
     if (!ops::matMulSupports(info.type))
@@ -44,8 +47,13 @@ Status GpuModel::upload(const gguf::GgufFile& file, const ProgressFn& progress) 
                                             ", which the GPU path cannot run");
     return Status::ok();
   };
+  // A part of a fused tensor (phi3's q|k|v, gate|up: WeightRef::row0) is its rows, a byte range.
   auto uploadTensor = [&](const vk::Buffer& buf, uint64_t at, const gguf::TensorInfo& info, const WeightRef& w) -> Status {
     std::span<const uint8_t> data = file.tensorData(info);
+    const uint64_t tensor_rows = std::max<uint64_t>(info.ne[1], 1), row_bytes = info.n_bytes / tensor_rows;
+    if (w.row0 + w.rows > tensor_rows || data.size() < info.n_bytes)
+      return Status(Code::kCorruptData, "tensor " + info.name + ": rows out of range");
+    data = data.subspan(w.row0 * row_bytes, w.rows * row_bytes);
     TF_RETURN_IF_ERROR(ops::uploadMatrix(dev, buf.view(at, ops::gpuMatrixBytes(info.type, w.rows, w.cols)), info.type,
                                          w.rows, w.cols, data, report)
                            .withContext(info.name));
@@ -150,6 +158,8 @@ Result<std::unique_ptr<GpuModel>> GpuModel::load(const gguf::GgufFile& file, Mod
     return Status(Code::kUnsupported, "head size " + std::to_string(config.head_dim) + " is not supported (even, <= 256)");
   if (config.rope_scaling == RopeScaling::kYarn)
     return Status(Code::kUnsupported, "YaRN rope scaling is not supported yet");
+  if (config.weights.rope_factors_long.present() || config.weights.rope_factors_short.present())
+    return Status(Code::kUnsupported, "phi3 LongRoPE (rope_factors_long/short, the 128k models) is not supported yet");
 
   // Check the weights fit before touching the device memory.
   uint64_t need = 0;

@@ -127,6 +127,14 @@ Result<WeightRef> findWeight(const GgufFile& file, const std::string& name, uint
   return ref;
 }
 
+// Rows [row0, row0 + rows) of a fused matrix, as a weight of its own.
+WeightRef rowPart(const WeightRef& whole, uint64_t row0, uint64_t rows) {
+  WeightRef part = whole;
+  part.row0 = row0;
+  part.rows = rows;
+  return part;
+}
+
 // True when the file looks like a model of some architecture, known or not.
 bool looksLikeModel(const GgufFile& file, const std::string& arch) {
   return file.tensor("token_embd.weight") != nullptr || file.find(arch + ".block_count") != nullptr;
@@ -221,6 +229,11 @@ Status readTensorMap(const GgufFile& file, const ArchInfo& arch, ModelConfig& c)
     return Status(Code::kModelBadShape, "rope_freqs.weight must be F32");
   }
 
+  TF_ASSIGN_OR_RETURN(w.rope_factors_long, findWeight(file, "rope_factors_long.weight", static_cast<uint64_t>(c.n_rot / 2),
+                                                      0, false, "n_rot / 2"));
+  TF_ASSIGN_OR_RETURN(w.rope_factors_short, findWeight(file, "rope_factors_short.weight",
+                                                       static_cast<uint64_t>(c.n_rot / 2), 0, false, "n_rot / 2"));
+
   w.layers.resize(static_cast<size_t>(c.n_layer));
   for (int32_t l = 0; l < c.n_layer; ++l) {
     LayerWeights& lw = w.layers[static_cast<size_t>(l)];
@@ -232,9 +245,18 @@ Status readTensorMap(const GgufFile& file, const ArchInfo& arch, ModelConfig& c)
     const uint64_t n_ff = static_cast<uint64_t>(c.nFf(l));
     const bool need_bias = arch.qkv_bias_required;
     TF_ASSIGN_OR_RETURN(lw.attn_norm, findWeight(file, b + "attn_norm.weight", n_embd, 0, true, "n_embd"));
-    TF_ASSIGN_OR_RETURN(lw.attn_q, findWeight(file, b + "attn_q.weight", n_embd, q_dim, true, "n_embd, n_head * head_dim"));
-    TF_ASSIGN_OR_RETURN(lw.attn_k, findWeight(file, b + "attn_k.weight", n_embd, k_dim, true, "n_embd, n_head_kv * head_dim"));
-    TF_ASSIGN_OR_RETURN(lw.attn_v, findWeight(file, b + "attn_v.weight", n_embd, v_dim, true, "n_embd, n_head_kv * head_dim_v"));
+    if (arch.fused_qkv_up && file.tensor(b + "attn_qkv.weight") != nullptr) {
+      // phi3: one (n_embd, q_dim + k_dim + v_dim) matrix, its rows q, then k, then v
+      TF_ASSIGN_OR_RETURN(WeightRef qkv, findWeight(file, b + "attn_qkv.weight", n_embd, q_dim + k_dim + v_dim, true,
+                                                    "n_embd, (n_head + 2 n_head_kv) * head_dim"));
+      lw.attn_q = rowPart(qkv, 0, q_dim);
+      lw.attn_k = rowPart(qkv, q_dim, k_dim);
+      lw.attn_v = rowPart(qkv, q_dim + k_dim, v_dim);
+    } else {
+      TF_ASSIGN_OR_RETURN(lw.attn_q, findWeight(file, b + "attn_q.weight", n_embd, q_dim, true, "n_embd, n_head * head_dim"));
+      TF_ASSIGN_OR_RETURN(lw.attn_k, findWeight(file, b + "attn_k.weight", n_embd, k_dim, true, "n_embd, n_head_kv * head_dim"));
+      TF_ASSIGN_OR_RETURN(lw.attn_v, findWeight(file, b + "attn_v.weight", n_embd, v_dim, true, "n_embd, n_head_kv * head_dim_v"));
+    }
     TF_ASSIGN_OR_RETURN(lw.attn_q_bias, findWeight(file, b + "attn_q.bias", q_dim, 0, need_bias, "n_head * head_dim"));
     TF_ASSIGN_OR_RETURN(lw.attn_k_bias, findWeight(file, b + "attn_k.bias", k_dim, 0, need_bias, "n_head_kv * head_dim"));
     TF_ASSIGN_OR_RETURN(lw.attn_v_bias, findWeight(file, b + "attn_v.bias", v_dim, 0, need_bias, "n_head_kv * head_dim_v"));
@@ -245,8 +267,17 @@ Status readTensorMap(const GgufFile& file, const ArchInfo& arch, ModelConfig& c)
     }
     TF_ASSIGN_OR_RETURN(lw.attn_output, findWeight(file, b + "attn_output.weight", o_dim, n_embd, true, "n_head * head_dim_v, n_embd"));
     TF_ASSIGN_OR_RETURN(lw.ffn_norm, findWeight(file, b + "ffn_norm.weight", n_embd, 0, true, "n_embd"));
-    TF_ASSIGN_OR_RETURN(lw.ffn_gate, findWeight(file, b + "ffn_gate.weight", n_embd, n_ff, true, "n_embd, n_ff"));
-    TF_ASSIGN_OR_RETURN(lw.ffn_up, findWeight(file, b + "ffn_up.weight", n_embd, n_ff, true, "n_embd, n_ff"));
+    if (arch.fused_qkv_up) {
+      // phi3: one (n_embd, 2 n_ff) matrix, the gate's rows then the up rows (llama.cpp's swiglu
+      // takes the silu of the first half)
+      TF_ASSIGN_OR_RETURN(WeightRef gate_up, findWeight(file, b + "ffn_up.weight", n_embd, 2 * n_ff, true,
+                                                        "n_embd, 2 n_ff: gate then up"));
+      lw.ffn_gate = rowPart(gate_up, 0, n_ff);
+      lw.ffn_up = rowPart(gate_up, n_ff, n_ff);
+    } else {
+      TF_ASSIGN_OR_RETURN(lw.ffn_gate, findWeight(file, b + "ffn_gate.weight", n_embd, n_ff, true, "n_embd, n_ff"));
+      TF_ASSIGN_OR_RETURN(lw.ffn_up, findWeight(file, b + "ffn_up.weight", n_embd, n_ff, true, "n_embd, n_ff"));
+    }
     TF_ASSIGN_OR_RETURN(lw.ffn_down, findWeight(file, b + "ffn_down.weight", n_ff, n_embd, true, "n_ff, n_embd"));
   }
   return Status::ok();
@@ -284,14 +315,17 @@ Result<ModelConfig> ModelConfig::fromGguf(const GgufFile& file) {
   TF_RETURN_IF_ERROR(readHyperParams(file, c).withContext(c.arch));
   TF_RETURN_IF_ERROR(readTensorMap(file, *arch, c).withContext(c.arch));
 
+  // By rows, so that the parts of a fused tensor add up to it once.
   auto count = [&](const WeightRef& ref) {
     if (!ref.present()) return;
     const gguf::TensorInfo& info = file.tensors()[ref.index];
-    c.n_params += info.n_elements;
-    c.weight_bytes += info.n_bytes;
+    const uint64_t tensor_rows = std::max<uint64_t>(info.ne[1], 1);
+    c.n_params += info.n_elements / tensor_rows * ref.rows;
+    c.weight_bytes += info.n_bytes / tensor_rows * ref.rows;
   };
   const ModelWeights& w = c.weights;
-  for (const WeightRef* ref : {&w.token_embd, &w.output_norm, &w.rope_freqs}) count(*ref);
+  for (const WeightRef* ref : {&w.token_embd, &w.output_norm, &w.rope_freqs, &w.rope_factors_long, &w.rope_factors_short})
+    count(*ref);
   if (!c.tied_output) count(w.output);
   for (const LayerWeights& lw : w.layers) {
     for (const WeightRef* ref : {&lw.attn_norm, &lw.attn_q, &lw.attn_k, &lw.attn_v, &lw.attn_q_bias, &lw.attn_k_bias,
@@ -314,7 +348,12 @@ std::string ModelConfig::summary() const {
     << ", rope " << ropeLayoutName(rope_layout) << " " << n_rot << " dims base " << rope_freq_base;
   if (rope_scaling != RopeScaling::kNone) s << " scaling " << ropeScalingName(rope_scaling) << " x" << rope_scaling_factor;
   if (weights.rope_freqs.present()) s << " with rope_freqs";
+  if (weights.rope_factors_long.present() || weights.rope_factors_short.present()) s << " with LongRoPE factors";
   if (!weights.layers.empty() && weights.layers.front().attn_q_norm.present()) s << ", q/k norm per head";
+  if (!weights.layers.empty() && weights.layers.front().attn_q.index == weights.layers.front().attn_k.index)
+    s << ", fused qkv";
+  if (!weights.layers.empty() && weights.layers.front().ffn_gate.index == weights.layers.front().ffn_up.index)
+    s << ", fused gate|up";
   s << ", rms eps " << rms_eps << (tied_output ? ", tied output" : "");
   return s.str();
 }

@@ -1,5 +1,6 @@
 #include "tokenfab/support.h"
 
+#include <span>
 #include <string>
 
 #include "tokenfab/model.h"
@@ -9,6 +10,9 @@ namespace {
 
 constexpr const char* kBlockTensors[] = {"attn_norm", "attn_q", "attn_k",  "attn_v",  "attn_output",
                                          "ffn_norm",  "ffn_gate", "ffn_up", "ffn_down"};
+// Architectures with ArchInfo::fused_qkv_up (phi3): ffn_up holds gate and up; attn_qkv, when
+// present, replaces attn_q/k/v.
+constexpr const char* kFusedBlockTensors[] = {"attn_norm", "attn_output", "ffn_norm", "ffn_up", "ffn_down"};
 // Architectures with ArchInfo::qk_norm also need these in every block.
 constexpr const char* kQkNormTensors[] = {"attn_q_norm", "attn_k_norm"};
 // A cap so a hostile block_count cannot make the check loop for long (real models: < 200).
@@ -64,14 +68,23 @@ std::vector<Status> runnableProblems(const gguf::GgufFile& file) {
     } else if (*blocks == 0 || *blocks > kMaxBlocks) {
       problems.emplace_back(Code::kModelBadHyperParams, *arch + ".block_count " + std::to_string(*blocks) + " is out of range");
     } else {
+      const bool fused = arch_info != nullptr && arch_info->fused_qkv_up;
       for (uint64_t b = 0; b < *blocks; ++b) {
-        for (const char* part : kBlockTensors) require("blk." + std::to_string(b) + "." + part + ".weight");
+        const std::string blk = "blk." + std::to_string(b) + ".";
+        const std::span<const char* const> parts = fused ? std::span<const char* const>(kFusedBlockTensors)
+                                                         : std::span<const char* const>(kBlockTensors);
+        for (const char* part : parts) require(blk + part + ".weight");
+        // phi3: attn_qkv, or else separate attn_q/k/v
+        if (fused && file.tensor(blk + "attn_qkv.weight") == nullptr)
+          for (const char* part : {"attn_q", "attn_k", "attn_v"}) require(blk + part + ".weight");
         if (arch_info != nullptr && arch_info->qk_norm)
           for (const char* part : kQkNormTensors) require("blk." + std::to_string(b) + "." + part + ".weight");
       }
     }
   }
   if (!file.tensors().empty()) require("output_norm.weight");
+  if (file.tensor("rope_factors_long.weight") != nullptr || file.tensor("rope_factors_short.weight") != nullptr)
+    problems.emplace_back(Code::kUnsupported, "phi3 LongRoPE (rope_factors_long/short, the 128k models) is not supported yet");
 
   const bool has_model = file.find("tokenizer.ggml.model") != nullptr;
   const gguf::Value::Array* tokens = file.getArray("tokenizer.ggml.tokens");

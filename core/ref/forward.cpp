@@ -1,4 +1,4 @@
-// RefModel: the float64 CPU forward pass of llama-family models (llama, qwen2, qwen3).
+// RefModel: the float64 CPU forward pass of llama-family models (llama, qwen2, qwen3, phi3).
 #include "ref/forward.h"
 
 #include <algorithm>
@@ -15,13 +15,22 @@ namespace {
 using model::ModelConfig;
 using model::WeightRef;
 
-// All of a weight as float32, exactly as ggml's to_float would produce it. Empty for an absent
-// optional weight.
+// All of a weight as float32, exactly as ggml's to_float would produce it: the whole tensor, or
+// the rows of a part of a fused one (phi3's attn_qkv, ffn_up). Empty for an absent optional weight.
 Result<std::vector<float>> loadWeight(const gguf::GgufFile& file, const WeightRef& ref) {
   if (!ref.present()) return std::vector<float>{};
   const gguf::TensorInfo& info = file.tensors()[ref.index];
   std::span<const uint8_t> bytes = file.tensorData(info);
   std::vector<float> out(info.n_elements);
+  const uint64_t tensor_rows = std::max<uint64_t>(info.ne[1], 1);
+  if (ref.row0 != 0 || ref.rows != tensor_rows) {  // rows are whole blocks: a byte range of the tensor
+    const uint64_t row_bytes = info.n_bytes / tensor_rows;
+    if (ref.row0 + ref.rows > tensor_rows || bytes.size() < info.n_bytes) {
+      return Status(Code::kCorruptData, "tensor " + ref.name + ": rows out of range");
+    }
+    bytes = bytes.subspan(ref.row0 * row_bytes, ref.rows * row_bytes);
+    out.resize(ref.rows * ref.cols);
+  }
   if (info.type == gguf::TensorType::kF32) {
     if (bytes.size() < out.size() * sizeof(float)) {
       return Status(Code::kCorruptData, "tensor " + ref.name + " holds fewer bytes than its shape needs");
@@ -134,6 +143,9 @@ Result<RefModel> RefModel::load(const gguf::GgufFile& file) {
     return Status(Code::kUnsupported, "the CPU reference does not implement YaRN rope scaling");
   }
   const model::ModelWeights& w = c.weights;
+  if (w.rope_factors_long.present() || w.rope_factors_short.present()) {
+    return Status(Code::kUnsupported, "the CPU reference does not implement phi3 LongRoPE (rope_factors_long/short)");
+  }
   auto weights = std::make_shared<Weights>();
   TF_ASSIGN_OR_RETURN(weights->token_embd, loadWeight(file, w.token_embd));
   TF_ASSIGN_OR_RETURN(weights->output_norm, loadWeight(file, w.output_norm));

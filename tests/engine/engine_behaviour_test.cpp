@@ -257,5 +257,22 @@ TEST(EngineCheckOps, Qwen3FixturesMatchTheReferenceAtEveryIntermediate) {
   }
 }
 
+// phi3: q, k, v and the SwiGLU come from the row parts of the fused attn_qkv and ffn_up (one
+// grouped product each on the GPU), so a wrong row offset shows in blk.L.q/k/v or ffn_act.
+TEST(EngineCheckOps, Phi3FixtureMatchesTheReferenceAtEveryIntermediate) {
+  TF_SHARED_FILE(model_path, "models/fixtures/fx-phi3-spm-q4_k_m.gguf");
+  const std::vector<int32_t> tokens = {1, 9038, 2501, 263, 931, 13, 450};
+  EngineOptions options;
+  options.validation = true;
+  auto report = checkOpsAgainstReference(model_path, tokens, options, 1e-2);
+  ASSERT_TRUE(report.isOk()) << report.status().toString();
+  // inp_embd + 2 layers x 11 + result_norm, per token.
+  EXPECT_EQ(report->entries.size(), tokens.size() * (1 + 2 * 11 + 1));
+  double worst = 0.0;
+  for (const OpCheckEntry& e : report->entries) worst = std::max(worst, e.error);
+  std::printf("fx-phi3-spm-q4_k_m: %zu intermediates, worst normalised error %.3g\n", report->entries.size(), worst);
+  EXPECT_TRUE(report->ok()) << report->entries[size_t(std::max(0, report->first_divergent))].name;
+}
+
 }  // namespace
 }  // namespace tokenfab

@@ -153,7 +153,8 @@ INSTANTIATE_TEST_SUITE_P(
                       ModelCase{"fixtures/fx-qwen2-e384-q4_k_m.gguf", "fx-qwen2-e384-q4_k_m", 0.5},
                       ModelCase{"fixtures/fx-qwen3-bpe-q8_0.gguf", "fx-qwen3-bpe-q8_0", 0.5, false},
                       ModelCase{"fixtures/fx-qwen3-bpe-q4_k_m.gguf", "fx-qwen3-bpe-q4_k_m", 0.5, false},
-                      ModelCase{"fixtures/fx-llama-spm-iq4_xs.gguf", "fx-llama-spm-iq4_xs", 0.5, false}),
+                      ModelCase{"fixtures/fx-llama-spm-iq4_xs.gguf", "fx-llama-spm-iq4_xs", 0.5, false},
+                      ModelCase{"fixtures/fx-phi3-spm-q4_k_m.gguf", "fx-phi3-spm-q4_k_m", 0.5, false}),
     [](const auto& param_info) {
       std::string n = param_info.param.ref;
       for (char& ch : n)
@@ -211,6 +212,15 @@ TEST_P(EngineGreedyLlamaCpp, MatchesUpToFirstNearTie) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Qwen3, EngineGreedyLlamaCpp, ::testing::Values("fx-qwen3-bpe-q8_0", "fx-qwen3-bpe-q4_k_m"),
+                         [](const auto& param_info) {
+                           std::string n = param_info.param;
+                           for (char& ch : n)
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           return n;
+                         });
+
+// phi3: the fused q|k|v and gate|up products on the replayed decode step.
+INSTANTIATE_TEST_SUITE_P(Phi3, EngineGreedyLlamaCpp, ::testing::Values("fx-phi3-spm-q4_k_m"),
                          [](const auto& param_info) {
                            std::string n = param_info.param;
                            for (char& ch : n)

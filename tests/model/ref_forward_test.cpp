@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "reference_data.h"
@@ -144,7 +145,8 @@ INSTANTIATE_TEST_SUITE_P(Shared, TeacherForced,
                                            SharedCase{"fx-qwen2-e384-q4_k_m", true},
                                            // llama.cpp vs float64 on these: 0.20 / 0.29 (reference README)
                                            SharedCase{"fx-qwen3-bpe-q8_0", false},
-                                           SharedCase{"fx-qwen3-bpe-q4_k_m", false}),
+                                           SharedCase{"fx-qwen3-bpe-q4_k_m", false},
+                                           SharedCase{"fx-phi3-spm-q4_k_m", false}),
                          [](const ::testing::TestParamInfo<SharedCase>& param_info) {
                            std::string name = param_info.param.model;
                            for (char& ch : name) {
@@ -217,8 +219,7 @@ TEST(SharedModels, EveryGgufRunsOrIsNotAModel) {
   // file -> what its refusal must name
   const std::map<std::string, std::string> not_yet = {
       {"fx-gemma2-spm-q8_0.gguf", "gemma2"},     {"fx-gemma3-spm-q5_k_m.gguf", "gemma3"},
-      {"fx-gemma3-spm-q8_0.gguf", "gemma3"},     {"fx-phi3-spm-q4_k_m.gguf", "phi3"},
-      {"fx-llama-spm-iq3_s.gguf", "IQ3_S"}};
+      {"fx-gemma3-spm-q8_0.gguf", "gemma3"},     {"fx-llama-spm-iq3_s.gguf", "IQ3_S"}};
   int models = 0, others = 0, unsupported = 0;
   for (const std::filesystem::path& path : paths) {
     SCOPED_TRACE(path.string());
@@ -247,7 +248,7 @@ TEST(SharedModels, EveryGgufRunsOrIsNotAModel) {
   }
   std::printf("[ measured ] %d models ran, %d refused as not supported yet, %d rejected as not a model\n", models,
               unsupported, others);
-  EXPECT_EQ(models, 12);  // stories260K, llama-2-tiny-random and the 10 model fixtures (2 qwen3, IQ4_XS)
+  EXPECT_EQ(models, 13);  // stories260K, llama-2-tiny-random and the 11 model fixtures (2 qwen3, IQ4_XS, phi3)
   EXPECT_EQ(unsupported, static_cast<int>(not_yet.size()));
 }
 
@@ -475,6 +476,90 @@ TEST(RefForwardTiny, Qwen3NormsEachHeadBeforeRope) {
   EXPECT_EQ(refused.status().code(), Code::kModelMissingTensor);
   EXPECT_NE(refused.status().message().find("blk.1.attn_k_norm.weight"), std::string::npos)
       << refused.status().toString();
+}
+
+// phi3 fuses q|k|v into attn_qkv and gate|up into ffn_up. The same weights written unfused as a
+// qwen2 (also NEOX rope; its required biases zero) must give the same logits, bit for bit: this
+// pins which rows are q, k, v and which half is the gate. Swapping the halves must not.
+TEST(RefForwardTiny, Phi3FusedTensorsAreQkvAndGateUp) {
+  test::TinyModel unfused;
+  unfused.arch = "qwen2";
+  unfused.qkv_bias = true;
+  unfused.n_embd = 16, unfused.n_head = 4, unfused.n_head_kv = 2, unfused.n_ff = 24;
+  unfused.seed = 23;
+  Result<gguf::GgufFile> plain = unfused.build();
+  ASSERT_TRUE(plain.isOk()) << plain.status().toString();
+  auto values = [&](const std::string& name) {
+    const gguf::TensorInfo* info = plain->tensor(name);
+    std::span<const uint8_t> bytes = plain->tensorData(*info);
+    std::vector<float> out(info->n_elements);
+    std::memcpy(out.data(), bytes.data(), out.size() * sizeof(float));
+    return out;
+  };
+  auto concat = [](std::vector<float> a, const std::vector<float>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  };
+  test::TinyModel fused = unfused;
+  fused.arch = "phi3";
+  fused.qkv_bias = false;
+  fused.fused = true;
+  for (const gguf::TensorInfo& t : plain->tensors()) {
+    if (t.name.ends_with(".bias")) {
+      for (float v : values(t.name)) ASSERT_NE(v, 0.0f);  // zeroed below, in the unfused model only
+      unfused.values[t.name] = std::vector<float>(t.n_elements, 0.0f);
+    } else {
+      unfused.values[t.name] = fused.values[t.name] = values(t.name);
+    }
+  }
+  for (int l = 0; l < 2; ++l) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    fused.values[b + "attn_qkv.weight"] =
+        concat(concat(values(b + "attn_q.weight"), values(b + "attn_k.weight")), values(b + "attn_v.weight"));
+    fused.values[b + "ffn_up.weight"] = concat(values(b + "ffn_gate.weight"), values(b + "ffn_up.weight"));
+  }
+  Result<RefModel> want = loadTiny(unfused);
+  Result<RefModel> got = loadTiny(fused);
+  ASSERT_TRUE(want.isOk()) << want.status().toString();
+  ASSERT_TRUE(got.isOk()) << got.status().toString();
+  EXPECT_EQ(got->config().arch, "phi3");
+  EXPECT_EQ(got->config().rope_layout, model::RopeLayout::kNeox);
+  // The parts count once: the fused model has the parameters of the unfused one less its biases.
+  const model::LayerWeights& l0 = got->config().weights.layers[0];
+  EXPECT_EQ(l0.attn_k.row0, 16u);
+  EXPECT_EQ(l0.attn_v.row0, 24u);
+  EXPECT_EQ(l0.ffn_up.row0, 24u);
+  EXPECT_EQ(got->config().n_params, want->config().n_params - 2u * (16u + 8u + 8u));
+  const int32_t tokens[] = {3, 8, 1, 1, 6};
+  for (int pos = 0; pos < 5; ++pos) {
+    Result<std::vector<double>> a = want->forwardF64(tokens[pos], pos);
+    Result<std::vector<double>> b = got->forwardF64(tokens[pos], pos);
+    ASSERT_TRUE(a.isOk() && b.isOk());
+    EXPECT_EQ(*a, *b) << "position " << pos;
+  }
+  // gate and up swapped: a different model, so the order is really being read.
+  test::TinyModel swapped = fused;
+  for (int l = 0; l < 2; ++l) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    swapped.values[b + "ffn_up.weight"] = concat(values(b + "ffn_up.weight"), values(b + "ffn_gate.weight"));
+  }
+  Result<RefModel> other = loadTiny(swapped);
+  ASSERT_TRUE(other.isOk());
+  Result<RefModel> again = loadTiny(unfused);
+  double worst = 0.0;
+  for (int pos = 0; pos < 5; ++pos) {
+    const std::vector<double> a = *again->forwardF64(tokens[pos], pos), b = *other->forwardF64(tokens[pos], pos);
+    for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]));
+  }
+  EXPECT_GT(worst, 1e-3);
+  // A fused tensor of the wrong height is refused by name.
+  test::TinyModel broken = fused;
+  broken.shape_override["blk.1.ffn_up.weight"] = {16, 24};
+  broken.values.erase("blk.1.ffn_up.weight");
+  Result<RefModel> refused = loadTiny(broken);
+  ASSERT_FALSE(refused.isOk());
+  EXPECT_EQ(refused.status().code(), Code::kModelBadShape);
+  EXPECT_NE(refused.status().message().find("blk.1.ffn_up.weight"), std::string::npos) << refused.status().toString();
 }
 
 // A copy shares the weights but not the KV cache: feeding one never changes the other.

@@ -61,9 +61,13 @@ Result<gguf::GgufFile> TinyModel::build() const {
   for (uint32_t l = 0; l < n_layer; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
     TF_RETURN_IF_ERROR(add(b + "attn_norm.weight", {n_embd}, 1.0f));
-    TF_RETURN_IF_ERROR(add(b + "attn_q.weight", {n_embd, n_head * hd}, 0.0f));
-    TF_RETURN_IF_ERROR(add(b + "attn_k.weight", {n_embd, n_head_kv * hd}, 0.0f));
-    TF_RETURN_IF_ERROR(add(b + "attn_v.weight", {n_embd, n_head_kv * hd}, 0.0f));
+    if (fused) {
+      TF_RETURN_IF_ERROR(add(b + "attn_qkv.weight", {n_embd, (n_head + 2 * n_head_kv) * hd}, 0.0f));
+    } else {
+      TF_RETURN_IF_ERROR(add(b + "attn_q.weight", {n_embd, n_head * hd}, 0.0f));
+      TF_RETURN_IF_ERROR(add(b + "attn_k.weight", {n_embd, n_head_kv * hd}, 0.0f));
+      TF_RETURN_IF_ERROR(add(b + "attn_v.weight", {n_embd, n_head_kv * hd}, 0.0f));
+    }
     if (qkv_bias) {
       TF_RETURN_IF_ERROR(add(b + "attn_q.bias", {n_head * hd}, 0.0f));
       TF_RETURN_IF_ERROR(add(b + "attn_k.bias", {n_head_kv * hd}, 0.0f));
@@ -75,8 +79,12 @@ Result<gguf::GgufFile> TinyModel::build() const {
     }
     TF_RETURN_IF_ERROR(add(b + "attn_output.weight", {n_head * hd, n_embd}, 0.0f));
     TF_RETURN_IF_ERROR(add(b + "ffn_norm.weight", {n_embd}, 1.0f));
-    TF_RETURN_IF_ERROR(add(b + "ffn_gate.weight", {n_embd, n_ff}, 0.0f));
-    TF_RETURN_IF_ERROR(add(b + "ffn_up.weight", {n_embd, n_ff}, 0.0f));
+    if (fused) {
+      TF_RETURN_IF_ERROR(add(b + "ffn_up.weight", {n_embd, 2 * n_ff}, 0.0f));
+    } else {
+      TF_RETURN_IF_ERROR(add(b + "ffn_gate.weight", {n_embd, n_ff}, 0.0f));
+      TF_RETURN_IF_ERROR(add(b + "ffn_up.weight", {n_embd, n_ff}, 0.0f));
+    }
     TF_RETURN_IF_ERROR(add(b + "ffn_down.weight", {n_ff, n_embd}, 0.0f));
   }
   for (const auto& [name, data] : values) {

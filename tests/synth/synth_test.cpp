@@ -67,6 +67,7 @@ struct Expected {
   TensorType q4_0_output;
   uint32_t head_dim = 0;  // attention.key_length (qwen3); 0: embd / heads and no key
   bool qk_norm = false;   // attn_q_norm / attn_k_norm (head_dim) per block
+  bool fused = false;     // phi3: attn_qkv and ffn_up (gate|up), counted as attn_v by llama-quantize
 
   uint64_t headDim() const { return head_dim != 0 ? head_dim : embd / heads; }
 };
@@ -80,6 +81,8 @@ struct Expected {
 //   https://huggingface.co/meta-llama/Meta-Llama-3-8B-Instruct/blob/main/config.json
 //   https://huggingface.co/Qwen/Qwen3-0.6B/blob/main/config.json
 //   https://huggingface.co/Qwen/Qwen3-1.7B/blob/main/config.json
+//   https://huggingface.co/microsoft/Phi-3.5-mini-instruct/blob/main/config.json (3.82B; context
+//   4096 here: the 128k LongRoPE factors are left out)
 // Qwen3's counts are the config's arithmetic with the embedding once (tied), as the model cards
 // state them: 0.6B (0.44B non-embedding) and 1.7B (1.4B non-embedding).
 constexpr TensorType Q4_K = TensorType::kQ4_K, Q5_0 = TensorType::kQ5_0, Q6_K = TensorType::kQ6_K,
@@ -102,6 +105,8 @@ const Expected kExpected[] = {
      true,           false,   false,  "gpt2", 151643, 151645, 596049920, Q4_K,  Q6_K, Q6_K, Q6_K, 128, true},
     {"qwen3-1.7b", "qwen3", 151936, 2048,   28,     16,     8,          6144, 40960, 1e6,  1e-6,
      true,           false,   false,  "gpt2", 151643, 151645, 1720574976, Q4_K, Q6_K, Q6_K, Q6_K, 128, true},
+    {"phi-3.5-mini", "phi3", 32064, 3072,   32,     32,     32,         8192, 4096, 1e4,  1e-5,
+     false,          false,   false,  "llama", 1,     32000,  3821079552, Q4_K, Q6_K, Q6_K, Q6_K, 0, false, true},
 };
 
 void PrintTo(const Expected& e, std::ostream* os) { *os << e.shape; }
@@ -129,7 +134,7 @@ std::vector<ExpectedTensor> expectedTable(const Expected& e, FileType ft) {
         if (is_output) return e.q4km_output;
         if (name == "token_embd.weight") return Q4_K;
         if (name.ends_with("ffn_down.weight")) return layer == 1 ? Q6_K : Q4_K;
-        if (name.ends_with("attn_v.weight") && layer == 1) return e.q4km_v_more;
+        if ((name.ends_with("attn_v.weight") || name.ends_with("attn_qkv.weight")) && layer == 1) return e.q4km_v_more;
         return e.q4km_matrix;
     }
     return F32;
@@ -142,19 +147,20 @@ std::vector<ExpectedTensor> expectedTable(const Expected& e, FileType ft) {
   for (int l = 0; l < 2; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
     if (e.bias) out.push_back({b + "attn_k.bias", {kv}, F32});
-    out.push_back({b + "attn_k.weight", {e.embd, kv}, matrix(b + "attn_k.weight", l)});
+    if (!e.fused) out.push_back({b + "attn_k.weight", {e.embd, kv}, matrix(b + "attn_k.weight", l)});
     if (e.qk_norm) out.push_back({b + "attn_k_norm.weight", {hd}, F32});
     out.push_back({b + "attn_norm.weight", {e.embd}, F32});
     out.push_back({b + "attn_output.weight", {q, e.embd}, matrix(b + "attn_output.weight", l)});
     if (e.bias) out.push_back({b + "attn_q.bias", {q}, F32});
-    out.push_back({b + "attn_q.weight", {e.embd, q}, matrix(b + "attn_q.weight", l)});
+    if (!e.fused) out.push_back({b + "attn_q.weight", {e.embd, q}, matrix(b + "attn_q.weight", l)});
+    if (e.fused) out.push_back({b + "attn_qkv.weight", {e.embd, q + 2 * kv}, matrix(b + "attn_qkv.weight", l)});
     if (e.qk_norm) out.push_back({b + "attn_q_norm.weight", {hd}, F32});
     if (e.bias) out.push_back({b + "attn_v.bias", {kv}, F32});
-    out.push_back({b + "attn_v.weight", {e.embd, kv}, matrix(b + "attn_v.weight", l)});
+    if (!e.fused) out.push_back({b + "attn_v.weight", {e.embd, kv}, matrix(b + "attn_v.weight", l)});
     out.push_back({b + "ffn_down.weight", {e.ff, e.embd}, matrix(b + "ffn_down.weight", l)});
-    out.push_back({b + "ffn_gate.weight", {e.embd, e.ff}, matrix(b + "ffn_gate.weight", l)});
+    if (!e.fused) out.push_back({b + "ffn_gate.weight", {e.embd, e.ff}, matrix(b + "ffn_gate.weight", l)});
     out.push_back({b + "ffn_norm.weight", {e.embd}, F32});
-    out.push_back({b + "ffn_up.weight", {e.embd, e.ff}, matrix(b + "ffn_up.weight", l)});
+    out.push_back({b + "ffn_up.weight", {e.embd, (e.fused ? 2 : 1) * e.ff}, matrix(b + "ffn_up.weight", l)});
   }
   return out;
 }

@@ -30,6 +30,8 @@ struct ArchInfo {
   bool qkv_bias_required;    // qwen2 always has q/k/v biases; llama may (loaded when present)
   bool qk_norm;              // qwen3: a per-head RMS norm of q and k (attn_q_norm / attn_k_norm)
                              // between the projection and the rope
+  bool fused_qkv_up;         // phi3: q|k|v in one attn_qkv (else separate attn_q/k/v) and
+                             // gate|up in one ffn_up of 2 n_ff rows (no ffn_gate)
 };
 // Every architecture the engine runs.
 std::span<const ArchInfo> supportedArchs();
@@ -37,18 +39,23 @@ const ArchInfo* findArch(std::string_view name);  // nullptr when unsupported
 
 // Where one weight lives in the GGUF file. Shapes use ggml order: `cols` = ne[0] is the
 // contiguous dimension, a matrix (cols, rows) multiplies a vector of `cols` into `rows`.
+// A part of a fused tensor (phi3's attn_qkv, ffn_up) is rows [row0, row0 + rows) of it: the
+// parts of one tensor share its name and index.
 struct WeightRef {
   std::string name;                              // "blk.0.attn_q.weight"; empty when absent
   size_t index = SIZE_MAX;                       // position in GgufFile::tensors()
   gguf::TensorType type = gguf::TensorType::kF32;
   uint64_t cols = 0;                             // ne[0]
-  uint64_t rows = 0;                             // ne[1] (1 for a vector)
+  uint64_t rows = 0;                             // ne[1] (1 for a vector), or the part's rows
+  uint64_t row0 = 0;                             // first row of a part of a fused tensor
 
   bool present() const { return index != SIZE_MAX; }
 };
 
 struct LayerWeights {
   WeightRef attn_norm;    // (n_embd)
+  // phi3 (ArchInfo::fused_qkv_up): attn_q/k/v are the row parts of attn_qkv.weight (q, then k,
+  // then v), ffn_gate/ffn_up the halves of ffn_up.weight (gate, then up).
   WeightRef attn_q;       // (n_embd, n_head * head_dim)
   WeightRef attn_k;       // (n_embd, n_head_kv * head_dim)
   WeightRef attn_v;       // (n_embd, n_head_kv * head_dim_v)
@@ -69,6 +76,10 @@ struct ModelWeights {
   WeightRef output_norm;  // (n_embd)
   WeightRef output;       // (n_embd, n_vocab); the same tensor as token_embd when tied
   WeightRef rope_freqs;   // (n_rot / 2) optional: theta_i is divided by rope_freqs[i] (Llama 3.1)
+  // (n_rot / 2) optional, phi3 LongRoPE (Phi-3/3.5 128k): llama.cpp divides by the long factors
+  // when the context exceeds rope.scaling.original_context_length, else by the short ones. Read
+  // so that the engine can refuse them (not run yet) instead of ignoring them.
+  WeightRef rope_factors_long, rope_factors_short;
   std::vector<LayerWeights> layers;
 };
 
