@@ -43,7 +43,7 @@ constexpr std::array<TypeTraits, 34> kTypeTable = {{
     fileOnly(TensorType::kIQ3_XXS, "IQ3_XXS", 256, 98),
     fileOnly(TensorType::kIQ1_S, "IQ1_S", 256, 50),
     decoded(TensorType::kIQ4_NL, "IQ4_NL", 32, 18, "iq4_nl", GpuPlanes{4, 0, 32, 2}),
-    fileOnly(TensorType::kIQ3_S, "IQ3_S", 256, 110),
+    decoded(TensorType::kIQ3_S, "IQ3_S", 256, 110, "iq3_s", GpuPlanes{2, 1, 256, 14}),
     fileOnly(TensorType::kIQ2_S, "IQ2_S", 256, 82),
     decoded(TensorType::kIQ4_XS, "IQ4_XS", 256, 136, "iq4_xs", GpuPlanes{4, 0, 256, 8}),
     fileOnly(TensorType::kI8, "I8", 1, 1),

@@ -83,6 +83,13 @@ float dq(uint rb, uint k) { return uintBitsToFloat(wU16(rb + 2u * k) << 16); }
 #define H_BITS 0
 #define S_BLOCK 256u
 #define S_BYTES 8u  // f16 d, u16 scales_h, u8 scales_l[4] (6-bit scale per 32 elements)
+#elif defined(TYPE_IQ3_S)
+// Q: the low 8 bits of each quad's 9-bit grid index, 2 bits per element (element a of the quad
+// holds bits 2a, 2a + 1); H: each element's sign (weight_pack.cpp).
+#define Q_BITS 2
+#define H_BITS 1
+#define S_BLOCK 256u
+#define S_BYTES 14u  // f16 d, u8 scales[4] (4-bit scale per 32 elements), u8 qh[8] (9th index bits)
 #else
 #error "dequant.glsl: define one TYPE_<NAME>"
 #endif
@@ -132,6 +139,25 @@ int scaleIq4Xs(uint sb, uint ib) {
   return int(low | (high << 4)) - 32;
 }
 
+#if defined(TYPE_IQ3_S)
+#include "tokenfab/iq_grids.h"
+// The scale of 32-element sub-block ib (0..7) of an IQ3_S record (at sb): d * (1 + 2 s), s the
+// nibble ib % 2 of scales[ib / 2] (byte 2 + ib / 2).
+float scaleIq3S(uint sb, uint ib) {
+  return wF16(sb) * float(1u + 2u * ((wByte(sb + 2u + (ib >> 1)) >> (4u * (ib & 1u))) & 15u));
+}
+// The 9th grid-index bits of sub-block ib's eight quads (qh[ib], byte 6 + ib of the record).
+uint qhIq3S(uint sb, uint ib) { return wByte(sb + 6u + ib); }
+// The grid entry (4 magnitudes, element a in byte a) of quad j of a sub-block: q holds the quad's
+// 2-bit Q codes as four bytes, qh the sub-block's 9th index bits.
+uint gridIq3S(uint q, uint qh, uint j) {
+  const uint lo = (q & 3u) | ((q >> 6) & 0x0Cu) | ((q >> 12) & 0x30u) | ((q >> 18) & 0xC0u);
+  return kIq3sGrid[lo | (((qh >> j) & 1u) << 8)];
+}
+// +1 or -1 for the four elements of a quad whose sign bits are bits 0, 8, 16, 24 of `bits`.
+vec4 signsIq3S(uint bits) { return vec4(1.0) - 2.0 * vec4(uvec4(bits, bits >> 8, bits >> 16, bits >> 24) & 1u); }
+#endif
+
 #if defined(TYPE_Q4_0)
 float dq(uint rb, uint k) { return float(int(qAt(rb, k)) - 8) * wF16(sAt(rb, k)); }
 
@@ -143,6 +169,16 @@ float dq(uint rb, uint k) {
   const uint s = sAt(rb, k);
   const float dl = wF16(s) * float(scaleIq4Xs(s, (k & 255u) >> 5));
   return dl * float(kIq4Nl[qAt(rb, k)]);
+}
+
+#elif defined(TYPE_IQ3_S)
+float dq(uint rb, uint k) {
+  const uint s = sAt(rb, k);
+  const uint u = k >> 5, j = (k & 31u) >> 2;
+  const uint q = (wq[(rb >> 2) + 2u * u + (j & 1u)] >> (2u * (j >> 1))) & 0x03030303u;
+  const uint g = gridIq3S(q, qhIq3S(s, u & 7u), j);
+  const float v = scaleIq3S(s, u & 7u) * float((g >> (8u * (k & 3u))) & 0xFFu);
+  return hAt(rb, k) != 0u ? -v : v;
 }
 
 #elif defined(TYPE_Q4_1)
