@@ -40,7 +40,7 @@ constexpr std::array<TypeTraits, 34> kTypeTable = {{
     fileOnly(TensorType::kQ8_K, "Q8_K", 256, 292),
     fileOnly(TensorType::kIQ2_XXS, "IQ2_XXS", 256, 66),
     fileOnly(TensorType::kIQ2_XS, "IQ2_XS", 256, 74),
-    fileOnly(TensorType::kIQ3_XXS, "IQ3_XXS", 256, 98),
+    decoded(TensorType::kIQ3_XXS, "IQ3_XXS", 256, 98, "iq3_xxs", GpuPlanes{2, 1, 256, 2}),
     fileOnly(TensorType::kIQ1_S, "IQ1_S", 256, 50),
     decoded(TensorType::kIQ4_NL, "IQ4_NL", 32, 18, "iq4_nl", GpuPlanes{4, 0, 32, 2}),
     decoded(TensorType::kIQ3_S, "IQ3_S", 256, 110, "iq3_s", GpuPlanes{2, 1, 256, 14}),

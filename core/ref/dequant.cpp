@@ -144,6 +144,28 @@ void blockIq3S(const uint8_t* b, float* y) {
   }
 }
 
+// block_iq3_xxs {f16 d; u8 qs[64]; u32 scales_and_signs[8]}: 8 sub-blocks of 32, each 8 quads of
+// 4 elements. Quad g of sub-block ib takes its 4 magnitudes from grid entry qs[8 ib + g]. The
+// sub-block's word w (little-endian, bytes 66 + 4 ib) holds its scale in bits 28..31 (d * (0.5 + s)
+// * 0.5, in that float order) and four 7-bit sign fields: field l (bits 7l..7l + 6) gives the signs
+// of elements 8l..8l + 6, and element 8l + 7 is negative when the field has an odd number of set
+// bits (every run of 8 has an even number of negatives).
+void blockIq3Xxs(const uint8_t* b, float* y) {
+  const float d = loadF16(b);
+  const uint8_t* qs = b + 2;
+  for (uint32_t ib = 0; ib < kQKK / 32; ++ib) {
+    const uint32_t w = loadU32(b + 66 + 4 * ib);
+    const float dl = d * (0.5f + static_cast<float>(w >> 28)) * 0.5f;
+    for (uint32_t e = 0; e < 32; ++e) {
+      const uint32_t field = (w >> (7 * (e / 8))) & 0x7F;
+      const uint32_t signs = field | ((std::popcount(field) & 1u) << 7);
+      const uint32_t magnitude = (iq::kIq3xxsGrid[qs[8 * ib + e / 4]] >> (8 * (e % 4))) & 0xFF;
+      const float v = dl * static_cast<float>(magnitude);
+      y[32 * ib + e] = (signs >> (e % 8)) & 1 ? -v : v;
+    }
+  }
+}
+
 // block_q2_K {u8 scales[16]; u8 qs[64]; f16 d; f16 dmin}: 16 sub-blocks of 16, each with a
 // 4-bit scale (low nibble) and 4-bit min (high nibble); 2-bit quants, 4 per byte.
 void blockQ2_K(const uint8_t* b, float* y) {
@@ -308,6 +330,7 @@ BlockFn blockFn(TensorType type) {
     case TensorType::kIQ4_NL: return blockIq4Nl;
     case TensorType::kIQ4_XS: return blockIq4Xs;
     case TensorType::kIQ3_S: return blockIq3S;
+    case TensorType::kIQ3_XXS: return blockIq3Xxs;
     case TensorType::kQ2_K: return blockQ2_K;
     case TensorType::kQ3_K: return blockQ3_K;
     case TensorType::kQ4_K: return blockQ4_K;

@@ -221,6 +221,47 @@ TEST(Dequant, HandIq3S) {
   EXPECT_EQ(out[255], -77.5f);
 }
 
+// block_iq3_xxs {f16 d; u8 qs[64]; u32 scales_and_signs[8]} by hand from the format description:
+// quad g of sub-block ib reads grid entry qs[8 ib + g] (bytes low first are its magnitudes); the
+// sub-block's little-endian word w (bytes 66 + 4 ib) has the scale nibble s in bits 28..31 (scale
+// d * (0.5 + s) * 0.5) and 7-bit sign fields l at bits 7l (elements 8l..8l+6; element 8l+7 takes
+// the field's parity). Grid entries used (iq3xxs_grid): 0 = 0x04040404, 1 = 0x04040414,
+// 255 = 0x3e341c04.
+TEST(Dequant, HandIq3Xxs) {
+  std::vector<uint8_t> block(98, 0);
+  uint8_t* qs = &block[2];
+  block[0] = 0x00; block[1] = 0x40;  // d = 2
+  qs[0] = 1;                         // elements 0..3: entry 1 -> 20, 4, 4, 4
+  qs[1] = 255;                       // elements 4..7: entry 255 -> 4, 28, 52, 62
+  // Sub-block 0: s = 3 (scale 2 * 3.5 * 0.5 = 3.5); field 0 = 0b0000010 (element 1 negative, odd:
+  // element 7 negative too); field 1 = 0b0000011 (elements 8, 9 negative, even: 15 positive).
+  const uint32_t w0 = (3u << 28) | (0x03u << 7) | 0x02u;
+  for (int i = 0; i < 4; ++i) block[66 + i] = static_cast<uint8_t>(w0 >> (8 * i));
+  // Sub-block 7: s = 15 (scale 2 * 15.5 * 0.5 = 15.5); field 3 = 0b1000000 (element 30 and, odd,
+  // element 31 negative).
+  const uint32_t w7 = (15u << 28) | (0x40u << 21);
+  for (int i = 0; i < 4; ++i) block[66 + 28 + i] = static_cast<uint8_t>(w7 >> (8 * i));
+  std::vector<float> out(256, 7.0f);
+  ASSERT_TRUE(ref::dequantize(TensorType::kIQ3_XXS, block, out).isOk());
+  EXPECT_EQ(out[0], 70.0f);    // 3.5 * 20
+  EXPECT_EQ(out[1], -14.0f);   // 3.5 * 4, field bit 1
+  EXPECT_EQ(out[2], 14.0f);
+  EXPECT_EQ(out[4], 14.0f);    // 3.5 * 4
+  EXPECT_EQ(out[5], 98.0f);    // 3.5 * 28
+  EXPECT_EQ(out[6], 182.0f);   // 3.5 * 52
+  EXPECT_EQ(out[7], -217.0f);  // 3.5 * 62, parity
+  EXPECT_EQ(out[8], -14.0f);
+  EXPECT_EQ(out[9], -14.0f);
+  EXPECT_EQ(out[10], 14.0f);
+  EXPECT_EQ(out[15], 14.0f);   // even field: positive
+  EXPECT_EQ(out[32], 2.0f);    // sub-block 1: s = 0, scale 2 * 0.5 * 0.5 = 0.5; entry 0 -> 4
+  EXPECT_EQ(out[224], 62.0f);  // sub-block 7: 15.5 * 4
+  EXPECT_EQ(out[29], 14.0f);
+  EXPECT_EQ(out[254], -62.0f);
+  EXPECT_EQ(out[255], -62.0f);
+  EXPECT_EQ(out[253], 62.0f);
+}
+
 // No ggml dump of the i-quant values exists here; instead a fixture's i-quant tensors are
 // checked against its Q8_0 twin (fx-llama-spm-q8_0: the same F32 source, MANIFEST.md): a decoder
 // that misread the layout (scales, nibble or bit order) lands nowhere near the source. Returns how
