@@ -1,11 +1,12 @@
 // tokenfab's GPU weight layout (see shaders/include/tokenfab/dequant.glsl for the reader).
 //
-// ggml's blocks interleave scales and quants in 18-, 34-, 136-, 144- or 210-byte records, so a GPU
+// ggml's blocks interleave scales and quants in 18-, 34-, 98-, 110-, 136-, 144- or 210-byte records, so a GPU
 // reading them cannot give neighbouring invocations neighbouring aligned words. At upload each
 // row is rewritten as planes:
 //   [Q: units x q_bits * 4 bytes][H: units x h_bits * 4 bytes][S: scale blocks x s_bytes] (pad to 16)
 // where a unit is 32 consecutive elements. Q holds each element's low quant bits, H the high
-// bits of 5- and 6-bit types (and Q3_K's hmask bit), S the block's scale bytes copied unchanged.
+// bits of 5- and 6-bit types (and Q3_K's hmask bit, IQ3_S's sign bit; IQ3_XXS: the unit's scale and
+// signs word), S the block's scale bytes copied unchanged (IQ3_S: with its 9th grid-index bits).
 // A b-bit field of a unit is b 32-bit words; element e = 4j + a (quad j, a = 0..3) sits in word
 // j % b at bit 8a + b * (j / b), so one shift and mask give a quad as four bytes. The values
 // decoded are exactly ggml's: only the byte order changes, and every row starts 16-byte aligned.
@@ -86,6 +87,24 @@ void blockCodes(TensorType type, const uint8_t* b, uint8_t* lo, uint8_t* hi) {
         lo[j] = j % 32 < 16 ? (qs[j % 32] & 15) : (qs[j % 32 - 16] >> 4);
       }
       return;
+    case TensorType::kIQ3_S:  // {d, qs[64], qh[8], signs[32], scales[4]}
+      // Q: the low 8 bits of quad g's grid index qs[g] spread over its 4 elements, 2 bits each
+      // (element a of the quad holds bits 2a, 2a + 1), so a quad's byte lanes reassemble it; H: each
+      // element's sign bit. The 9th index bits (qh) go into the scale record.
+      for (uint32_t j = 0; j < 256; ++j) {
+        lo[j] = (b[2 + j / 4] >> (2 * (j % 4))) & 3;
+        hi[j] = (b[74 + j / 8] >> (j % 8)) & 1;
+      }
+      return;
+    case TensorType::kIQ3_XXS:  // {d, qs[64], scales_and_signs[8] (u32)}
+      // Q: the 8-bit grid index of quad g spread over its 4 elements as for IQ3_S; H: the unit's
+      // scale-and-signs word unchanged (putField puts element 4g + a's bit at 8a + g).
+      for (uint32_t j = 0; j < 256; ++j) {
+        const uint32_t e = j % 32;
+        lo[j] = (b[2 + j / 4] >> (2 * (j % 4))) & 3;
+        hi[j] = (le32(b + 66 + 4 * (j / 32)) >> (8 * (e % 4) + e / 4)) & 1;
+      }
+      return;
     case TensorType::kQ6_K:  // {ql[128], qh[64], scales[16], d}
       for (uint32_t j = 0; j < 256; ++j) {
         const uint32_t h = j / 128, c = (j % 128) / 32, l = j % 32;
@@ -101,6 +120,7 @@ void blockCodes(TensorType type, const uint8_t* b, uint8_t* lo, uint8_t* hi) {
 std::vector<ScaleCopy> scaleCopies(TensorType type) {
   switch (type) {
     case TensorType::kQ4_0: case TensorType::kQ5_0: case TensorType::kQ8_0: case TensorType::kIQ4_NL:
+    case TensorType::kIQ3_XXS:
       return {{0, 2}};
     case TensorType::kQ4_1: case TensorType::kQ5_1: return {{0, 4}};
     case TensorType::kQ2_K: return {{0, 16}, {80, 4}};     // scales[16], d, dmin
@@ -108,6 +128,7 @@ std::vector<ScaleCopy> scaleCopies(TensorType type) {
     case TensorType::kQ4_K: case TensorType::kQ5_K: return {{0, 16}};  // d, dmin, scales[12]
     case TensorType::kQ6_K: return {{192, 18}};            // scales[16], d
     case TensorType::kIQ4_XS: return {{0, 8}};             // d, scales_h, scales_l[4]
+    case TensorType::kIQ3_S: return {{0, 2}, {106, 4}, {66, 8}};  // d, scales[4], qh[8]
     default: return {};
   }
 }

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string>
 
+#include "tokenfab/iq_grids.h"
+
 namespace tokenfab::ref {
 namespace {
 
@@ -116,6 +118,51 @@ void blockIq4Xs(const uint8_t* b, float* y) {
     }
     y += 32;
     qs += 16;
+  }
+}
+
+// block_iq3_s {f16 d; u8 qs[64]; u8 qh[8]; u8 signs[32]; u8 scales[4]}: 8 sub-blocks of 32, each
+// 8 quads of 4 elements. Quad g (0..7) of sub-block ib takes its 4 magnitudes from grid entry
+// qs[8 ib + g] | bit g of qh[ib] << 8; element e (0..31) of the sub-block is negative when bit
+// e % 8 of signs[4 ib + e / 8] is set. The sub-block's scale is d * (1 + 2 s), s the nibble
+// ib % 2 of scales[ib / 2]. ggml's float order: (scale * magnitude), then the sign.
+void blockIq3S(const uint8_t* b, float* y) {
+  const float d = loadF16(b);
+  const uint8_t* qs = b + 2;
+  const uint8_t* qh = b + 66;
+  const uint8_t* signs = b + 74;
+  const uint8_t* scales = b + 106;
+  for (uint32_t ib = 0; ib < kQKK / 32; ++ib) {
+    const float dl = d * static_cast<float>(1 + 2 * ((scales[ib / 2] >> (4 * (ib % 2))) & 0x0F));
+    for (uint32_t e = 0; e < 32; ++e) {
+      const uint32_t g = e / 4;
+      const uint32_t index = qs[8 * ib + g] | (((qh[ib] >> g) & 1u) << 8);
+      const uint32_t magnitude = (iq::kIq3sGrid[index] >> (8 * (e % 4))) & 0xFF;
+      const float v = dl * static_cast<float>(magnitude);
+      y[32 * ib + e] = (signs[4 * ib + e / 8] >> (e % 8)) & 1 ? -v : v;
+    }
+  }
+}
+
+// block_iq3_xxs {f16 d; u8 qs[64]; u32 scales_and_signs[8]}: 8 sub-blocks of 32, each 8 quads of
+// 4 elements. Quad g of sub-block ib takes its 4 magnitudes from grid entry qs[8 ib + g]. The
+// sub-block's word w (little-endian, bytes 66 + 4 ib) holds its scale in bits 28..31 (d * (0.5 + s)
+// * 0.5, in that float order) and four 7-bit sign fields: field l (bits 7l..7l + 6) gives the signs
+// of elements 8l..8l + 6, and element 8l + 7 is negative when the field has an odd number of set
+// bits (every run of 8 has an even number of negatives).
+void blockIq3Xxs(const uint8_t* b, float* y) {
+  const float d = loadF16(b);
+  const uint8_t* qs = b + 2;
+  for (uint32_t ib = 0; ib < kQKK / 32; ++ib) {
+    const uint32_t w = loadU32(b + 66 + 4 * ib);
+    const float dl = d * (0.5f + static_cast<float>(w >> 28)) * 0.5f;
+    for (uint32_t e = 0; e < 32; ++e) {
+      const uint32_t field = (w >> (7 * (e / 8))) & 0x7F;
+      const uint32_t signs = field | ((std::popcount(field) & 1u) << 7);
+      const uint32_t magnitude = (iq::kIq3xxsGrid[qs[8 * ib + e / 4]] >> (8 * (e % 4))) & 0xFF;
+      const float v = dl * static_cast<float>(magnitude);
+      y[32 * ib + e] = (signs >> (e % 8)) & 1 ? -v : v;
+    }
   }
 }
 
@@ -282,6 +329,8 @@ BlockFn blockFn(TensorType type) {
     case TensorType::kQ8_0: return blockQ8_0;
     case TensorType::kIQ4_NL: return blockIq4Nl;
     case TensorType::kIQ4_XS: return blockIq4Xs;
+    case TensorType::kIQ3_S: return blockIq3S;
+    case TensorType::kIQ3_XXS: return blockIq3Xxs;
     case TensorType::kQ2_K: return blockQ2_K;
     case TensorType::kQ3_K: return blockQ3_K;
     case TensorType::kQ4_K: return blockQ4_K;

@@ -154,7 +154,8 @@ INSTANTIATE_TEST_SUITE_P(
                       ModelCase{"fixtures/fx-qwen3-bpe-q8_0.gguf", "fx-qwen3-bpe-q8_0", 0.5, false},
                       ModelCase{"fixtures/fx-qwen3-bpe-q4_k_m.gguf", "fx-qwen3-bpe-q4_k_m", 0.5, false},
                       ModelCase{"fixtures/fx-llama-spm-iq4_xs.gguf", "fx-llama-spm-iq4_xs", 0.5, false},
-                      ModelCase{"fixtures/fx-phi3-spm-q4_k_m.gguf", "fx-phi3-spm-q4_k_m", 0.5, false}),
+                      ModelCase{"fixtures/fx-phi3-spm-q4_k_m.gguf", "fx-phi3-spm-q4_k_m", 0.5, false},
+                      ModelCase{"fixtures/fx-llama-spm-iq3_s.gguf", "fx-llama-spm-iq3_s", 0.5, false}),
     [](const auto& param_info) {
       std::string n = param_info.param.ref;
       for (char& ch : n)

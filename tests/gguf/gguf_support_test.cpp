@@ -85,7 +85,8 @@ TEST(GgufSupport, EveryRunnableTypeIsAccepted) {
   const TensorType runnable[] = {TensorType::kF32,  TensorType::kF16,  TensorType::kBF16, TensorType::kQ8_0,
                                  TensorType::kQ4_0, TensorType::kQ4_1, TensorType::kQ5_0, TensorType::kQ5_1,
                                  TensorType::kQ2_K, TensorType::kQ3_K, TensorType::kQ4_K, TensorType::kQ5_K,
-                                 TensorType::kQ6_K, TensorType::kIQ4_NL, TensorType::kIQ4_XS};
+                                 TensorType::kQ6_K, TensorType::kIQ4_NL, TensorType::kIQ4_XS, TensorType::kIQ3_S,
+                                 TensorType::kIQ3_XXS};
   int accepted = 0;
   for (uint32_t id = 0; id < 64; ++id) {
     const gguf::TypeTraits* t = gguf::typeTraits(id);
@@ -94,7 +95,7 @@ TEST(GgufSupport, EveryRunnableTypeIsAccepted) {
     EXPECT_EQ(isRunnableTensorType(t->type), expect) << t->name;
     accepted += isRunnableTensorType(t->type);
   }
-  EXPECT_EQ(accepted, 15);
+  EXPECT_EQ(accepted, 17);
 }
 
 // The type table is the one list of types: the support check, the CPU reference, the GPU
@@ -136,7 +137,7 @@ TEST(TypeTable, EveryPlaceAnswersFromIt) {
       EXPECT_TRUE(ops::packRows(t.type, cols, std::vector<uint8_t>(2 * t.type_size, 0), packed).isOk());
     }
   }
-  EXPECT_EQ(gpu, 15);
+  EXPECT_EQ(gpu, 17);
 }
 
 TEST(GgufSupport, MissingTensorIsNamed) {

@@ -39,7 +39,8 @@ const TensorType kTypes[] = {TensorType::kF32,  TensorType::kF16,  TensorType::k
                              TensorType::kQ4_0, TensorType::kQ4_1, TensorType::kQ5_0,
                              TensorType::kQ5_1, TensorType::kQ8_0, TensorType::kIQ4_NL,
                              TensorType::kQ2_K, TensorType::kQ3_K, TensorType::kQ4_K,
-                             TensorType::kQ5_K, TensorType::kQ6_K, TensorType::kIQ4_XS};
+                             TensorType::kQ5_K, TensorType::kQ6_K, TensorType::kIQ4_XS,
+                             TensorType::kIQ3_S, TensorType::kIQ3_XXS};
 
 // Byte offsets of the f16 scale fields inside one block of each quantized type.
 std::vector<uint32_t> scaleOffsets(TensorType type) {
@@ -47,7 +48,7 @@ std::vector<uint32_t> scaleOffsets(TensorType type) {
     case TensorType::kQ4_1: case TensorType::kQ5_1: case TensorType::kQ4_K: case TensorType::kQ5_K:
       return {0, 2};
     case TensorType::kQ4_0: case TensorType::kQ5_0: case TensorType::kQ8_0: case TensorType::kIQ4_NL:
-    case TensorType::kIQ4_XS:
+    case TensorType::kIQ4_XS: case TensorType::kIQ3_S: case TensorType::kIQ3_XXS:
       return {0};
     case TensorType::kQ2_K: return {80, 82};
     case TensorType::kQ3_K: return {108};

@@ -177,37 +177,137 @@ TEST(Dequant, HandIq4Xs) {
   EXPECT_EQ(out[224], -1968.5f);
 }
 
-// No ggml dump of IQ4_XS values exists here; instead the fixture's IQ4_XS tensors are checked
-// against its Q8_0 twin (fx-llama-spm-q8_0: the same F32 source, MANIFEST.md): a decoder that
-// misread the layout (scales, nibble order) lands nowhere near the source. Measured with the
-// layout above: relative RMS error ~0.077 (token_embd); a swapped nibble order gives ~1.37.
-TEST(Dequant, Iq4XsFixtureMatchesItsQ8_0Twin) {
-  TF_SHARED_FILE(iq_path, "models/fixtures/fx-llama-spm-iq4_xs.gguf");
-  TF_SHARED_FILE(q8_path, "models/fixtures/fx-llama-spm-q8_0.gguf");
+// block_iq3_s {f16 d; u8 qs[64]; u8 qh[8]; u8 signs[32]; u8 scales[4]} by hand from the format
+// description: sub-block ib (32 elements) has scale d * (1 + 2 s), s nibble ib % 2 of scales[ib / 2];
+// its quad g (elements 4g..4g+3) reads grid entry qs[8 ib + g] | (bit g of qh[ib]) << 8, whose
+// bytes (low first) are the 4 magnitudes; bit e % 8 of signs[4 ib + e / 8] negates element e. Grid
+// entries used (iq3s_grid): 0 = 0x01010101, 1 = 0x01010103, 4 = 0x0101010f, 256 = 0x05090507,
+// 511 = 0x0f0f0101.
+TEST(Dequant, HandIq3S) {
+  std::vector<uint8_t> block(110, 0);
+  uint8_t* qs = &block[2];
+  uint8_t* qh = &block[66];
+  uint8_t* signs = &block[74];
+  uint8_t* scales = &block[106];
+  block[0] = 0x00; block[1] = 0x38;  // d = 0.5
+  scales[0] = 0x21;                  // sub-block 0: s = 1 (scale 1.5); sub-block 1: s = 2 (2.5)
+  scales[3] = 0xF0;                  // sub-block 6: s = 0 (0.5); sub-block 7: s = 15 (15.5)
+  qs[0] = 1;                         // elements 0..3: entry 1 -> 3, 1, 1, 1
+  signs[0] = 0x02;                   // element 1 negative
+  qs[1] = 4;                         // elements 4..7: entry 4 -> 15, 1, 1, 1
+  qs[8 + 3] = 0xFF; qh[1] = 0x08;    // elements 44..47: entry 0xFF | 256 = 511 -> 1, 1, 15, 15
+  signs[4 + 1] = 0x80;               // element 47 (sub-block 1, e = 15) negative
+  qh[7] = 0x80;                      // elements 252..255: entry 0 | 256 -> 7, 5, 9, 5
+  signs[31] = 0x80;                  // element 255 negative
+  std::vector<float> out(256, 7.0f);
+  ASSERT_TRUE(ref::dequantize(TensorType::kIQ3_S, block, out).isOk());
+  EXPECT_EQ(out[0], 4.5f);
+  EXPECT_EQ(out[1], -1.5f);
+  EXPECT_EQ(out[2], 1.5f);
+  EXPECT_EQ(out[4], 22.5f);
+  EXPECT_EQ(out[5], 1.5f);
+  EXPECT_EQ(out[32], 2.5f);    // sub-block 1, entry 0
+  EXPECT_EQ(out[44], 2.5f);
+  EXPECT_EQ(out[45], 2.5f);
+  EXPECT_EQ(out[46], 37.5f);
+  EXPECT_EQ(out[47], -37.5f);
+  EXPECT_EQ(out[64], 0.5f);    // sub-block 2: s = 0
+  EXPECT_EQ(out[192], 0.5f);   // sub-block 6: s = 0
+  EXPECT_EQ(out[224], 15.5f);  // sub-block 7, entry 0
+  EXPECT_EQ(out[251], 15.5f);
+  EXPECT_EQ(out[252], 108.5f);
+  EXPECT_EQ(out[253], 77.5f);
+  EXPECT_EQ(out[254], 139.5f);
+  EXPECT_EQ(out[255], -77.5f);
+}
+
+// block_iq3_xxs {f16 d; u8 qs[64]; u32 scales_and_signs[8]} by hand from the format description:
+// quad g of sub-block ib reads grid entry qs[8 ib + g] (bytes low first are its magnitudes); the
+// sub-block's little-endian word w (bytes 66 + 4 ib) has the scale nibble s in bits 28..31 (scale
+// d * (0.5 + s) * 0.5) and 7-bit sign fields l at bits 7l (elements 8l..8l+6; element 8l+7 takes
+// the field's parity). Grid entries used (iq3xxs_grid): 0 = 0x04040404, 1 = 0x04040414,
+// 255 = 0x3e341c04.
+TEST(Dequant, HandIq3Xxs) {
+  std::vector<uint8_t> block(98, 0);
+  uint8_t* qs = &block[2];
+  block[0] = 0x00; block[1] = 0x40;  // d = 2
+  qs[0] = 1;                         // elements 0..3: entry 1 -> 20, 4, 4, 4
+  qs[1] = 255;                       // elements 4..7: entry 255 -> 4, 28, 52, 62
+  // Sub-block 0: s = 3 (scale 2 * 3.5 * 0.5 = 3.5); field 0 = 0b0000010 (element 1 negative, odd:
+  // element 7 negative too); field 1 = 0b0000011 (elements 8, 9 negative, even: 15 positive).
+  const uint32_t w0 = (3u << 28) | (0x03u << 7) | 0x02u;
+  for (int i = 0; i < 4; ++i) block[66 + i] = static_cast<uint8_t>(w0 >> (8 * i));
+  // Sub-block 7: s = 15 (scale 2 * 15.5 * 0.5 = 15.5); field 3 = 0b1000000 (element 30 and, odd,
+  // element 31 negative).
+  const uint32_t w7 = (15u << 28) | (0x40u << 21);
+  for (int i = 0; i < 4; ++i) block[66 + 28 + i] = static_cast<uint8_t>(w7 >> (8 * i));
+  std::vector<float> out(256, 7.0f);
+  ASSERT_TRUE(ref::dequantize(TensorType::kIQ3_XXS, block, out).isOk());
+  EXPECT_EQ(out[0], 70.0f);    // 3.5 * 20
+  EXPECT_EQ(out[1], -14.0f);   // 3.5 * 4, field bit 1
+  EXPECT_EQ(out[2], 14.0f);
+  EXPECT_EQ(out[4], 14.0f);    // 3.5 * 4
+  EXPECT_EQ(out[5], 98.0f);    // 3.5 * 28
+  EXPECT_EQ(out[6], 182.0f);   // 3.5 * 52
+  EXPECT_EQ(out[7], -217.0f);  // 3.5 * 62, parity
+  EXPECT_EQ(out[8], -14.0f);
+  EXPECT_EQ(out[9], -14.0f);
+  EXPECT_EQ(out[10], 14.0f);
+  EXPECT_EQ(out[15], 14.0f);   // even field: positive
+  EXPECT_EQ(out[32], 2.0f);    // sub-block 1: s = 0, scale 2 * 0.5 * 0.5 = 0.5; entry 0 -> 4
+  EXPECT_EQ(out[224], 62.0f);  // sub-block 7: 15.5 * 4
+  EXPECT_EQ(out[29], 14.0f);
+  EXPECT_EQ(out[254], -62.0f);
+  EXPECT_EQ(out[255], -62.0f);
+  EXPECT_EQ(out[253], 62.0f);
+}
+
+// No ggml dump of the i-quant values exists here; instead a fixture's i-quant tensors are
+// checked against its Q8_0 twin (fx-llama-spm-q8_0: the same F32 source, MANIFEST.md): a decoder
+// that misread the layout (scales, nibble or bit order) lands nowhere near the source. Returns how
+// many tensors of `type` were checked; each must be within relative RMS `bound`.
+int checkAgainstQ8_0Twin(const std::filesystem::path& iq_path, const std::filesystem::path& q8_path, TensorType type,
+                         double bound) {
   auto iq = gguf::GgufFile::open(iq_path);
   auto q8 = gguf::GgufFile::open(q8_path);
-  ASSERT_TRUE(iq.isOk() && q8.isOk());
+  EXPECT_TRUE(iq.isOk() && q8.isOk());
+  if (!iq.isOk() || !q8.isOk()) return 0;
   int checked = 0;
   for (const gguf::TensorInfo& t : iq->tensors()) {
-    if (t.type != TensorType::kIQ4_XS) continue;
+    if (t.type != type) continue;
     SCOPED_TRACE(t.name);
     const gguf::TensorInfo* twin = q8->tensor(t.name);
-    ASSERT_NE(twin, nullptr);
-    ASSERT_EQ(twin->n_elements, t.n_elements);
+    EXPECT_NE(twin, nullptr);
+    if (twin == nullptr || twin->n_elements != t.n_elements) return -1;
     std::vector<float> a(t.n_elements), b(t.n_elements);
-    ASSERT_TRUE(ref::dequantize(t.type, iq->tensorData(t), a).isOk());
-    ASSERT_TRUE(ref::dequantize(twin->type, q8->tensorData(*twin), b).isOk());
+    EXPECT_TRUE(ref::dequantize(t.type, iq->tensorData(t), a).isOk());
+    EXPECT_TRUE(ref::dequantize(twin->type, q8->tensorData(*twin), b).isOk());
     double err = 0, norm = 0;
     for (size_t i = 0; i < a.size(); ++i) {
       err += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
       norm += double(b[i]) * b[i];
     }
     const double rel = std::sqrt(err / norm);
-    EXPECT_LT(rel, 0.12);
-    std::printf("[ measured ] %s: IQ4_XS vs Q8_0 relative RMS %.4f\n", t.name.c_str(), rel);
+    EXPECT_LT(rel, bound);
+    std::printf("[ measured ] %s: %s vs Q8_0 relative RMS %.4f\n", t.name.c_str(), std::string(gguf::typeName(type)).c_str(), rel);
     ++checked;
   }
-  EXPECT_EQ(checked, 15);  // token_embd and the 7 matrices of each of the 2 blocks
+  return checked;
+}
+
+// Measured with the layout above: relative RMS error ~0.077 (token_embd); a swapped nibble order
+// gives ~1.37.
+TEST(Dequant, Iq4XsFixtureMatchesItsQ8_0Twin) {
+  TF_SHARED_FILE(iq_path, "models/fixtures/fx-llama-spm-iq4_xs.gguf");
+  TF_SHARED_FILE(q8_path, "models/fixtures/fx-llama-spm-q8_0.gguf");
+  EXPECT_EQ(checkAgainstQ8_0Twin(iq_path, q8_path, TensorType::kIQ4_XS, 0.12), 15);  // token_embd and 7 matrices x 2 blocks
+}
+
+// Measured with the layout above: relative RMS error 0.166 (all 15 tensors 0.1655-0.1674).
+TEST(Dequant, Iq3SFixtureMatchesItsQ8_0Twin) {
+  TF_SHARED_FILE(iq_path, "models/fixtures/fx-llama-spm-iq3_s.gguf");
+  TF_SHARED_FILE(q8_path, "models/fixtures/fx-llama-spm-q8_0.gguf");
+  EXPECT_EQ(checkAgainstQ8_0Twin(iq_path, q8_path, TensorType::kIQ3_S, 0.25), 15);  // as IQ4_XS
 }
 
 TEST(Dequant, Fp16Specials) {

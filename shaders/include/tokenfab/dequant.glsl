@@ -83,6 +83,20 @@ float dq(uint rb, uint k) { return uintBitsToFloat(wU16(rb + 2u * k) << 16); }
 #define H_BITS 0
 #define S_BLOCK 256u
 #define S_BYTES 8u  // f16 d, u16 scales_h, u8 scales_l[4] (6-bit scale per 32 elements)
+#elif defined(TYPE_IQ3_S)
+// Q: the low 8 bits of each quad's 9-bit grid index, 2 bits per element (element a of the quad
+// holds bits 2a, 2a + 1); H: each element's sign (weight_pack.cpp).
+#define Q_BITS 2
+#define H_BITS 1
+#define S_BLOCK 256u
+#define S_BYTES 14u  // f16 d, u8 scales[4] (4-bit scale per 32 elements), u8 qh[8] (9th index bits)
+#elif defined(TYPE_IQ3_XXS)
+// Q: each quad's 8-bit grid index, 2 bits per element as IQ3_S; H: per unit the block's
+// scale-and-signs word unchanged (not one bit per element: read it whole, iq3xxsWord).
+#define Q_BITS 2
+#define H_BITS 1
+#define S_BLOCK 256u
+#define S_BYTES 2u  // f16 d
 #else
 #error "dequant.glsl: define one TYPE_<NAME>"
 #endif
@@ -132,6 +146,41 @@ int scaleIq4Xs(uint sb, uint ib) {
   return int(low | (high << 4)) - 32;
 }
 
+#if defined(TYPE_IQ3_S) || defined(TYPE_IQ3_XXS)
+#include "tokenfab/iq_grids.h"
+// The 8 low bits of a quad's grid index from its 2-bit Q codes, given as four bytes (bits 0..1).
+uint iqIndex8(uint q) { return (q & 3u) | ((q >> 6) & 0x0Cu) | ((q >> 12) & 0x30u) | ((q >> 18) & 0xC0u); }
+#endif
+#if defined(TYPE_IQ3_XXS)
+// The scale-and-signs word of unit u (its H plane word).
+uint iq3xxsWord(uint rb, uint u) { return wq[((rb + planeH()) >> 2) + u]; }
+// The sub-block scale: d * (0.5 + (w >> 28)) * 0.5, ggml's float order.
+float scaleIq3Xxs(uint sb, uint w) { return wF16(sb) * (0.5 + float(w >> 28)) * 0.5; }
+// The signs of quad j (elements 4j..4j+3) of a unit as bits 0, 8, 16, 24: sign field j / 2 of w
+// (7 bits, the 8th its parity), its low or high nibble.
+uint signsIq3Xxs(uint w, uint j) {
+  const uint field = (w >> (7u * (j >> 1))) & 0x7Fu;
+  const uint n = ((field | ((uint(bitCount(field)) & 1u) << 7)) >> (4u * (j & 1u))) & 15u;
+  return (n & 1u) | ((n & 2u) << 7) | ((n & 4u) << 14) | ((n & 8u) << 21);
+}
+#endif
+#if defined(TYPE_IQ3_S) || defined(TYPE_IQ3_XXS)
+// +1 or -1 for the four elements of a quad whose sign bits are bits 0, 8, 16, 24 of `bits`.
+vec4 signs4(uint bits) { return vec4(1.0) - 2.0 * vec4(uvec4(bits, bits >> 8, bits >> 16, bits >> 24) & 1u); }
+#endif
+#if defined(TYPE_IQ3_S)
+// The scale of 32-element sub-block ib (0..7) of an IQ3_S record (at sb): d * (1 + 2 s), s the
+// nibble ib % 2 of scales[ib / 2] (byte 2 + ib / 2).
+float scaleIq3S(uint sb, uint ib) {
+  return wF16(sb) * float(1u + 2u * ((wByte(sb + 2u + (ib >> 1)) >> (4u * (ib & 1u))) & 15u));
+}
+// The 9th grid-index bits of sub-block ib's eight quads (qh[ib], byte 6 + ib of the record).
+uint qhIq3S(uint sb, uint ib) { return wByte(sb + 6u + ib); }
+// The grid entry (4 magnitudes, element a in byte a) of quad j of a sub-block: q holds the quad's
+// 2-bit Q codes as four bytes, qh the sub-block's 9th index bits.
+uint gridIq3S(uint q, uint qh, uint j) { return kIq3sGrid[iqIndex8(q) | (((qh >> j) & 1u) << 8)]; }
+#endif
+
 #if defined(TYPE_Q4_0)
 float dq(uint rb, uint k) { return float(int(qAt(rb, k)) - 8) * wF16(sAt(rb, k)); }
 
@@ -143,6 +192,26 @@ float dq(uint rb, uint k) {
   const uint s = sAt(rb, k);
   const float dl = wF16(s) * float(scaleIq4Xs(s, (k & 255u) >> 5));
   return dl * float(kIq4Nl[qAt(rb, k)]);
+}
+
+#elif defined(TYPE_IQ3_S)
+float dq(uint rb, uint k) {
+  const uint s = sAt(rb, k);
+  const uint u = k >> 5, j = (k & 31u) >> 2;
+  const uint q = (wq[(rb >> 2) + 2u * u + (j & 1u)] >> (2u * (j >> 1))) & 0x03030303u;
+  const uint g = gridIq3S(q, qhIq3S(s, u & 7u), j);
+  const float v = scaleIq3S(s, u & 7u) * float((g >> (8u * (k & 3u))) & 0xFFu);
+  return hAt(rb, k) != 0u ? -v : v;
+}
+
+#elif defined(TYPE_IQ3_XXS)
+float dq(uint rb, uint k) {
+  const uint u = k >> 5, j = (k & 31u) >> 2;
+  const uint q = (wq[(rb >> 2) + 2u * u + (j & 1u)] >> (2u * (j >> 1))) & 0x03030303u;
+  const uint g = kIq3xxsGrid[iqIndex8(q)];
+  const uint w = iq3xxsWord(rb, u);
+  const float v = scaleIq3Xxs(sAt(rb, k), w) * float((g >> (8u * (k & 3u))) & 0xFFu);
+  return ((signsIq3Xxs(w, j) >> (8u * (k & 3u))) & 1u) != 0u ? -v : v;
 }
 
 #elif defined(TYPE_Q4_1)

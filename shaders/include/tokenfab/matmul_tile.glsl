@@ -51,13 +51,13 @@ void unpackHalf(HalfRaw r, uint k, out vec4 v[4]) { v = r.v; }
 // The quant words of the half unit and its weights as value = a * (code - kCodeOffset) + b.
 struct HalfRaw {
   uvec4 q;  // Q plane: the unit (4 bits), its half (8 bits), or the unit in .xy (2 bits)
-  uvec2 h;  // H plane: the unit's word (1 bit) or words (2 bits)
+  uvec2 h;  // H plane: the unit's word (1 bit) or words (2 bits); IQ3_S: .y the sub-block's qh
   float a;
   float b;
 };
 
-#if defined(TYPE_Q4_0) || defined(TYPE_IQ4_NL) || defined(TYPE_IQ4_XS)
-const float kCodeOffset = 8.0;  // IQ4_NL, IQ4_XS: unused (codes index a table)
+#if defined(TYPE_Q4_0) || defined(TYPE_IQ4_NL) || defined(TYPE_IQ4_XS) || defined(TYPE_IQ3_S) || defined(TYPE_IQ3_XXS)
+const float kCodeOffset = 8.0;  // IQ4_NL, IQ4_XS, IQ3_S, IQ3_XXS: unused (codes index a table)
 #elif defined(TYPE_Q5_0)
 const float kCodeOffset = 16.0;
 #elif defined(TYPE_Q8_0)
@@ -112,6 +112,11 @@ HalfRaw fetchHalf(uint rb, uint k) {
   r.a = wF16(s + 16u) * float(wI8(s + i16));
 #elif defined(TYPE_IQ4_XS)
   r.a = wF16(s) * float(scaleIq4Xs(s, u & 7u));
+#elif defined(TYPE_IQ3_S)
+  r.a = scaleIq3S(s, u & 7u);
+  r.h.y = qhIq3S(s, u & 7u);
+#elif defined(TYPE_IQ3_XXS)
+  r.a = scaleIq3Xxs(s, r.h.x);  // r.h.x: the unit's scale-and-signs word
 #endif
   return r;
 }
@@ -135,7 +140,11 @@ void unpackHalf(HalfRaw r, uint k, out vec4 v[4]) {
 #if defined(TYPE_Q8_0)
     w ^= 0x80808080u;
 #endif
-#if defined(TYPE_IQ4_NL) || defined(TYPE_IQ4_XS)
+#if defined(TYPE_IQ3_S)
+    v[i] = r.a * (bytes4(gridIq3S(w & 0x03030303u, r.h.y, j), 0.0) * signs4(w >> 2));
+#elif defined(TYPE_IQ3_XXS)
+    v[i] = r.a * (bytes4(kIq3xxsGrid[iqIndex8(w & 0x03030303u)], 0.0) * signs4(signsIq3Xxs(r.h.x, j)));
+#elif defined(TYPE_IQ4_NL) || defined(TYPE_IQ4_XS)
     v[i] = r.a * vec4(kIq4Nl[w & 15u], kIq4Nl[(w >> 8) & 15u], kIq4Nl[(w >> 16) & 15u], kIq4Nl[w >> 24]);
 #elif defined(HALF_HAS_MIN)
     precise vec4 t = r.a * bytes4(w, kCodeOffset) + r.b;

@@ -111,6 +111,25 @@ float unitDot(uint rb, uint u, vec4 xv[8]) {
 #else
   return wF16(s) * acc;
 #endif
+#elif defined(TYPE_IQ3_S)
+  // qq[j]: the quad's 2-bit index pieces in bits 0..1 of each byte, its signs in bit 2.
+  const uint qh = qhIq3S(s, u & 7u);
+  float acc = 0.0;
+  for (uint j = 0u; j < 8u; ++j) {
+    const uint g = gridIq3S(qq[j] & 0x03030303u, qh, j);
+    acc += dot(bytes4(g, 0.0) * signs4(qq[j] >> 2), xv[j]);
+  }
+  return scaleIq3S(s, u & 7u) * acc;
+#elif defined(TYPE_IQ3_XXS)
+  // qq[j]: the quad's 2-bit index pieces in bits 0..1 of each byte (bit 2 holds H bits that are
+  // not per element here); the signs and the scale come from the unit's word.
+  const uint w = iq3xxsWord(rb, u);
+  float acc = 0.0;
+  for (uint j = 0u; j < 8u; ++j) {
+    const uint g = kIq3xxsGrid[iqIndex8(qq[j] & 0x03030303u)];
+    acc += dot(bytes4(g, 0.0) * signs4(signsIq3Xxs(w, j)), xv[j]);
+  }
+  return scaleIq3Xxs(s, w) * acc;
 #elif defined(TYPE_Q2_K)
   // Scale bytes 2i and 2i + 1 (sub-unit i of the super-block): scale in the low, min in the high nibble.
   const uint i = u & 7u;
