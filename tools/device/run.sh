@@ -15,7 +15,7 @@ J=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json; [ -f $J ] && export VK_D
 P=/tmp/p; mkdir -p $P; tar -xJf .dev/payload.tar.xz -C $P
 export LD_LIBRARY_PATH=$P/lib TOKENFAB_SHARED_DIR=$PWD/.dev/shared
 CLI=$P/tokenfab-cli; LB=$P/llama-bench; LB25=$P/llama-bench-2025; R=$OUT/r; mkdir -p $R; M=/tmp/m; mkdir -p $M
-MODELS=${MODELS:-"qwen2.5-0.5b:q4_k_m qwen2.5-0.5b:q8_0 llama-3.2-1b:q4_k_m llama-2-7b:q4_0 llama-3-8b:q4_k_m"}
+MODELS=${MODELS:-"qwen2.5-0.5b:q4_k_m qwen2.5-0.5b:q8_0 llama-3.2-1b:q4_k_m llama-2-7b:q4_0 llama-3-8b:q4_k_m qwen3-0.6b:q4_k_m phi-3.5-mini:q4_k_m"}
 save() { tar -czf $OUT/results.tgz -C $OUT r; }
 
 step device; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; timeout 60 $CLI devices
@@ -30,6 +30,8 @@ for g in "" "rows=1" "rows=4" "wg=256" "wg=64" "b2f=0" "chunk=2048" "rows=4,wg=2
   echo "--- TOKENFAB_MATVEC='$g'"
   TOKENFAB_MATVEC="$g" timeout 40 $CLI bench-matmul --type q4_k,q4_0,q8_0,q6_k --rows 14336 --cols 4096 --batch 1 --iters 50
 done 2>&1 | tee $R/matvec_sweep.txt
+step "bench-matmul every GPU type at 14336x4096, batch 1 and 512 (the i-quants' grids are constant arrays)"
+timeout 120 $CLI bench-matmul --rows 14336 --cols 4096 --batch 1,512 --iters 10 | tee $R/matmul_types.txt
 step "bench-matmul prompt products (batch 512): scalar tiles vs tensor cores"
 timeout 90 $CLI bench-matmul --type q4_k,q8_0,q4_0,q6_k,f16 --rows 14336 --cols 4096 --batch 512 --iters 5 --path scalar,coopmat | tee $R/matmul_512.txt
 save
