@@ -9,10 +9,16 @@ namespace {
 // Mistral, TinyLlama, SmolLM and Llama 2/3.x all convert to `llama`; Qwen2/2.5 to `qwen2`;
 // Qwen3 dense models to `qwen3` (no biases; head_dim from attention.key_length, so q may be
 // wider than n_embd).
-constexpr std::array<ArchInfo, 3> kArchs = {{
+// Gemma 2 and 3 (text): NEOX rope, post-norms, GELU FFN, scaled embeddings; gemma2 slides on even
+// blocks (pattern 2) with the global rope base, gemma3 on five of every six (pattern 6) with a
+// base of 10000 there, and has per-head q/k norms.
+constexpr std::array<ArchInfo, 5> kArchs = {{
     {"llama", RopeLayout::kAdjacent, /*qkv_bias_required=*/false, /*qk_norm=*/false},
     {"qwen2", RopeLayout::kNeox, /*qkv_bias_required=*/true, /*qk_norm=*/false},
     {"qwen3", RopeLayout::kNeox, /*qkv_bias_required=*/false, /*qk_norm=*/true},
+    {"gemma2", RopeLayout::kNeox, /*qkv_bias_required=*/false, /*qk_norm=*/false, /*gemma=*/true, /*swa_pattern=*/2},
+    {"gemma3", RopeLayout::kNeox, /*qkv_bias_required=*/false, /*qk_norm=*/true, /*gemma=*/true, /*swa_pattern=*/6,
+     /*rope_base_swa=*/10000.0},
 }};
 
 }  // namespace
