@@ -480,6 +480,68 @@ TEST(RefForwardTiny, Qwen3NormsEachHeadBeforeRope) {
       << refused.status().toString();
 }
 
+// gemma3, one sliding layer with a window of 3: the logits at position p depend on tokens
+// p-2..p only (two prompts that differ before that give identical logits, and differ while the
+// difference is inside the window); the embedding is scaled by sqrt(n_embd). gemma2: the final
+// soft-cap bounds every logit by the cap.
+TEST(RefForwardTiny, GemmaWindowForgetsOlderTokensAndCapsBound) {
+  test::TinyModel spec;
+  spec.arch = "gemma3";
+  spec.qk_norm = true;
+  spec.post_norms = true;
+  spec.tied = true;
+  spec.n_layer = 1;
+  spec.n_embd = 16;
+  spec.n_head = 2;
+  spec.n_head_kv = 1;
+  spec.head_dim = 8;
+  spec.seed = 23;
+  spec.extra_kv = {{"gemma3.attention.sliding_window", gguf::Value::u32(3)}};
+  Result<RefModel> m = loadTiny(spec);
+  ASSERT_TRUE(m.isOk()) << m.status().toString();
+  ASSERT_EQ(m->config().windowOf(0), 3);
+  const std::vector<int32_t> a = {1, 2, 3, 4, 5, 6, 7, 8}, b = {9, 0, 9, 0, 9, 6, 7, 8};  // same from position 5
+  RefModel ma = *m, mb = *m;
+  for (size_t pos = 0; pos < a.size(); ++pos) {
+    Result<std::vector<double>> la = ma.forwardF64(a[pos], int(pos));
+    Result<std::vector<double>> lb = mb.forwardF64(b[pos], int(pos));
+    ASSERT_TRUE(la.isOk() && lb.isOk());
+    double max_diff = 0.0;
+    for (size_t i = 0; i < la->size(); ++i) max_diff = std::max(max_diff, std::abs((*la)[i] - (*lb)[i]));
+    // Position pos sees pos-2..pos: identical inputs there from pos 7 on.
+    if (pos >= 7) {
+      EXPECT_EQ(max_diff, 0.0) << "pos " << pos;
+    } else {
+      EXPECT_GT(max_diff, 1e-6) << "pos " << pos;
+    }
+  }
+  // The embedding scale: inp_embd is the token's row of a known embedding times sqrt(16) = 4.
+  test::TinyModel known = spec;
+  std::vector<float> embd(16 * 10);
+  for (size_t i = 0; i < embd.size(); ++i) embd[i] = 0.01f * float(i % 17);
+  known.values["token_embd.weight"] = embd;
+  Result<RefModel> mk = loadTiny(known);
+  ASSERT_TRUE(mk.isOk());
+  ref::ForwardTrace trace;
+  ASSERT_TRUE(mk->forwardF64(3, 0, &trace).isOk());
+  for (size_t i = 0; i < 16; ++i)
+    EXPECT_DOUBLE_EQ(trace.find("inp_embd")->values[i], double(embd[3 * 16 + i]) * 4.0) << i;
+
+  test::TinyModel g2 = spec;
+  g2.arch = "gemma2";
+  g2.qk_norm = false;
+  g2.extra_kv = {{"gemma2.attention.sliding_window", gguf::Value::u32(3)},
+                 {"gemma2.final_logit_softcapping", gguf::Value::f32(0.25f)},
+                 {"gemma2.attn_logit_softcapping", gguf::Value::f32(0.5f)}};
+  Result<RefModel> m2 = loadTiny(g2);
+  ASSERT_TRUE(m2.isOk()) << m2.status().toString();
+  for (int pos = 0; pos < 5; ++pos) {
+    Result<std::vector<double>> logits = m2->forwardF64(pos + 1, pos);
+    ASSERT_TRUE(logits.isOk());
+    for (double v : *logits) EXPECT_LT(std::abs(v), 0.25) << "pos " << pos;
+  }
+}
+
 // A copy shares the weights but not the KV cache: feeding one never changes the other.
 TEST(RefForwardTiny, CopiesForkTheConversation) {
   test::TinyModel spec;
