@@ -100,7 +100,7 @@ struct AttentionShape {
 // Bytes of scratch recordAttention needs for this shape.
 uint64_t attentionScratchBytes(const AttentionShape& shape);
 // out (n_q, n_heads, head_dim) = causal softmax(q k^T * scale) v over the cache rows
-// 0..pos0+t for query t. q (n_q, n_heads, head_dim); caches (n_ctx, n_kv_heads, head_dim) with
+// 0..pos0+t for query t (with a window: only rows k with pos0 + t - k < window are read). q (n_q, n_heads, head_dim); caches (n_ctx, n_kv_heads, head_dim) with
 // the new rows already stored (recordKvStore + barrier). Two dispatches: split over key chunks,
 // then a combine pass (the barrier between them is recorded here); one when a single chunk
 // holds every key (pos0 + n_q <= chunk).
@@ -112,7 +112,8 @@ Status recordAttention(vk::Recorder& rec, const vk::BufferView& q, const vk::Buf
 // workgroup, keys split over many workgroups (attention_decode.comp). Its per-token values (the
 // key count, the split) are read on the GPU from a small step buffer the host fills with
 // writeDecodeStep before each submission, so a recorded decode step can be replayed at any
-// position. out (n_heads, head_dim) = softmax(q k^T * scale) v over cache rows 0..n_keys-1.
+// position. out (n_heads, head_dim) = softmax(q k^T * scale) v over cache rows 0..n_keys-1 (with
+// a window: the last `window` of them, the start computed on the GPU from n_keys).
 struct AttentionDecodeShape {
   uint32_t n_heads = 0;
   uint32_t n_kv_heads = 0;
