@@ -8,6 +8,8 @@
 //           team's partial dots are summed by subgroup shuffles;
 //   softmax each head by one subgroup (max, exp, sum);
 //   values  invocations over dim pairs x key slices read value rows as consecutive words.
+// With a window only the last `window` keys are read (their start follows n_keys on the GPU); a
+// soft-cap bounds each scaled score.
 // The number of keys, the chunk and the chunk count come from the DecodeStep buffer (written by
 // the host before each submission; the dispatch is indirect from it), so one recorded command
 // buffer serves every position. One chunk: the normalised output goes to `dst`; else partials
@@ -53,8 +55,12 @@ void main() {
   const uint tid = gl_LocalInvocationID.x;
   const uint D = p.head_dim;
   const uint kv_stride = p.n_kv_heads * D;
-  const uint k0 = c * st.chunk;
-  const uint n = k0 < st.n_keys ? min(st.chunk, st.n_keys - k0) : 0u;
+  // Chunk c covers keys [c * chunk, (c + 1) * chunk); of those it reads the ones from the
+  // window's start (sliding window: the last `window` keys) up to n_keys, as keys k0 + j.
+  const uint start = p.window > 0u && st.n_keys > p.window ? st.n_keys - p.window : 0u;
+  const uint k0 = max(c * st.chunk, start);
+  const uint k_end = min((c + 1u) * st.chunk, st.n_keys);
+  const uint n = k0 < k_end ? k_end - k0 : 0u;
   const uint head0 = g * kGroup;
 
   for (uint e = tid; e < kGroup * D; e += kWorkgroup) s_q[e] = q[head0 * D + e] * p.scale;
@@ -79,6 +85,8 @@ void main() {
       s[i] += subgroupShuffleXor(s[i], 2u);
       s[i] += subgroupShuffleXor(s[i], 4u);
     }
+    if (p.softcap > 0.0)
+      for (uint i = 0u; i < kGroup; ++i) s[i] = p.softcap * tanh(clamp(s[i] / p.softcap, -15.0, 15.0));
     if (l8 == 0u)
       for (uint i = 0u; i < kGroup; ++i) s_p[i * kChunkMax + j] = s[i];
   }

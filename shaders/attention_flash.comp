@@ -3,7 +3,9 @@
 // head h) keeps kBQ queries' outputs in registers and walks the keys kBK at a time with an
 // online softmax (running max m and sum l per query; earlier sums rescaled by exp(m_old - m_new)),
 // so no score matrix is ever written, however long the prompt. Query t sits at position
-// pos0 + t and sees keys 0..pos0+t; head h reads kv head h / (n_heads / n_kv_heads).
+// pos0 + t and sees keys 0..pos0+t (with a window: only keys k with pos0 + t - k < window; tiles
+// before the tile's first window are not read); head h reads kv head h / (n_heads / n_kv_heads).
+// A soft-cap bounds each scaled score.
 // q (n_q, n_heads, head_dim) f32; caches (n_ctx, n_kv_heads, head_dim) f32 or (KV_F16) halves
 // packed two per uint; head_dim = kD (a specialization constant), even.
 #extension GL_GOOGLE_include_directive : require
@@ -61,7 +63,9 @@ void main() {
 
   // Keys any query of the tile sees: 0 .. pos0 + q0 + n_rows - 1.
   const uint n_keys = p.pos0 + q0 + n_rows;
-  for (uint k0 = 0u; k0 < n_keys; k0 += kBK) {
+  // The first key the tile's first query sees (later queries' windows start later).
+  const uint first_key = p.window > 0u && p.pos0 + q0 + 1u > p.window ? p.pos0 + q0 + 1u - p.window : 0u;
+  for (uint k0 = first_key; k0 < n_keys; k0 += kBK) {
     barrier();  // s_q/s_m ready (first tile); every reader of the previous tile is done
     for (uint e = tid; e < kBK * kD / 2u; e += kWorkgroup) {
       const uint r = e / (kD / 2u), d = 2u * (e % (kD / 2u));
@@ -81,9 +85,11 @@ void main() {
     for (uint e = tid; e < kBQ * kBK; e += kWorkgroup) {
       const uint r = e / kBK, j = e % kBK;
       float s = -3.0e38;  // masked: a later position, or past the tile's keys
-      if (r < n_rows && k0 + j <= p.pos0 + q0 + r) {
+      const uint qpos = p.pos0 + q0 + r;
+      if (r < n_rows && k0 + j <= qpos && (p.window == 0u || qpos - (k0 + j) < p.window)) {
         s = 0.0;
         for (uint d = 0u; d < kD; ++d) s += s_q[r * kD + d] * s_k[j * kDp + d];
+        if (p.softcap > 0.0) s = p.softcap * tanh(clamp(s / p.softcap, -15.0, 15.0));
       }
       s_s[e] = s;
     }

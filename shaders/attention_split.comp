@@ -3,7 +3,8 @@
 // query t) scores the chunk's keys, softmaxes them locally and writes the unnormalised output
 // with its max and exp-sum; attention_combine.comp merges the chunks (with a single chunk the
 // output is written normalised, and there is no combine pass). Causal: query t (position
-// pos0 + t) sees keys 0..pos0+t. Grouped-query: head h reads kv head h / (n_heads / n_kv_heads).
+// pos0 + t) sees keys 0..pos0+t, with a window only the last `window` of them (the others are
+// not read); a soft-cap bounds each scaled score. Grouped-query: head h reads kv head h / (n_heads / n_kv_heads).
 // q (n_q, n_heads, head_dim) f32; k, v caches (n_ctx, n_kv_heads, head_dim), f32 or (KV_F16)
 // halves packed two per uint; head_dim even and <= 256.
 #extension GL_GOOGLE_include_directive : require
@@ -47,23 +48,26 @@ void main() {
 
   const uint k0 = c * kChunk;
   const uint end = p.pos0 + t + 1;  // causal: keys < end
+  const uint start = p.window > 0u && end > p.window ? end - p.window : 0u;  // sliding window: keys >= start
   const uint n = end > k0 ? min(kChunk, end - k0) : 0u;
+  const uint jb = start > k0 ? min(start - k0, n) : 0u;  // the chunk's keys before the window: skipped
 
   float local_max = -3.0e38;
-  for (uint j = tid; j < n; j += kWorkgroup) {
+  for (uint j = jb + tid; j < n; j += kWorkgroup) {
     const uint kb = (k0 + j) * kv_stride + kvh * D;
     float s = 0.0;
     for (uint d = 0; d < D; d += 2) {
       const vec2 kk = kPair(kb + d);
       s += s_q[d] * kk.x + s_q[d + 1] * kk.y;
     }
+    if (p.softcap > 0.0) s = p.softcap * tanh(clamp(s / p.softcap, -15.0, 15.0));
     s_p[j] = s;
     local_max = max(local_max, s);
   }
   const float m = wgMax(local_max);  // its barriers also publish s_p
 
   float local_sum = 0.0;
-  for (uint j = tid; j < n; j += kWorkgroup) {
+  for (uint j = jb + tid; j < n; j += kWorkgroup) {
     const float e = exp(s_p[j] - m);
     s_p[j] = e;
     local_sum += e;
@@ -73,7 +77,7 @@ void main() {
   const uint out_base = ((t * p.n_heads + h) * p.n_chunks + c) * (D + 2);
   for (uint d = tid; d < D; d += kWorkgroup) {
     float acc = 0.0;
-    for (uint j = 0; j < n; ++j) acc += s_p[j] * vAt((k0 + j) * kv_stride + kvh * D + d);
+    for (uint j = jb; j < n; ++j) acc += s_p[j] * vAt((k0 + j) * kv_stride + kvh * D + d);
     if (p.n_chunks == 1u) {
       // One chunk holds every key: binding 3 is the output itself, normalised here exactly as
       // the combine pass would (its max is this chunk's, exp(0) = 1).

@@ -35,6 +35,10 @@ std::vector<HyperParam> hyperParams(const std::string& arch) {
           {"value length", arch + ".attention.value_length"},
           {"ffn length", arch + ".feed_forward_length"},
           {"rope freq base", arch + ".rope.freq_base"},
+          {"rope base (swa)", arch + ".rope.freq_base_swa"},
+          {"sliding window", arch + ".attention.sliding_window"},
+          {"attn soft-cap", arch + ".attn_logit_softcapping"},
+          {"final soft-cap", arch + ".final_logit_softcapping"},
           {"rope dimension", arch + ".rope.dimension_count"},
           {"rms eps", arch + ".attention.layer_norm_rms_epsilon"},
           {"vocab size (meta)", arch + ".vocab_size"}};

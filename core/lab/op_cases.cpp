@@ -152,6 +152,42 @@ OpCase siluMulCase() {
           }};
 }
 
+OpCase geluMulCase() {
+  return {"gelu_mul", kSiluBound, kOfMaxRef,
+          [](vk::Device& dev, const CaseSize& size, uint64_t seed) -> Result<PreparedOp> {
+            const uint64_t n = isCheck(size) ? 1001 : benchElements(size);
+            Rng rng(seed);
+            auto gate = std::make_shared<std::vector<float>>(rng.floats(n, -20, 20));
+            auto up = std::make_shared<std::vector<float>>(rng.floats(n, -3, 3));
+            TF_ASSIGN_OR_RETURN(auto bg, uploaded(dev, *gate));
+            TF_ASSIGN_OR_RETURN(auto bu, uploaded(dev, *up));
+            TF_ASSIGN_OR_RETURN(auto out, guarded(dev, n * 4));
+            PreparedOp op{dims({n}), "", 12.0 * n};
+            op.record = [=](vk::Recorder& r) {
+              return ops::recordGeluMul(r, bg->view(), bu->view(), out->view(), n);
+            };
+            op.error = floatError(out, [=] { return ref::geluMul(*gate, *up); });
+            return op;
+          }};
+}
+
+// Values well past the cap (|x| up to 60 for a cap of 12), where tanh saturates.
+OpCase softcapCase() {
+  return {"softcap", kSiluBound, kOfMaxRef,
+          [](vk::Device& dev, const CaseSize& size, uint64_t seed) -> Result<PreparedOp> {
+            const uint64_t n = isCheck(size) ? 1001 : benchElements(size);
+            constexpr float kCap = 12.0f;
+            Rng rng(seed);
+            auto x = std::make_shared<std::vector<float>>(rng.floats(n, -60, 60));
+            TF_ASSIGN_OR_RETURN(auto bx, uploaded(dev, *x));
+            TF_ASSIGN_OR_RETURN(auto out, guarded(dev, n * 4));
+            PreparedOp op{dims({n}), "", 8.0 * n};
+            op.record = [=](vk::Recorder& r) { return ops::recordSoftcap(r, bx->view(), out->view(), n, kCap); };
+            op.error = floatError(out, [=] { return ref::softcap(*x, kCap); });
+            return op;
+          }};
+}
+
 // Row shapes: (rows, cols) small and odd for checks, (n / 4096, 4096) for benches.
 std::pair<uint32_t, uint32_t> rowShape(const CaseSize& size, uint32_t check_rows, uint32_t check_cols) {
   if (isCheck(size)) return {check_rows, check_cols};
@@ -326,12 +362,19 @@ constexpr uint32_t kBenchHeads = 32, kBenchKvHeads = 8, kBenchHeadDim = 128;
 
 // The general path (split over key chunks, then combine). deep: 4x the keys (bench 8192, check
 // 300 > one 256-key chunk, so the combine pass runs).
-OpCase attentionSplitCase(ops::KvType type, bool deep) {
-  std::string name = std::string("attention ") + kvName(type) + " split" + (deep ? " (deep)" : "");
+// sliding: gemma's sliding window (29 keys on checks, 4096 on benches: keys before it are not
+// read) with gemma2's soft-capping of the scores (cap 2, so that it bends them).
+OpCase attentionSplitCase(ops::KvType type, bool deep, bool sliding = false) {
+  std::string name = std::string("attention ") + kvName(type) + " split" + (deep ? " (deep)" : "") +
+                     (sliding ? " sliding+softcap" : "");
   return {name, kAttentionBound, kOfMaxRef,
-          [type, deep](vk::Device& dev, const CaseSize& size, uint64_t seed) -> Result<PreparedOp> {
+          [type, deep, sliding](vk::Device& dev, const CaseSize& size, uint64_t seed) -> Result<PreparedOp> {
             ops::AttentionShape shape;
             const bool small = isCheck(size);
+            if (sliding) {
+              shape.window = small ? 29 : 4096;
+              shape.softcap = 2.0f;
+            }
             shape.n_q = small ? 3 : 1;
             shape.n_heads = small ? 4 : kBenchHeads;
             shape.n_kv_heads = small ? 2 : kBenchKvHeads;
@@ -361,7 +404,7 @@ OpCase attentionSplitCase(ops::KvType type, bool deep) {
             op.error = floatError(out, [=] {
               return ref::attention(*q, *cache.k_values, *cache.v_values, shape.n_q, shape.n_heads,
                                     shape.n_kv_heads, shape.head_dim, shape.pos0,
-                                    1.0 / std::sqrt(double(shape.head_dim)));
+                                    1.0 / std::sqrt(double(shape.head_dim)), shape.window, shape.softcap);
             });
             return op;
           }};
@@ -369,20 +412,25 @@ OpCase attentionSplitCase(ops::KvType type, bool deep) {
 
 // The decode path (GQA heads together, step parameters from a buffer): kUnsupported where the
 // device lacks what it needs.
-OpCase attentionStepCase(ops::KvType type, bool deep) {
-  std::string name = std::string("attention ") + kvName(type) + " step" + (deep ? " (deep)" : "");
+OpCase attentionStepCase(ops::KvType type, bool deep, bool sliding = false) {
+  std::string name = std::string("attention ") + kvName(type) + " step" + (deep ? " (deep)" : "") +
+                     (sliding ? " sliding+softcap" : "");
   return {
       name, kAttentionBound, kOfMaxRef,
-      [type, deep](vk::Device& dev, const CaseSize& size, uint64_t seed) -> Result<PreparedOp> {
+      [type, deep, sliding](vk::Device& dev, const CaseSize& size, uint64_t seed) -> Result<PreparedOp> {
         const bool small = isCheck(size);
         const uint32_t n_keys = small ? (deep ? 300 : 40) : (deep ? 8192 : 2048);
-        const ops::AttentionDecodeShape shape{small ? 8u : kBenchHeads,
+        ops::AttentionDecodeShape shape{small ? 8u : kBenchHeads,
                                               small ? 2u : kBenchKvHeads,
                                               small ? 64u : kBenchHeadDim,
                                               n_keys,
                                               0.f,
                                               type,
                                               0};
+        if (sliding) {  // as attentionSplitCase
+          shape.window = small ? 29 : 4096;
+          shape.softcap = 2.0f;
+        }
         if (!ops::attentionDecodeSupported(dev, shape))
           return Status(Code::kUnsupported, "the device has no decode-attention path for this shape");
         Rng rng(seed);
@@ -408,7 +456,8 @@ OpCase attentionStepCase(ops::KvType type, bool deep) {
         };
         op.error = floatError(out, [=] {
           return ref::attention(*q, *cache.k_values, *cache.v_values, 1, shape.n_heads, shape.n_kv_heads,
-                                shape.head_dim, n_keys - 1, 1.0 / std::sqrt(double(shape.head_dim)));
+                                shape.head_dim, n_keys - 1, 1.0 / std::sqrt(double(shape.head_dim)), shape.window,
+                                shape.softcap);
         });
         return op;
       }};
@@ -504,6 +553,8 @@ std::vector<OpCase> opCases() {
                                binaryCase(true),
                                binaryCase(false),
                                siluMulCase(),
+                               geluMulCase(),
+                               softcapCase(),
                                rmsNormCase(),
                                softmaxCase(),
                                argmaxCase(),
@@ -515,6 +566,10 @@ std::vector<OpCase> opCases() {
       cases.push_back(attentionSplitCase(type, deep));
       cases.push_back(attentionStepCase(type, deep));
     }
+  for (ops::KvType type : {ops::KvType::kF32, ops::KvType::kF16}) {  // gemma: deep, so whole chunks lie before the window
+    cases.push_back(attentionSplitCase(type, true, true));
+    cases.push_back(attentionStepCase(type, true, true));
+  }
   for (const gguf::TypeTraits& t : gguf::typeTable()) {
     if (!t.gpu_decode) continue;
     cases.push_back(matMulCase(t.type, 1));

@@ -151,6 +151,30 @@ const std::vector<Shape>& shapeTable() {
     phi35.add_bos = true;
     s.push_back(phi35);
 
+    // https://huggingface.co/google/gemma-3-1b-it/blob/main/config.json: head_dim 256, one kv
+    // head, sliding window 512 on five of every six layers (rope base 10000 there, 1e6 on the
+    // global ones), q/k norms, post-norms, GELU FFN, tied; 999,885,952 parameters.
+    Shape g3;
+    g3.name = "gemma-3-1b";
+    g3.title = "Gemma 3 1B (synthetic)";
+    g3.arch = "gemma3";
+    g3.n_vocab = 262144;
+    g3.n_embd = 1152, g3.n_layer = 26, g3.n_head = 4, g3.n_head_kv = 1, g3.n_ff = 6912;
+    g3.head_dim = 256;
+    g3.n_ctx_train = 32768;
+    g3.rope_freq_base = 1000000.0;
+    g3.rope_freq_base_swa = 10000.0;
+    g3.sliding_window = 512;
+    g3.rms_eps = 1e-6;
+    g3.tied_output = true;
+    g3.qk_norm = true;
+    g3.post_norms = true;
+    g3.vocab = VocabKind::kSpm;
+    g3.tokenizer_pre = "default";
+    g3.bos_id = 1, g3.eos_id = 2;  // the synthetic SPM vocabulary's <s> and </s>
+    g3.add_bos = true;
+    s.push_back(g3);
+
     // Small enough for unit tests on the CPU reference; qwen2-like (biases, tied output).
     Shape tiny = qwen;
     tiny.name = "tiny";
@@ -445,6 +469,7 @@ std::vector<PlannedTensor> planTensors(const Shape& shape, FileType type, uint32
       add(b + "attn_k_norm.weight", {shape.headDim()}, Fill::kNorm, l);
     }
     add(b + "attn_output.weight", {q_dim, embd}, Fill::kMatrix, l);
+    if (shape.post_norms) add(b + "post_attention_norm.weight", {embd}, Fill::kNorm, l);
     add(b + "ffn_norm.weight", {embd}, Fill::kNorm, l);
     if (shape.fused_qkv_up) {
       add(b + "ffn_up.weight", {embd, 2 * ff}, Fill::kMatrix, l);
@@ -453,6 +478,7 @@ std::vector<PlannedTensor> planTensors(const Shape& shape, FileType type, uint32
       add(b + "ffn_up.weight", {embd, ff}, Fill::kMatrix, l);
     }
     add(b + "ffn_down.weight", {ff, embd}, Fill::kMatrix, l);
+    if (shape.post_norms) add(b + "post_ffw_norm.weight", {embd}, Fill::kNorm, l);
   }
   std::stable_sort(plan.begin(), plan.end(), loaderOrder);
   return plan;
@@ -501,6 +527,10 @@ std::vector<std::pair<std::string, Value>> metadata(const Shape& shape, FileType
   if (shape.head_dim != 0) {  // the qwen3 converter writes the head size, not rope.dimension_count
     kv.emplace_back(p + "attention.key_length", Value::u32(shape.head_dim));
     kv.emplace_back(p + "attention.value_length", Value::u32(shape.head_dim));
+  }
+  if (shape.sliding_window != 0) {  // the gemma3 converter's keys (no pattern key: the default of 6)
+    kv.emplace_back(p + "attention.sliding_window", Value::u32(shape.sliding_window));
+    kv.emplace_back(p + "rope.freq_base_swa", Value::f32(static_cast<float>(shape.rope_freq_base_swa)));
   }
   if (shape.arch == "llama") {  // the llama converter also writes these two
     kv.emplace_back(p + "vocab_size", Value::u32(shape.n_vocab));

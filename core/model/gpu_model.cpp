@@ -115,6 +115,11 @@ Status GpuModel::upload(const gguf::GgufFile& file, const ProgressFn& progress) 
   }
   TF_RETURN_IF_ERROR(vector(w.output_norm, m_output_norm));
   TF_RETURN_IF_ERROR(vector(w.rope_freqs, m_rope_freqs));
+  if (m_config.embd_scale != 1.0) {
+    const float scale = float(m_config.embd_scale);
+    TF_ASSIGN_OR_RETURN(m_embd_scale, dev.createBuffer(sizeof(float)));
+    TF_RETURN_IF_ERROR(dev.upload(m_embd_scale.view(), &scale, sizeof(float)));
+  }
   m_layers.resize(w.layers.size());
   for (size_t l = 0; l < w.layers.size(); ++l) {
     const LayerWeights& lw = w.layers[l];
@@ -126,6 +131,8 @@ Status GpuModel::upload(const gguf::GgufFile& file, const ProgressFn& progress) 
     TF_RETURN_IF_ERROR(vector(lw.attn_v_bias, g.bv));
     TF_RETURN_IF_ERROR(vector(lw.attn_q_norm, g.q_norm));
     TF_RETURN_IF_ERROR(vector(lw.attn_k_norm, g.k_norm));
+    TF_RETURN_IF_ERROR(vector(lw.attn_post_norm, g.attn_post_norm));
+    TF_RETURN_IF_ERROR(vector(lw.ffn_post_norm, g.ffn_post_norm));
     if (g.bq.size() && g.bk.size() && g.bv.size()) {  // [bq | bk | bv] for the fused rope + store
       TF_ASSIGN_OR_RETURN(g.bqkv, dev.createBuffer(g.bq.size() + g.bk.size() + g.bv.size()));
       TF_ASSIGN_OR_RETURN(vk::Recorder rec, dev.newRecorder());
@@ -395,6 +402,10 @@ Status GpuModel::record(vk::Recorder& rec, GpuState& s, uint32_t n, int32_t pos0
   line.start();
   // x (n, n_embd) = token_embd[ids]
   TF_RETURN_IF_ERROR(ops::recordGetRows(rec, m_token_embd, s.ids.view(), s.x.view(), n));
+  if (m_embd_scale.size()) {  // gemma: x *= sqrt(n_embd)
+    TF_RETURN_IF_ERROR(line.done("get_rows"));
+    TF_RETURN_IF_ERROR(ops::recordMul(rec, s.x.view(), m_embd_scale.view(), s.x.view(), n * e, 1));
+  }
   TF_RETURN_IF_ERROR(line.done("get_rows", {{"inp_embd", &s.x, e}}));
   for (int l = 0; l < m_config.n_layer; ++l) {
     TF_RETURN_IF_ERROR(attentionBlock(line, s, l, n, pos0));
@@ -418,8 +429,8 @@ Status GpuModel::attentionBlock(Line& line, GpuState& s, int l, uint32_t n, int3
   ops::RopeConfig rope;
   rope.layout = c.rope_layout;
   rope.n_rot = uint32_t(c.n_rot);
-  rope.freq_base = float(c.rope_freq_base);
-  rope.freq_scale = float(c.ropeFreqScale());
+  rope.freq_base = float(c.ropeBaseOf(l));  // gemma3's sliding layers have their own base
+  rope.freq_scale = float(c.ropeFreqScaleOf(l));
 
   // q (n, n_head * head_dim), k (n, n_kv * head_dim), v (n, n_kv * head_dim). A decode step
   // folds the norm into the grouped product where that pays (m_norm_fold_max_elements); the
@@ -496,19 +507,42 @@ Status GpuModel::attentionBlock(Line& line, GpuState& s, int l, uint32_t n, int3
     TF_RETURN_IF_ERROR(line.done("kv_store"));
   }
 
-  // attn (n, n_head * head_dim) over cache rows 0..pos0+n
+  // attn (n, n_head * head_dim) over cache rows 0..pos0+n (a sliding layer: the last `window`
+  // of them for each query)
+  const uint32_t window = uint32_t(c.windowOf(l));
+  const float softcap = float(c.attn_softcap);
   if (n == 1 && s.step.size() > 0) {  // keys and split from the step buffer: replayable
+    ops::AttentionDecodeShape shape = decodeShape(s.n_ctx);
+    shape.window = window;  // its start follows the step's key count on the GPU
+    shape.softcap = softcap;
     TF_RETURN_IF_ERROR(ops::recordAttentionDecode(rec, s.q.view(), s.k_cache[size_t(l)].view(),
                                                   s.v_cache[size_t(l)].view(), s.scratch.view(), s.attn.view(),
-                                                  decodeShape(s.n_ctx), s.step.view()));
+                                                  shape, s.step.view()));
   } else {
     ops::AttentionShape shape{n, uint32_t(c.n_head), n_kv, uint32_t(c.head_dim), uint32_t(pos0), 0.0f, kv_type, 0};
+    shape.window = window;
+    shape.softcap = softcap;
     TF_RETURN_IF_ERROR(ops::recordAttention(rec, s.q.view(), s.k_cache[size_t(l)].view(), s.v_cache[size_t(l)].view(),
                                             s.scratch.view(), s.attn.view(), shape));
   }
   TF_RETURN_IF_ERROR(line.done("attention", {{blk + "attn_out", &s.attn, uint64_t(c.qDim())}}));
+  if (g.attn_post_norm.size()) {  // gemma: x += post_attention_norm(attn wo)
+    TF_RETURN_IF_ERROR(product(rec, g.wo, s.attn, s.proj, n));
+    TF_RETURN_IF_ERROR(line.done("matmul_o"));
+    TF_RETURN_IF_ERROR(postNormResidual(line, s, g.attn_post_norm, n));
+    return line.done("residual", {{blk + "ffn_inp", &s.x, e}});
+  }
   TF_RETURN_IF_ERROR(product(rec, g.wo, s.attn, s.x, n, true));  // x += attn wo
   return line.done("matmul_o", {{blk + "ffn_inp", &s.x, e}});
+}
+
+Status GpuModel::postNormResidual(Line& line, GpuState& s, const vk::Buffer& post_norm, uint32_t n) {
+  vk::Recorder& rec = line.rec();
+  const uint64_t e = uint64_t(m_config.n_embd);
+  TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.proj.view(), post_norm.view(), s.proj.view(), n, uint32_t(e),
+                                        float(m_config.rms_eps)));
+  TF_RETURN_IF_ERROR(line.done("post_norm"));  // the normed output, for the residual add
+  return ops::recordAdd(rec, s.x.view(), s.proj.view(), s.x.view(), n * e);
 }
 
 // x += w_down . (silu(w_gate . h) * (w_up . h)), h = rms_norm(x) * ffn_norm.
@@ -519,6 +553,30 @@ Status GpuModel::feedForwardBlock(Line& line, GpuState& s, int l, uint32_t n) {
   const uint64_t e = uint64_t(c.n_embd), n_ff = uint64_t(c.nFf(l));
   const std::string blk = "blk." + std::to_string(l) + ".";
   const float eps = float(c.rms_eps);
+  if (c.gemma) {  // x += post_ffw_norm(w_down . (gelu_tanh(w_gate . h) * (w_up . h)))
+    const ops::QuantMatrix gate_up[2] = {g.w_gate, g.w_up};
+    const vk::BufferView gate_up_out[2] = {s.gate.view(), s.up.view()};
+    if (n == 1 && !line.tapping() && (g.w_gate.rows + g.w_up.rows) * e <= m_norm_fold_max_elements) {
+      const ops::FusedNorm norm{g.ffn_norm.view(), eps, s.xn.view()};
+      TF_RETURN_IF_ERROR(ops::recordMatVecGroup(rec, gate_up, s.x.view(), gate_up_out, &norm));
+    } else {
+      TF_RETURN_IF_ERROR(ops::recordRmsNorm(rec, s.x.view(), g.ffn_norm.view(), s.xn.view(), n, uint32_t(e), eps));
+      TF_RETURN_IF_ERROR(line.done("rms_norm", {{blk + "ffn_norm", &s.xn, e}}));
+      if (n == 1) {
+        TF_RETURN_IF_ERROR(ops::recordMatVecGroup(rec, gate_up, s.xn.view(), gate_up_out));
+      } else {
+        TF_RETURN_IF_ERROR(product(rec, g.w_gate, s.xn, s.gate, n));  // gate (n, n_ff)
+        TF_RETURN_IF_ERROR(product(rec, g.w_up, s.xn, s.up, n));      // up (n, n_ff)
+      }
+    }
+    TF_RETURN_IF_ERROR(line.done("matmul_gate_up"));
+    TF_RETURN_IF_ERROR(ops::recordGeluMul(rec, s.gate.view(), s.up.view(), s.gate.view(), n * n_ff));
+    TF_RETURN_IF_ERROR(line.done("gelu_mul", {{blk + "ffn_act", &s.gate, n_ff}}));
+    TF_RETURN_IF_ERROR(product(rec, g.w_down, s.gate, s.proj, n));
+    TF_RETURN_IF_ERROR(line.done("matmul_down"));
+    TF_RETURN_IF_ERROR(postNormResidual(line, s, g.ffn_post_norm, n));
+    return line.done("residual", {{blk + "out", &s.x, e}});
+  }
   if (n == 1 && !line.tapping() && (g.w_gate.rows + g.w_up.rows) * e <= m_norm_fold_max_elements) {
     // the norm, gate, up and the SwiGLU in one dispatch
     const ops::FusedNorm norm{g.ffn_norm.view(), eps, s.xn.view()};
@@ -563,6 +621,12 @@ Status GpuModel::outputHead(Line& line, GpuState& s, uint32_t n, bool all_logits
     TF_RETURN_IF_ERROR(line.done("rms_norm"));
   }
   TF_RETURN_IF_ERROR(product(rec, m_output, s.xn, s.logits, rows));
+  if (m_config.final_softcap > 0.0) {  // gemma2: logits = cap tanh(logits / cap)
+    TF_RETURN_IF_ERROR(line.done("matmul_output"));
+    const uint64_t n_logits = uint64_t(rows) * uint64_t(m_config.n_vocab);
+    TF_RETURN_IF_ERROR(ops::recordSoftcap(rec, s.logits.view(), s.logits.view(), n_logits, float(m_config.final_softcap)));
+    return line.done("softcap");  // logits, for the host
+  }
   return line.done("matmul_output");  // logits, for the host
 }
 

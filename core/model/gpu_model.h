@@ -25,6 +25,7 @@ struct GpuLayer {
   vk::Buffer bq, bk, bv;           // (q_dim) (k_dim) (v_dim) f32, empty when absent
   vk::Buffer bqkv;                 // [bq | bk | bv] when all three exist (fused rope + store)
   vk::Buffer q_norm, k_norm;       // (head_dim) f32 per-head norms of q and k (qwen3), empty when absent
+  vk::Buffer attn_post_norm, ffn_post_norm;  // (n_embd) f32 gemma's norms of each block's output, empty when absent
   ops::QuantMatrix wq, wk, wv, wo, w_gate, w_up, w_down;
 };
 
@@ -38,7 +39,8 @@ struct GpuState {
   vk::Buffer xn;                             // (n_batch, n_embd) normed input of a block
   vk::Buffer q, k, v;                        // (n_batch, q_dim) (n_batch, k_dim) (n_batch, v_dim)
   vk::Buffer attn;                           // (n_batch, q_dim) attention output, heads concatenated
-  vk::Buffer proj;                           // (n_embd) the last row of x, for the output norm
+  vk::Buffer proj;                           // (n_batch, n_embd) the last row of x for the output norm; gemma:
+                                             // a block's output before its post-norm and residual add
   vk::Buffer gate, up;                       // (n_batch, n_ff) ; gate also holds silu(gate) * up
   vk::Buffer scratch;                        // attention split-K partials
   vk::Buffer logits;                         // (n_logit_rows, n_vocab) host-visible
@@ -90,6 +92,8 @@ class GpuModel {
                 std::vector<const char*>* marks);
   Status attentionBlock(Line& line, GpuState& s, int layer, uint32_t n, int32_t pos0);
   Status feedForwardBlock(Line& line, GpuState& s, int layer, uint32_t n);
+  // gemma: x += rms_norm(out) * post_norm, for a block output `out` (n, n_embd) in s.proj.
+  Status postNormResidual(Line& line, GpuState& s, const vk::Buffer& post_norm, uint32_t n);
   Status outputHead(Line& line, GpuState& s, uint32_t n, bool all_logits);
   Status product(vk::Recorder& rec, const ops::QuantMatrix& w, const vk::Buffer& x, const vk::Buffer& y, uint32_t n,
                  bool accumulate = false) const;
@@ -105,6 +109,7 @@ class GpuModel {
   ops::QuantMatrix m_token_embd, m_output;
   vk::Buffer m_output_norm;   // (n_embd) f32
   vk::Buffer m_rope_freqs;    // (n_rot / 2) f32, empty when absent
+  vk::Buffer m_embd_scale;    // (1) f32 gemma's sqrt(n_embd), empty when the embedding is not scaled
   std::vector<GpuLayer> m_layers;
   std::vector<vk::Buffer> m_weight_buffers;  // owns every matrix's memory
   uint64_t m_weight_bytes = 0;

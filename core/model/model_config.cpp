@@ -199,6 +199,25 @@ Status readHyperParams(const GgufFile& file, ModelConfig& c) {
   return Status::ok();
 }
 
+// Gemma 2/3: the embedding scale, the sliding window and its layers, soft-capping.
+Status readGemmaParams(const GgufFile& file, const ArchInfo& arch, ModelConfig& c) {
+  if (!arch.gemma) return Status::ok();
+  const std::string p = c.arch + ".";
+  c.gemma = true;
+  c.embd_scale = std::sqrt(static_cast<double>(c.n_embd));
+  TF_ASSIGN_OR_RETURN(c.sliding_window, readDim(file, p + "attention.sliding_window", 0, int64_t{1} << 30));
+  c.swa.assign(static_cast<size_t>(c.n_layer), false);
+  if (c.sliding_window > 0 && arch.swa_pattern > 0) {
+    for (int32_t l = 0; l < c.n_layer; ++l) c.swa[static_cast<size_t>(l)] = l % arch.swa_pattern < arch.swa_pattern - 1;
+  }
+  const double base_swa = arch.rope_base_swa > 0 ? arch.rope_base_swa : c.rope_freq_base;
+  TF_ASSIGN_OR_RETURN(c.rope_freq_base_swa, readFloat(file, p + "rope.freq_base_swa", base_swa, 0.0, 1e12));
+  TF_ASSIGN_OR_RETURN(c.attn_softcap, readFloat(file, p + "attn_logit_softcapping", 0.0, -1.0, 1e6));
+  TF_ASSIGN_OR_RETURN(c.final_softcap, readFloat(file, p + "final_logit_softcapping", 0.0, -1.0, 1e6));
+  if (c.attn_softcap < 0.0 || c.final_softcap < 0.0) return badParam("a soft-capping value is negative");
+  return Status::ok();
+}
+
 Status readTensorMap(const GgufFile& file, const ArchInfo& arch, ModelConfig& c) {
   ModelWeights& w = c.weights;
   const uint64_t n_embd = static_cast<uint64_t>(c.n_embd);
@@ -279,6 +298,10 @@ Status readTensorMap(const GgufFile& file, const ArchInfo& arch, ModelConfig& c)
       TF_ASSIGN_OR_RETURN(lw.ffn_up, findWeight(file, b + "ffn_up.weight", n_embd, n_ff, true, "n_embd, n_ff"));
     }
     TF_ASSIGN_OR_RETURN(lw.ffn_down, findWeight(file, b + "ffn_down.weight", n_ff, n_embd, true, "n_ff, n_embd"));
+    if (arch.gemma) {
+      TF_ASSIGN_OR_RETURN(lw.attn_post_norm, findWeight(file, b + "post_attention_norm.weight", n_embd, 0, true, "n_embd"));
+      TF_ASSIGN_OR_RETURN(lw.ffn_post_norm, findWeight(file, b + "post_ffw_norm.weight", n_embd, 0, true, "n_embd"));
+    }
   }
   return Status::ok();
 }
@@ -313,6 +336,7 @@ Result<ModelConfig> ModelConfig::fromGguf(const GgufFile& file) {
   if (Result<std::string> name = file.getString("general.name"); name.isOk()) c.name = *name;
 
   TF_RETURN_IF_ERROR(readHyperParams(file, c).withContext(c.arch));
+  TF_RETURN_IF_ERROR(readGemmaParams(file, *arch, c).withContext(c.arch));
   TF_RETURN_IF_ERROR(readTensorMap(file, *arch, c).withContext(c.arch));
 
   // By rows, so that the parts of a fused tensor add up to it once.
@@ -329,8 +353,8 @@ Result<ModelConfig> ModelConfig::fromGguf(const GgufFile& file) {
   if (!c.tied_output) count(w.output);
   for (const LayerWeights& lw : w.layers) {
     for (const WeightRef* ref : {&lw.attn_norm, &lw.attn_q, &lw.attn_k, &lw.attn_v, &lw.attn_q_bias, &lw.attn_k_bias,
-                                 &lw.attn_v_bias, &lw.attn_q_norm, &lw.attn_k_norm, &lw.attn_output, &lw.ffn_norm,
-                                 &lw.ffn_gate, &lw.ffn_up, &lw.ffn_down}) {
+                                 &lw.attn_v_bias, &lw.attn_q_norm, &lw.attn_k_norm, &lw.attn_output, &lw.attn_post_norm,
+                                 &lw.ffn_norm, &lw.ffn_gate, &lw.ffn_up, &lw.ffn_down, &lw.ffn_post_norm}) {
       count(*ref);
     }
   }
@@ -354,6 +378,13 @@ std::string ModelConfig::summary() const {
     s << ", fused qkv";
   if (!weights.layers.empty() && weights.layers.front().ffn_gate.index == weights.layers.front().ffn_up.index)
     s << ", fused gate|up";
+  if (sliding_window > 0) {
+    s << ", sliding window " << sliding_window << " on " << std::count(swa.begin(), swa.end(), true) << " of " << n_layer
+      << " layers (rope base " << rope_freq_base_swa << ")";
+  }
+  if (attn_softcap > 0.0) s << ", attention soft-cap " << attn_softcap;
+  if (final_softcap > 0.0) s << ", final soft-cap " << final_softcap;
+  if (gemma) s << ", gelu ffn, post-norms, embeddings x" << embd_scale;
   s << ", rms eps " << rms_eps << (tied_output ? ", tied output" : "");
   return s.str();
 }

@@ -15,6 +15,8 @@ constexpr const char* kBlockTensors[] = {"attn_norm", "attn_q", "attn_k",  "attn
 constexpr const char* kFusedBlockTensors[] = {"attn_norm", "attn_output", "ffn_norm", "ffn_up", "ffn_down"};
 // Architectures with ArchInfo::qk_norm also need these in every block.
 constexpr const char* kQkNormTensors[] = {"attn_q_norm", "attn_k_norm"};
+// Gemma's norms of the attention and FFN outputs.
+constexpr const char* kPostNormTensors[] = {"post_attention_norm", "post_ffw_norm"};
 // A cap so a hostile block_count cannot make the check loop for long (real models: < 200).
 constexpr uint64_t kMaxBlocks = 1u << 16;
 
@@ -79,6 +81,8 @@ std::vector<Status> runnableProblems(const gguf::GgufFile& file) {
           for (const char* part : {"attn_q", "attn_k", "attn_v"}) require(blk + part + ".weight");
         if (arch_info != nullptr && arch_info->qk_norm)
           for (const char* part : kQkNormTensors) require("blk." + std::to_string(b) + "." + part + ".weight");
+        if (arch_info != nullptr && arch_info->gemma)
+          for (const char* part : kPostNormTensors) require("blk." + std::to_string(b) + "." + part + ".weight");
       }
     }
   }

@@ -113,7 +113,7 @@ Status recordAttention(vk::Recorder& rec, const vk::BufferView& q, const vk::Buf
     TF_ASSIGN_OR_RETURN(const vk::Pipeline* flash,
                         dev.pipeline({s.kv_type == KvType::kF16 ? "attention_flash_f16" : "attention_flash_f32", 4,
                                       sizeof(abi::AttentionParams), {wg, tile.bq, tile.bk, s.head_dim}}));
-    const abi::AttentionParams p{s.n_q, s.n_heads, s.n_kv_heads, s.head_dim, s.pos0, 0, scale};
+    const abi::AttentionParams p{s.n_q, s.n_heads, s.n_kv_heads, s.head_dim, s.pos0, 0, scale, s.window, s.softcap};
     const uint32_t groups = (s.n_q + tile.bq - 1) / tile.bq;
     return rec.dispatch(*flash, {q.sub(0, q_bytes), k_cache.sub(0, kv_bytes), v_cache.sub(0, kv_bytes), out.sub(0, q_bytes)},
                         p, groups, s.n_heads);
@@ -124,7 +124,7 @@ Status recordAttention(vk::Recorder& rec, const vk::BufferView& q, const vk::Buf
   TF_ASSIGN_OR_RETURN(const vk::Pipeline* split, dev.pipeline({shader, 4, sizeof(abi::AttentionParams), {wg, chunk}}));
   TF_ASSIGN_OR_RETURN(const vk::Pipeline* combine,
                       dev.pipeline({"attention_combine", 2, sizeof(abi::AttentionCombineParams), {64}}));
-  abi::AttentionParams p{s.n_q, s.n_heads, s.n_kv_heads, s.head_dim, s.pos0, n_chunks, scale};
+  abi::AttentionParams p{s.n_q, s.n_heads, s.n_kv_heads, s.head_dim, s.pos0, n_chunks, scale, s.window, s.softcap};
   if (n_chunks == 1) {  // every key in one chunk: the split pass writes the output itself
     return rec.dispatch(*split, {q.sub(0, q_bytes), k_cache.sub(0, kv_bytes), v_cache.sub(0, kv_bytes), out.sub(0, q_bytes)},
                         p, 1, s.n_heads, s.n_q);
@@ -225,7 +225,7 @@ Status recordAttentionDecode(vk::Recorder& rec, const vk::BufferView& q, const v
   TF_ASSIGN_OR_RETURN(const vk::Pipeline* combine,
                       dev.pipeline({"attention_combine_step", 3, sizeof(abi::AttentionCombineParams), {64}}));
   const float scale = s.scale != 0.0f ? s.scale : 1.0f / std::sqrt(static_cast<float>(s.head_dim));
-  const abi::AttentionDecodeParams p{s.n_heads, s.n_kv_heads, s.head_dim, scale};
+  const abi::AttentionDecodeParams p{s.n_heads, s.n_kv_heads, s.head_dim, scale, s.window, s.softcap};
   const vk::BufferView st = step.sub(0, kDecodeStepBytes);
   TF_RETURN_IF_ERROR(rec.dispatchIndirect(*split,
                                           {q.sub(0, q_bytes), k_cache.sub(0, kv_bytes), v_cache.sub(0, kv_bytes),

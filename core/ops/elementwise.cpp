@@ -1,5 +1,6 @@
-// add, mul, silu_mul: flat elementwise ops, split into pieces when a tensor exceeds one binding.
+// add, mul, silu_mul, gelu_mul, softcap: flat elementwise ops, split into pieces when a tensor exceeds one binding.
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "ops/op_util.h"
@@ -61,6 +62,29 @@ Status recordBinary(const char* op, const char* shader, vk::Recorder& rec, const
   return Status::ok();
 }
 
+// The gated units (silu_mul, gelu_mul): dst = act(gate) * up, with Params {n, groups_x}.
+template <typename Params>
+Status recordGated(const char* op, vk::Recorder& rec, const vk::BufferView& gate, const vk::BufferView& up,
+                   const vk::BufferView& dst, uint64_t n, uint64_t max_binding_bytes) {
+  vk::Device& dev = *rec.device();
+  if (n == 0) return Status::ok();
+  TF_RETURN_IF_ERROR(needBytes(op, "gate", gate, n * 4));
+  TF_RETURN_IF_ERROR(needBytes(op, "up", up, n * 4));
+  TF_RETURN_IF_ERROR(needBytes(op, "dst", dst, n * 4));
+  TF_ASSIGN_OR_RETURN(uint64_t per_piece, pieceElements(dev, max_binding_bytes));
+  const uint32_t wg = detail::flatWorkgroup(dev);
+  TF_ASSIGN_OR_RETURN(const vk::Pipeline* pipe, dev.pipeline({op, 3, sizeof(Params), {wg}}));
+  for (uint64_t start = 0; start < n; start += per_piece) {
+    const uint64_t count = std::min(per_piece, n - start);
+    TF_ASSIGN_OR_RETURN(detail::FlatGrid grid, detail::flatGrid(dev, count, wg));
+    Params p{static_cast<uint32_t>(count), grid.groups_x};
+    TF_RETURN_IF_ERROR(rec.dispatch(
+        *pipe, {gate.sub(start * 4, count * 4), up.sub(start * 4, count * 4), dst.sub(start * 4, count * 4)}, p,
+        grid.groups_x, grid.groups_y));
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Status recordAdd(vk::Recorder& rec, const vk::BufferView& a, const vk::BufferView& b, const vk::BufferView& dst,
@@ -75,21 +99,31 @@ Status recordMul(vk::Recorder& rec, const vk::BufferView& a, const vk::BufferVie
 
 Status recordSiluMul(vk::Recorder& rec, const vk::BufferView& gate, const vk::BufferView& up,
                      const vk::BufferView& dst, uint64_t n, uint64_t max_binding_bytes) {
+  return recordGated<abi::SiluMulParams>("silu_mul", rec, gate, up, dst, n, max_binding_bytes);
+}
+
+Status recordGeluMul(vk::Recorder& rec, const vk::BufferView& gate, const vk::BufferView& up,
+                     const vk::BufferView& dst, uint64_t n, uint64_t max_binding_bytes) {
+  return recordGated<abi::GeluMulParams>("gelu_mul", rec, gate, up, dst, n, max_binding_bytes);
+}
+
+Status recordSoftcap(vk::Recorder& rec, const vk::BufferView& x, const vk::BufferView& dst, uint64_t n, float cap,
+                     uint64_t max_binding_bytes) {
   vk::Device& dev = *rec.device();
   if (n == 0) return Status::ok();
-  TF_RETURN_IF_ERROR(needBytes("silu_mul", "gate", gate, n * 4));
-  TF_RETURN_IF_ERROR(needBytes("silu_mul", "up", up, n * 4));
-  TF_RETURN_IF_ERROR(needBytes("silu_mul", "dst", dst, n * 4));
+  if (!(cap > 0.0f) || !std::isfinite(cap))
+    return Status(Code::kInvalidArgument, "softcap: cap " + std::to_string(cap) + " must be positive and finite");
+  TF_RETURN_IF_ERROR(needBytes("softcap", "x", x, n * 4));
+  TF_RETURN_IF_ERROR(needBytes("softcap", "dst", dst, n * 4));
   TF_ASSIGN_OR_RETURN(uint64_t per_piece, pieceElements(dev, max_binding_bytes));
   const uint32_t wg = detail::flatWorkgroup(dev);
-  TF_ASSIGN_OR_RETURN(const vk::Pipeline* pipe, dev.pipeline({"silu_mul", 3, sizeof(abi::SiluMulParams), {wg}}));
+  TF_ASSIGN_OR_RETURN(const vk::Pipeline* pipe, dev.pipeline({"softcap", 2, sizeof(abi::SoftcapParams), {wg}}));
   for (uint64_t start = 0; start < n; start += per_piece) {
     const uint64_t count = std::min(per_piece, n - start);
     TF_ASSIGN_OR_RETURN(detail::FlatGrid grid, detail::flatGrid(dev, count, wg));
-    abi::SiluMulParams p{static_cast<uint32_t>(count), grid.groups_x};
-    TF_RETURN_IF_ERROR(rec.dispatch(
-        *pipe, {gate.sub(start * 4, count * 4), up.sub(start * 4, count * 4), dst.sub(start * 4, count * 4)}, p,
-        grid.groups_x, grid.groups_y));
+    abi::SoftcapParams p{static_cast<uint32_t>(count), grid.groups_x, cap};
+    TF_RETURN_IF_ERROR(
+        rec.dispatch(*pipe, {x.sub(start * 4, count * 4), dst.sub(start * 4, count * 4)}, p, grid.groups_x, grid.groups_y));
   }
   return Status::ok();
 }

@@ -1,4 +1,5 @@
-// RefModel: the float64 CPU forward pass of llama-family models (llama, qwen2, qwen3, phi3).
+// RefModel: the float64 CPU forward pass of llama-family models (llama, qwen2, qwen3, phi3) and
+// gemma2/3.
 #include "ref/forward.h"
 
 #include <algorithm>
@@ -133,6 +134,15 @@ void rope(std::vector<double>& x, int n_heads, int head_dim, int n_rot, model::R
   }
 }
 
+// GELU with the tanh approximation (gemma's FFN): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+double geluTanh(double x) {
+  const double kSqrt2OverPi = 0.79788456080286535588;
+  return 0.5 * x * (1.0 + std::tanh(kSqrt2OverPi * (x + 0.044715 * x * x * x)));
+}
+
+// x = cap * tanh(x / cap): gemma2's soft-capping of attention scores and final logits.
+double softCap(double x, double cap) { return cap * std::tanh(x / cap); }
+
 }  // namespace
 
 Result<RefModel> RefModel::load(const gguf::GgufFile& file) {
@@ -154,17 +164,23 @@ Result<RefModel> RefModel::load(const gguf::GgufFile& file) {
   }
   TF_ASSIGN_OR_RETURN(std::vector<float> rope_freqs, loadWeight(file, w.rope_freqs));
 
-  // theta_i = pos * freq_scale * base^(-2i / n_rot) / rope_freqs[i]
+  // theta_i = pos * freq_scale * base^(-2i / n_rot) / rope_freqs[i]; sliding-window layers use
+  // their own base (ModelConfig::ropeBaseOf, ropeFreqScaleOf).
   weights->inv_freq.resize(static_cast<size_t>(c.n_rot / 2));
+  weights->inv_freq_swa.resize(weights->inv_freq.size());
   for (size_t i = 0; i < weights->inv_freq.size(); ++i) {
-    double f = c.ropeFreqScale() * std::pow(c.rope_freq_base, -2.0 * static_cast<double>(i) / c.n_rot);
+    const double exponent = -2.0 * static_cast<double>(i) / c.n_rot;
+    double f = c.ropeFreqScale() * std::pow(c.rope_freq_base, exponent);
+    double f_swa = std::pow(c.rope_freq_base_swa, exponent);  // sliding layers: never position-scaled
     if (!rope_freqs.empty()) {
       if (!(rope_freqs[i] > 0.0f) || !std::isfinite(rope_freqs[i])) {
         return Status(Code::kModelBadHyperParams, "rope_freqs.weight[" + std::to_string(i) + "] is not positive");
       }
       f /= static_cast<double>(rope_freqs[i]);
+      f_swa /= static_cast<double>(rope_freqs[i]);
     }
     weights->inv_freq[i] = f;
+    weights->inv_freq_swa[i] = f_swa;
   }
 
   weights->layers.resize(static_cast<size_t>(c.n_layer));
@@ -181,6 +197,8 @@ Result<RefModel> RefModel::load(const gguf::GgufFile& file) {
     TF_ASSIGN_OR_RETURN(layer.q_norm, loadWeight(file, lw.attn_q_norm));
     TF_ASSIGN_OR_RETURN(layer.k_norm, loadWeight(file, lw.attn_k_norm));
     TF_ASSIGN_OR_RETURN(layer.wo, loadWeight(file, lw.attn_output));
+    TF_ASSIGN_OR_RETURN(layer.attn_post_norm, loadWeight(file, lw.attn_post_norm));
+    TF_ASSIGN_OR_RETURN(layer.ffn_post_norm, loadWeight(file, lw.ffn_post_norm));
     TF_ASSIGN_OR_RETURN(layer.ffn_norm, loadWeight(file, lw.ffn_norm));
     TF_ASSIGN_OR_RETURN(layer.w_gate, loadWeight(file, lw.ffn_gate));
     TF_ASSIGN_OR_RETURN(layer.w_up, loadWeight(file, lw.ffn_up));
@@ -240,7 +258,7 @@ Result<std::vector<double>> RefModel::forwardF64(int32_t token, int pos, Forward
   std::vector<double> proj(n_embd);  // (n_embd) output of attention / FFN before the residual add
   const Weights& weights = *m_weights;
   const float* embd_row = weights.token_embd.data() + static_cast<size_t>(token) * n_embd;
-  for (size_t i = 0; i < n_embd; ++i) x[i] = embd_row[i];
+  for (size_t i = 0; i < n_embd; ++i) x[i] = embd_row[i] * c.embd_scale;  // gemma: x sqrt(n_embd)
   record("inp_embd", x);
 
   for (int l = 0; l < c.n_layer; ++l) {
@@ -274,8 +292,10 @@ Result<std::vector<double>> RefModel::forwardF64(int32_t token, int pos, Forward
       record(b + "q_norm", q);
       record(b + "k_norm", k);
     }
-    rope(q, c.n_head, c.head_dim, c.n_rot, c.rope_layout, weights.inv_freq, pos);
-    rope(k, n_head_kv, c.head_dim, c.n_rot, c.rope_layout, weights.inv_freq, pos);
+    const size_t window = static_cast<size_t>(c.windowOf(l));  // 0: every key; else keys pos - window < t <= pos
+    const std::vector<double>& inv_freq = window > 0 ? weights.inv_freq_swa : weights.inv_freq;
+    rope(q, c.n_head, c.head_dim, c.n_rot, c.rope_layout, inv_freq, pos);
+    rope(k, n_head_kv, c.head_dim, c.n_rot, c.rope_layout, inv_freq, pos);
     if (trace != nullptr) {
       record(b + "q_rope", q);
       record(b + "k_rope", k);
@@ -290,44 +310,50 @@ Result<std::vector<double>> RefModel::forwardF64(int32_t token, int pos, Forward
 
     std::vector<double> att_out(static_cast<size_t>(c.n_head) * head_dim_v);  // (n_head * head_dim_v)
     std::vector<double> scores(n_pos);                                         // (n_pos) one head
+    const size_t first = window > 0 && n_pos > window ? n_pos - window : 0;   // the oldest key seen
     for (size_t h = 0; h < static_cast<size_t>(c.n_head); ++h) {
       const size_t kv_h = h / group;
       const double* q_h = q.data() + h * head_dim;
       double max_score = -INFINITY;
-      for (size_t t = 0; t < n_pos; ++t) {
+      for (size_t t = first; t < n_pos; ++t) {
         const double* k_t = key_cache.data() + t * k_dim + kv_h * head_dim;
         double dot = 0.0;
         for (size_t i = 0; i < head_dim; ++i) dot += q_h[i] * k_t[i];
         scores[t] = dot * att_scale;
+        if (c.attn_softcap > 0.0) scores[t] = softCap(scores[t], c.attn_softcap);
         max_score = std::max(max_score, scores[t]);
       }
       double sum = 0.0;
-      for (double& s : scores) {
-        s = std::exp(s - max_score);
-        sum += s;
+      for (size_t t = first; t < n_pos; ++t) {
+        scores[t] = std::exp(scores[t] - max_score);
+        sum += scores[t];
       }
       double* out_h = att_out.data() + h * head_dim_v;
-      for (size_t t = 0; t < n_pos; ++t) {
+      for (size_t t = first; t < n_pos; ++t) {
         const double p = scores[t] / sum;
         const double* v_t = value_cache.data() + t * v_dim + kv_h * head_dim_v;
         for (size_t i = 0; i < head_dim_v; ++i) out_h[i] += p * v_t[i];
       }
     }
     matVec(proj, w.wo, att_out);
+    if (!w.attn_post_norm.empty()) rmsNorm(proj, std::vector<double>(proj), w.attn_post_norm, c.rms_eps);
     for (size_t i = 0; i < n_embd; ++i) x[i] += proj[i];
     if (trace != nullptr) {
       record(b + "attn_out", att_out);
       record(b + "ffn_inp", x);
     }
 
-    // feed-forward: down(silu(gate(x)) * up(x))
+    // feed-forward: down(silu(gate(x)) * up(x)); gemma: down(gelu_tanh(gate(x)) * up(x)), then
+    // post_ffw_norm
     rmsNorm(xb, x, w.ffn_norm, c.rms_eps);
     std::vector<double> gate(static_cast<size_t>(c.nFf(l)));  // (n_ff)
     std::vector<double> up(gate.size());                      // (n_ff)
     matVec(gate, w.w_gate, xb);
     matVec(up, w.w_up, xb);
-    for (size_t i = 0; i < gate.size(); ++i) gate[i] = gate[i] / (1.0 + std::exp(-gate[i])) * up[i];
+    for (size_t i = 0; i < gate.size(); ++i)
+      gate[i] = (c.gemma ? geluTanh(gate[i]) : gate[i] / (1.0 + std::exp(-gate[i]))) * up[i];
     matVec(proj, w.w_down, gate);
+    if (!w.ffn_post_norm.empty()) rmsNorm(proj, std::vector<double>(proj), w.ffn_post_norm, c.rms_eps);
     for (size_t i = 0; i < n_embd; ++i) x[i] += proj[i];
     if (trace != nullptr) {
       record(b + "ffn_norm", xb);
@@ -340,6 +366,8 @@ Result<std::vector<double>> RefModel::forwardF64(int32_t token, int pos, Forward
   record("result_norm", xb);
   std::vector<double> logits(static_cast<size_t>(c.n_vocab));  // (n_vocab)
   matVec(logits, c.tied_output ? weights.token_embd : weights.output, xb);
+  if (c.final_softcap > 0.0)
+    for (double& v : logits) v = softCap(v, c.final_softcap);
   m_n_past = pos + 1;
   return logits;
 }

@@ -17,7 +17,8 @@ namespace tokenfab::ref {
 // Intermediate activations of one forward call, in computation order, for checking a GPU graph
 // op by op. Names: "inp_embd"; per layer "blk.L." + attn_norm, q, k, v (after bias), q_norm and
 // k_norm (after the per-head norm; only for architectures that have it), q_rope, k_rope, attn_out (heads concatenated, before attn_output), ffn_inp (residual after attention),
-// ffn_norm, ffn_act (silu(gate) * up), out (residual after the FFN); then "result_norm".
+// ffn_norm, ffn_act (silu(gate) * up, gemma: gelu_tanh(gate) * up), out (residual after the FFN);
+// then "result_norm". Gemma's inp_embd is after the sqrt(n_embd) scale.
 struct ForwardTrace {
   struct Entry {
     std::string name;
@@ -60,10 +61,12 @@ class RefModel {
     std::vector<float> q_norm;       // (head_dim) per-head norm of q (qwen3); empty if none
     std::vector<float> k_norm;       // (head_dim) per-head norm of k (qwen3); empty if none
     std::vector<float> wo;           // (n_embd, n_head * head_dim_v)
+    std::vector<float> attn_post_norm;  // (n_embd) gemma; empty if none
     std::vector<float> ffn_norm;     // (n_embd)
     std::vector<float> w_gate;       // (n_ff, n_embd)
     std::vector<float> w_up;         // (n_ff, n_embd)
     std::vector<float> w_down;       // (n_embd, n_ff)
+    std::vector<float> ffn_post_norm;   // (n_embd) gemma; empty if none
   };
 
   RefModel() = default;  // only load() makes one: a RefModel always has weights
@@ -73,6 +76,7 @@ class RefModel {
     std::vector<float> output_norm;  // (n_embd)
     std::vector<float> output;       // (n_vocab, n_embd); empty when tied to token_embd
     std::vector<double> inv_freq;    // (n_rot / 2) rope angle per position for each pair
+    std::vector<double> inv_freq_swa;  // (n_rot / 2) the same for sliding-window layers (their own base)
     std::vector<Layer> layers;       // (n_layer)
   };
 

@@ -28,6 +28,21 @@ std::vector<double> siluMul(std::span<const float> gate, std::span<const float> 
   return out;
 }
 
+std::vector<double> geluMul(std::span<const float> gate, std::span<const float> up) {
+  std::vector<double> out(gate.size());
+  for (size_t i = 0; i < gate.size(); ++i) {
+    const double g = gate[i];
+    out[i] = 0.5 * g * (1.0 + std::tanh(0.79788456080286535588 * (g + 0.044715 * g * g * g))) * double(up[i]);
+  }
+  return out;
+}
+
+std::vector<double> softcap(std::span<const float> x, double cap) {
+  std::vector<double> out(x.size());
+  for (size_t i = 0; i < x.size(); ++i) out[i] = cap * std::tanh(double(x[i]) / cap);
+  return out;
+}
+
 std::vector<double> rmsNorm(std::span<const float> x, std::span<const float> weight, uint32_t rows, uint32_t cols,
                             double eps) {
   std::vector<double> out(size_t{rows} * cols);
@@ -63,28 +78,30 @@ std::vector<double> rope(std::span<const float> x, std::span<const uint32_t> pos
 
 std::vector<double> attention(std::span<const float> q, std::span<const float> k, std::span<const float> v,
                               uint32_t n_q, uint32_t n_heads, uint32_t n_kv_heads, uint32_t head_dim, uint32_t pos0,
-                              double scale) {
+                              double scale, uint32_t window, double softcap) {
   std::vector<double> out(size_t{n_q} * n_heads * head_dim, 0.0);
   const uint32_t group = n_heads / n_kv_heads;
   std::vector<double> scores;
   for (uint32_t t = 0; t < n_q; ++t) {
     const uint32_t n_keys = pos0 + t + 1;
+    const uint32_t first = window > 0 && n_keys > window ? n_keys - window : 0;  // p - j < window
     for (uint32_t h = 0; h < n_heads; ++h) {
       const uint32_t kvh = h / group;
       const float* qh = &q[(size_t{t} * n_heads + h) * head_dim];
       scores.assign(n_keys, 0.0);
       double m = -std::numeric_limits<double>::infinity();
-      for (uint32_t j = 0; j < n_keys; ++j) {
+      for (uint32_t j = first; j < n_keys; ++j) {
         const float* kj = &k[(size_t{j} * n_kv_heads + kvh) * head_dim];
         double s = 0;
         for (uint32_t d = 0; d < head_dim; ++d) s += double(qh[d]) * double(kj[d]);
         scores[j] = s * scale;
+        if (softcap > 0) scores[j] = softcap * std::tanh(scores[j] / softcap);
         m = std::max(m, scores[j]);
       }
       double sum = 0;
-      for (double& s : scores) sum += (s = std::exp(s - m));
+      for (uint32_t j = first; j < n_keys; ++j) sum += (scores[j] = std::exp(scores[j] - m));
       double* o = &out[(size_t{t} * n_heads + h) * head_dim];
-      for (uint32_t j = 0; j < n_keys; ++j) {
+      for (uint32_t j = first; j < n_keys; ++j) {
         const float* vj = &v[(size_t{j} * n_kv_heads + kvh) * head_dim];
         for (uint32_t d = 0; d < head_dim; ++d) o[d] += scores[j] / sum * double(vj[d]);
       }

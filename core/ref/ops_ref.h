@@ -13,6 +13,10 @@ std::vector<double> add(std::span<const float> a, std::span<const float> b);
 std::vector<double> mul(std::span<const float> a, std::span<const float> b);
 // silu(gate) * up = gate / (1 + exp(-gate)) * up.
 std::vector<double> siluMul(std::span<const float> gate, std::span<const float> up);
+// gelu_tanh(gate) * up, gelu_tanh(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+std::vector<double> geluMul(std::span<const float> gate, std::span<const float> up);
+// cap * tanh(x / cap).
+std::vector<double> softcap(std::span<const float> x, double cap);
 // x (rows, cols) / sqrt(mean(x^2) + eps) * weight (cols).
 std::vector<double> rmsNorm(std::span<const float> x, std::span<const float> weight, uint32_t rows, uint32_t cols,
                             double eps);
@@ -25,10 +29,11 @@ std::vector<double> rope(std::span<const float> x, std::span<const uint32_t> pos
                          std::span<const float> freq_factors);
 
 // Causal grouped-query attention: q (n_q, n_heads, D); k, v (n_keys >= pos0 + n_q, n_kv_heads, D)
-// as floats (an f16 cache is passed decoded). Query t sees keys 0..pos0+t.
+// as floats (an f16 cache is passed decoded). Query t sees keys 0..pos0+t; with a window only
+// keys j with pos0 + t - j < window; softcap > 0 caps each scaled score at softcap * tanh(s / softcap).
 std::vector<double> attention(std::span<const float> q, std::span<const float> k, std::span<const float> v,
                               uint32_t n_q, uint32_t n_heads, uint32_t n_kv_heads, uint32_t head_dim, uint32_t pos0,
-                              double scale);
+                              double scale, uint32_t window = 0, double softcap = 0.0);
 
 // Row softmax; a row with NaN or +Inf, or all -Inf, is all NaN; -Inf -> 0.
 std::vector<double> softmax(std::span<const float> x, uint32_t rows, uint32_t cols);

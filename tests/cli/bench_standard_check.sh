@@ -2,9 +2,8 @@
 # ctest bench_standard_quick: runs tools/bench/standard.sh --quick (small) and checks its table
 # against the set worked out here from the files on disk: one row per model (stories260K, every
 # shared fixtures/fx-*.gguf, the demo model), in that order, no error row, and positive pp / tg
-# speeds, bytes per token and dispatches in every row, except that the fixtures of
-# architectures tokenfab does not run yet (issue 17: gemma2, gemma3) must be "not supported"
-# rows, and only those.
+# speeds, bytes per token and dispatches in every row; every fixture runs (since issue 17 no
+# shared fixture is refused), so a "not supported" row is a failure.
 # usage: bench_standard_check.sh SCRIPT CLI SHARED_DIR ($TOKENFAB_SHARED_DIR wins when set)
 set -u
 script=$1 cli=$2 shared=${TOKENFAB_SHARED_DIR:-$3}
@@ -28,10 +27,6 @@ mapfile -t rows < <(echo "$out" | awk '/^\| model \|/ { t = 1; next } t && /^\|-
 for i in "${!rows[@]}"; do
   row=${rows[$i]}
   case "$row" in *ERROR*) fail "error row: $row" ;; esac
-  case "${expected[$i]}" in
-    fx-gemma2-*|fx-gemma3-*)
-      case "$row" in *"not supported: "*) continue ;; *) fail "expected a 'not supported' row: $row" ;; esac ;;
-  esac
   case "$row" in *"not supported"*) fail "a fixture tokenfab runs was refused: $row" ;; esac
   # Columns: | model | weights | size MB | -p/-n | pp | GFLOP/s | tg ± sd | ttft | MB/token | GB/s | copy | % | dispatches | error |
   echo "$row" | awk -F'|' -v want="${expected[$i]}" '

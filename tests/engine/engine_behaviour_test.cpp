@@ -274,5 +274,32 @@ TEST(EngineCheckOps, Phi3FixtureMatchesTheReferenceAtEveryIntermediate) {
   EXPECT_TRUE(report->ok()) << report->entries[size_t(std::max(0, report->first_divergent))].name;
 }
 
+// gemma3 and gemma2: 20 tokens run past the sliding windows (16 and 12 keys), so the windowed
+// decode attention, the per-layer rope bases, the post-norms, the GELU FFN and (gemma2) the
+// soft-capped scores are each compared against the float64 reference at every position.
+TEST(EngineCheckOps, GemmaFixturesMatchTheReferenceAtEveryIntermediate) {
+  struct Fixture {
+    const char* name;
+    int layers;
+    int per_layer;  // the 11 of llama, + q_norm and k_norm on gemma3
+  };
+  for (const Fixture f : {Fixture{"fx-gemma3-spm-q8_0.gguf", 6, 13}, Fixture{"fx-gemma3-spm-q5_k_m.gguf", 6, 13},
+                          Fixture{"fx-gemma2-spm-q8_0.gguf", 4, 11}}) {
+    SCOPED_TRACE(f.name);
+    TF_SHARED_FILE(model_path, std::string("models/fixtures/") + f.name);
+    const std::vector<int32_t> tokens = {1,   403, 261, 287, 44,  499, 312, 7,   120, 88,
+                                         511, 256, 3,   97,  410, 333, 18,  205, 466, 71};
+    EngineOptions options;
+    options.validation = true;
+    auto report = checkOpsAgainstReference(model_path, tokens, options, 1e-2);
+    ASSERT_TRUE(report.isOk()) << report.status().toString();
+    EXPECT_EQ(report->entries.size(), tokens.size() * size_t(1 + f.layers * f.per_layer + 1));
+    double worst = 0.0;
+    for (const OpCheckEntry& e : report->entries) worst = std::max(worst, e.error);
+    std::printf("%s: %zu intermediates, worst normalised error %.3g\n", f.name, report->entries.size(), worst);
+    EXPECT_TRUE(report->ok()) << report->entries[size_t(std::max(0, report->first_divergent))].name;
+  }
+}
+
 }  // namespace
 }  // namespace tokenfab

@@ -155,7 +155,11 @@ INSTANTIATE_TEST_SUITE_P(
                       ModelCase{"fixtures/fx-qwen3-bpe-q4_k_m.gguf", "fx-qwen3-bpe-q4_k_m", 0.5, false},
                       ModelCase{"fixtures/fx-llama-spm-iq4_xs.gguf", "fx-llama-spm-iq4_xs", 0.5, false},
                       ModelCase{"fixtures/fx-phi3-spm-q4_k_m.gguf", "fx-phi3-spm-q4_k_m", 0.5, false},
-                      ModelCase{"fixtures/fx-llama-spm-iq3_s.gguf", "fx-llama-spm-iq3_s", 0.5, false}),
+                      ModelCase{"fixtures/fx-llama-spm-iq3_s.gguf", "fx-llama-spm-iq3_s", 0.5, false},
+                      // sliding windows of 16 (gemma3) and 12 (gemma2) keys, shorter than the cases
+                      ModelCase{"fixtures/fx-gemma3-spm-q8_0.gguf", "fx-gemma3-spm-q8_0", 0.5, false},
+                      ModelCase{"fixtures/fx-gemma3-spm-q5_k_m.gguf", "fx-gemma3-spm-q5_k_m", 0.5, false},
+                      ModelCase{"fixtures/fx-gemma2-spm-q8_0.gguf", "fx-gemma2-spm-q8_0", 0.5, false}),
     [](const auto& param_info) {
       std::string n = param_info.param.ref;
       for (char& ch : n)
@@ -213,6 +217,16 @@ TEST_P(EngineGreedyLlamaCpp, MatchesUpToFirstNearTie) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Qwen3, EngineGreedyLlamaCpp, ::testing::Values("fx-qwen3-bpe-q8_0", "fx-qwen3-bpe-q4_k_m"),
+                         [](const auto& param_info) {
+                           std::string n = param_info.param;
+                           for (char& ch : n)
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           return n;
+                         });
+// The greedy continuations run past the sliding windows, on the replayed decode step whose window
+// start follows the position on the GPU.
+INSTANTIATE_TEST_SUITE_P(Gemma, EngineGreedyLlamaCpp,
+                         ::testing::Values("fx-gemma3-spm-q8_0", "fx-gemma3-spm-q5_k_m", "fx-gemma2-spm-q8_0"),
                          [](const auto& param_info) {
                            std::string n = param_info.param;
                            for (char& ch : n)

@@ -199,7 +199,7 @@ TEST(GgufShared, QuantZoo) {
   EXPECT_EQ(vocabSize(f), 0u);
   const Status s = checkRunnable(f);
   EXPECT_EQ(s.code(), Code::kModelUnsupportedArch);
-  EXPECT_EQ(s.message(), "architecture 'quant-zoo' is not supported (supported: llama, qwen2, qwen3, phi3)");
+  EXPECT_EQ(s.message(), "architecture 'quant-zoo' is not supported (supported: llama, qwen2, qwen3, phi3, gemma2, gemma3)");
 }
 
 TEST(GgufShared, VocabFiles) {

@@ -70,7 +70,7 @@ TEST(GgufSupport, UnsupportedArchitectureIsNamed) {
   spec.arch = "quant-zoo";
   const Status s = checkRunnable(makeModel(spec));
   EXPECT_EQ(s.code(), Code::kModelUnsupportedArch);
-  EXPECT_EQ(s.message(), "architecture 'quant-zoo' is not supported (supported: llama, qwen2, qwen3, phi3)");
+  EXPECT_EQ(s.message(), "architecture 'quant-zoo' is not supported (supported: llama, qwen2, qwen3, phi3, gemma2, gemma3)");
 }
 
 TEST(GgufSupport, UnsupportedTensorTypeIsNamed) {

@@ -3,6 +3,7 @@
 // batches, long-context decode split across chunks) vs core/ref in float64.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "gpu_test_util.h"
@@ -128,13 +129,16 @@ TEST_F(OpsAttention, KvStoreWritesOnlyNewRows) {
 struct AttnCase {
   uint32_t n_q, n_heads, n_kv_heads, head_dim, pos0;
   ops::KvType kv;
-  uint32_t chunk;  // 0 = default
+  uint32_t chunk;        // 0 = default
+  uint32_t window = 0;   // sliding window (gemma); 0 = every earlier key
+  float softcap = 0.0f;  // score soft-cap (gemma2); 0 = off
 };
 
 void runAttention(vk::Device& dev, const AttnCase& c, uint64_t seed) {
   SCOPED_TRACE("seed=" + std::to_string(seed) + " n_q=" + std::to_string(c.n_q) + " heads=" + std::to_string(c.n_heads) +
                "/" + std::to_string(c.n_kv_heads) + " D=" + std::to_string(c.head_dim) + " pos0=" + std::to_string(c.pos0) +
-               (c.kv == ops::KvType::kF16 ? " f16" : " f32") + " chunk=" + std::to_string(c.chunk));
+               (c.kv == ops::KvType::kF16 ? " f16" : " f32") + " chunk=" + std::to_string(c.chunk) +
+               " window=" + std::to_string(c.window) + " softcap=" + std::to_string(c.softcap));
   TestRng rng(seed);
   const uint32_t n_keys = c.pos0 + c.n_q, n_ctx = n_keys + 3;
   const size_t row = size_t{c.n_kv_heads} * c.head_dim;
@@ -142,6 +146,8 @@ void runAttention(vk::Device& dev, const AttnCase& c, uint64_t seed) {
   std::vector<float> k_all = rng.floats(n_keys * row, -1, 1), v_all = rng.floats(n_keys * row, -1, 1);
   const std::vector<float> q = rng.floats(size_t{c.n_q} * c.n_heads * c.head_dim, -1.5, 1.5);
   const bool f16 = c.kv == ops::KvType::kF16;
+  // Keys before the first query's window (position pos0 sees pos0 - window < k): no query reads them.
+  const uint32_t unread = c.window > 0 && c.pos0 + 1 > c.window ? c.pos0 + 1 - c.window : 0;
   vk::Buffer k_cache, v_cache;
   if (f16) {
     std::vector<uint16_t> kh = toHalves(k_all), vh = toHalves(v_all);
@@ -149,17 +155,22 @@ void runAttention(vk::Device& dev, const AttnCase& c, uint64_t seed) {
     kh.resize(n_ctx * row), vh.resize(n_ctx * row);
     // Poison the new rows: kv_store must overwrite them.
     for (size_t i = size_t{c.pos0} * row; i < kh.size(); ++i) kh[i] = vh[i] = 0x7E00;
+    // And the rows before every query's window: attention must not read them.
+    for (size_t i = 0; i < size_t{unread} * row; ++i) kh[i] = vh[i] = 0x7E00;
     k_cache = upload(dev, kh), v_cache = upload(dev, vh);
   } else {
     std::vector<float> kf = k_all, vf = v_all;
     kf.resize(n_ctx * row), vf.resize(n_ctx * row);
     for (size_t i = size_t{c.pos0} * row; i < kf.size(); ++i) kf[i] = vf[i] = NAN;
+    for (size_t i = 0; i < size_t{unread} * row; ++i) kf[i] = vf[i] = NAN;
     k_cache = upload(dev, kf), v_cache = upload(dev, vf);
   }
   const std::vector<float> k_new(k_all.begin() + c.pos0 * row, k_all.end());
   const std::vector<float> v_new(v_all.begin() + c.pos0 * row, v_all.end());
   vk::Buffer bq = upload(dev, q), bk_new = upload(dev, k_new), bv_new = upload(dev, v_new);
   ops::AttentionShape shape{c.n_q, c.n_heads, c.n_kv_heads, c.head_dim, c.pos0, 0.0f, c.kv, c.chunk};
+  shape.window = c.window;
+  shape.softcap = c.softcap;
   TF_ASSERT_OK_AND_ASSIGN(vk::Buffer scratch, dev.createBuffer(std::max<uint64_t>(4, ops::attentionScratchBytes(shape))));
   TF_ASSERT_OK_AND_ASSIGN(GuardedBuffer out, GuardedBuffer::create(dev, q.size() * 4));
   TF_ASSERT_OK_AND_ASSIGN(vk::Recorder rec, dev.newRecorder());
@@ -179,7 +190,7 @@ void runAttention(vk::Device& dev, const AttnCase& c, uint64_t seed) {
     k_all = fromHalves(kh), v_all = fromHalves(vh);
   }
   const auto want = ref::attention(q, k_all, v_all, c.n_q, c.n_heads, c.n_kv_heads, c.head_dim, c.pos0,
-                                   1.0 / std::sqrt(double(c.head_dim)));
+                                   1.0 / std::sqrt(double(c.head_dim)), c.window, c.softcap);
   EXPECT_TRUE(expectClose(got, want, kAttentionBound));
 }
 
@@ -211,6 +222,26 @@ TEST_F(OpsAttention, FlashPrefillOverLongCaches) {
   // No partials: the prompt needs no scratch and runs in one dispatch.
   const ops::AttentionShape s{37, 8, 2, 128, 1000, 0.0f, ops::KvType::kF16, 0};
   EXPECT_EQ(ops::attentionScratchBytes(s), 0u);
+}
+
+// Sliding-window attention (gemma) on the flash pass (prompts), the split pass (chosen chunks,
+// including chunks wholly before the window) and single queries: the rows before the first
+// query's window are NaN, so reading one would show. Windows of 1, shorter than a flash tile,
+// longer than the prompt, one not a multiple of anything; with and without gemma2's soft-cap.
+TEST_F(OpsAttention, SlidingWindowSkipsKeysBeforeIt) {
+  using K = ops::KvType;
+  const AttnCase cases[] = {
+      {37, 8, 2, 128, 1000, K::kF16, 0, 512, 0.0f},  // flash, window deep inside the cache
+      {40, 4, 4, 64, 0, K::kF32, 0, 12, 8.0f},       // flash from empty, gemma2-like
+      {19, 4, 2, 128, 333, K::kF16, 0, 16, 0.0f},     // window 16 = one key tile
+      {9, 8, 2, 128, 300, K::kF32, 64, 100, 0.0f},    // split: chunks 0-2 before every window
+      {5, 6, 3, 80, 17, K::kF16, 16, 7, 2.0f},
+      {3, 4, 4, 64, 50, K::kF32, 0, 1, 0.0f},         // each query sees only itself
+      {7, 4, 1, 96, 5, K::kF32, 0, 600, 0.0f},        // window longer than every query's past
+      {1, 8, 2, 128, 2047, K::kF16, 0, 333, 30.0f},   // decode-shaped on the split path
+  };
+  uint64_t seed = 350;
+  for (const AttnCase& c : cases) runAttention(device(), c, ++seed);
 }
 
 TEST_F(OpsAttention, LongContextDecode) {
@@ -303,6 +334,84 @@ TEST_F(OpsAttention, DecodeStepReplayedAtManyPositions) {
   uint8_t bytes[ops::kDecodeStepBytes];
   EXPECT_EQ(ops::writeDecodeStep(device(), shape, 0, bytes).code(), Code::kInvalidArgument);
   EXPECT_EQ(ops::writeDecodeStep(device(), shape, 101, bytes).code(), Code::kInvalidArgument);
+}
+
+// The replayed decode step with a sliding window: the window start follows n_keys on the GPU
+// (the command buffer is recorded once). Before each replay the rows before the window are
+// rewritten as NaN, so a read of one would show; the split covers one to many chunks, some
+// wholly before the window.
+TEST_F(OpsAttention, DecodeStepSlidesTheWindowOnReplay) {
+  struct Case {
+    uint32_t n_heads, n_kv_heads, head_dim, n_ctx, target_chunks, window;
+    float softcap;
+    ops::KvType kv;
+  };
+  const Case cases[] = {
+      {8, 2, 128, 700, 16, 16, 0.0f, ops::KvType::kF16},  // gemma3-like window, 32-key chunks
+      {4, 2, 64, 600, 0, 12, 8.0f, ops::KvType::kF32},     // gemma2-like, the device's own split
+      {4, 1, 256, 1100, 8, 512, 0.0f, ops::KvType::kF16},  // Gemma-3-1B's heads and window
+      {4, 4, 64, 300, 4, 1, 2.0f, ops::KvType::kF32},      // only the query's own key
+  };
+  uint64_t seed = 600;
+  for (const Case& c : cases) {
+    ++seed;
+    SCOPED_TRACE("seed=" + std::to_string(seed) + " heads=" + std::to_string(c.n_heads) + "/" +
+                 std::to_string(c.n_kv_heads) + " D=" + std::to_string(c.head_dim) + " window=" +
+                 std::to_string(c.window) + " softcap=" + std::to_string(c.softcap) +
+                 (c.kv == ops::KvType::kF16 ? " f16" : " f32"));
+    ops::AttentionDecodeShape shape{c.n_heads, c.n_kv_heads, c.head_dim, c.n_ctx, 0.0f, c.kv, c.target_chunks};
+    shape.window = c.window;
+    shape.softcap = c.softcap;
+    if (!ops::attentionDecodeSupported(device(), shape)) GTEST_SKIP() << "device has no subgroup shuffle/arithmetic";
+    TestRng rng(seed);
+    const size_t row = size_t{c.n_kv_heads} * c.head_dim;
+    std::vector<float> k_all = rng.floats(c.n_ctx * row, -1, 1), v_all = rng.floats(c.n_ctx * row, -1, 1);
+    const bool f16 = c.kv == ops::KvType::kF16;
+    std::vector<uint16_t> kh, vh;
+    if (f16) {
+      kh = toHalves(k_all), vh = toHalves(v_all);
+      k_all = fromHalves(kh), v_all = fromHalves(vh);  // what the reference sees
+    }
+    const uint64_t cache_bytes = c.n_ctx * row * (f16 ? 2 : 4);
+    TF_ASSERT_OK_AND_ASSIGN(vk::Buffer k_cache, device().createBuffer(cache_bytes));
+    TF_ASSERT_OK_AND_ASSIGN(vk::Buffer v_cache, device().createBuffer(cache_bytes));
+    const std::vector<float> q = rng.floats(size_t{c.n_heads} * c.head_dim, -1.5, 1.5);
+    vk::Buffer bq = upload(device(), q);
+    TF_ASSERT_OK_AND_ASSIGN(vk::Buffer scratch, device().createBuffer(ops::attentionDecodeScratchBytes(device(), shape)));
+    TF_ASSERT_OK_AND_ASSIGN(vk::Buffer step, device().createBuffer(ops::kDecodeStepBytes, vk::Device::MemoryKind::kHostVisible));
+    TF_ASSERT_OK_AND_ASSIGN(GuardedBuffer out, GuardedBuffer::create(device(), q.size() * 4));
+    TF_ASSERT_OK_AND_ASSIGN(vk::Recorder rec, device().newRecorder());
+    TF_ASSERT_OK(ops::recordAttentionDecode(rec, bq.view(), k_cache.view(), v_cache.view(), scratch.view(), out.view(),
+                                            shape, step.view()));
+    bool first = true;
+    for (uint32_t n_keys : {1u, c.window, c.window + 1, 33u, 257u, c.n_ctx / 2, c.n_ctx - 1, c.n_ctx}) {
+      if (n_keys == 0 || n_keys > c.n_ctx) continue;
+      SCOPED_TRACE("n_keys=" + std::to_string(n_keys));
+      const size_t unread = n_keys > c.window ? size_t{n_keys - c.window} * row : 0;
+      if (f16) {
+        std::vector<uint16_t> kp = kh, vp = vh;
+        std::fill(kp.begin(), kp.begin() + long(unread), uint16_t{0x7E00});
+        std::fill(vp.begin(), vp.begin() + long(unread), uint16_t{0x7E00});
+        TF_ASSERT_OK(device().upload(k_cache.view(), kp.data(), cache_bytes));
+        TF_ASSERT_OK(device().upload(v_cache.view(), vp.data(), cache_bytes));
+      } else {
+        std::vector<float> kp = k_all, vp = v_all;
+        std::fill(kp.begin(), kp.begin() + long(unread), NAN);
+        std::fill(vp.begin(), vp.begin() + long(unread), NAN);
+        TF_ASSERT_OK(device().upload(k_cache.view(), kp.data(), cache_bytes));
+        TF_ASSERT_OK(device().upload(v_cache.view(), vp.data(), cache_bytes));
+      }
+      TF_ASSERT_OK(ops::writeDecodeStep(device(), shape, n_keys, step.mapped()));
+      TF_ASSERT_OK(first ? rec.submitAndWait() : rec.replay());
+      first = false;
+      std::vector<float> got;
+      ASSERT_TRUE(out.read(got));
+      const std::vector<float> k(k_all.begin(), k_all.begin() + n_keys * row), v(v_all.begin(), v_all.begin() + n_keys * row);
+      const auto want = ref::attention(q, k, v, 1, c.n_heads, c.n_kv_heads, c.head_dim, n_keys - 1,
+                                       1.0 / std::sqrt(double(c.head_dim)), c.window, c.softcap);
+      EXPECT_TRUE(expectClose(got, want, kAttentionBound));
+    }
+  }
 }
 
 TEST_F(OpsAttention, RejectsBadShapes) {

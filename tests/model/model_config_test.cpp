@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <vector>
 
 #include "ref/forward.h"
 #include "shared_data.h"
@@ -128,6 +129,66 @@ TEST_P(SharedModelConfig, MatchesManifest) {
   }
   EXPECT_EQ(c.n_params, n_elements);
   EXPECT_EQ(c.weight_bytes, n_bytes);
+}
+
+// The gemma fixtures' keys as MANIFEST.md states them (section "fixtures/ added 2026-12-04"):
+// gemma3 slides 16 keys on blocks 0-4 (default pattern 6) with base 10000 there and 1e6 on
+// block 5; gemma2 slides 12 keys on the even blocks (pattern 2), base 10000, soft-caps 8 / 12.
+TEST(ModelConfigShared, GemmaFixturesMatchManifest) {
+  struct Want {
+    const char* path;
+    const char* arch;
+    int n_layer, head_dim, window;
+    std::vector<bool> swa;
+    double base, base_swa, attn_cap, final_cap;
+    bool qk_norm;
+  };
+  const Want wants[] = {
+      {"models/fixtures/fx-gemma3-spm-q8_0.gguf", "gemma3", 6, 128, 16, {true, true, true, true, true, false}, 1e6,
+       1e4, 0.0, 0.0, true},
+      {"models/fixtures/fx-gemma3-spm-q5_k_m.gguf", "gemma3", 6, 128, 16, {true, true, true, true, true, false}, 1e6,
+       1e4, 0.0, 0.0, true},
+      {"models/fixtures/fx-gemma2-spm-q8_0.gguf", "gemma2", 4, 64, 12, {true, false, true, false}, 1e4, 1e4, 8.0,
+       12.0, false},
+  };
+  for (const Want& w : wants) {
+    SCOPED_TRACE(w.path);
+    TF_SHARED_FILE(path, w.path);
+    Result<gguf::GgufFile> file = gguf::GgufFile::open(path);
+    ASSERT_TRUE(file.isOk()) << file.status().toString();
+    Result<ModelConfig> config = ModelConfig::fromGguf(*file);
+    ASSERT_TRUE(config.isOk()) << config.status().toString();
+    const ModelConfig& c = *config;
+    EXPECT_EQ(c.arch, w.arch);
+    EXPECT_EQ(c.n_vocab, 512);
+    EXPECT_EQ(c.n_embd, 256);
+    EXPECT_EQ(c.n_layer, w.n_layer);
+    EXPECT_EQ(c.n_head, 4);
+    EXPECT_EQ(c.nHeadKv(0), 2);
+    EXPECT_EQ(c.head_dim, w.head_dim);
+    EXPECT_EQ(c.nFf(0), 512);
+    EXPECT_EQ(c.rope_layout, model::RopeLayout::kNeox);
+    EXPECT_TRUE(c.tied_output);
+    EXPECT_TRUE(c.gemma);
+    EXPECT_EQ(c.embd_scale, 16.0);  // sqrt(256)
+    EXPECT_EQ(c.sliding_window, w.window);
+    EXPECT_EQ(c.swa, w.swa);
+    for (int l = 0; l < c.n_layer; ++l) {
+      EXPECT_EQ(c.windowOf(l), w.swa[size_t(l)] ? w.window : 0) << "layer " << l;
+      EXPECT_EQ(c.ropeBaseOf(l), w.swa[size_t(l)] ? w.base_swa : w.base) << "layer " << l;
+    }
+    EXPECT_EQ(c.attn_softcap, w.attn_cap);
+    EXPECT_EQ(c.final_softcap, w.final_cap);
+    for (const model::LayerWeights& lw : c.weights.layers) {
+      EXPECT_TRUE(lw.attn_post_norm.present());
+      EXPECT_TRUE(lw.ffn_post_norm.present());
+      EXPECT_EQ(lw.attn_q_norm.present(), w.qk_norm);
+    }
+    // Every tensor of these files is a weight the forward pass reads.
+    uint64_t n_elements = 0;
+    for (const gguf::TensorInfo& info : file->tensors()) n_elements += info.n_elements;
+    EXPECT_EQ(c.n_params, n_elements);
+  }
 }
 
 // Parameter counts stated in MANIFEST.md.

@@ -146,7 +146,12 @@ INSTANTIATE_TEST_SUITE_P(Shared, TeacherForced,
                                            // llama.cpp vs float64 on these: 0.20 / 0.29 (reference README)
                                            SharedCase{"fx-qwen3-bpe-q8_0", false},
                                            SharedCase{"fx-qwen3-bpe-q4_k_m", false},
-                                           SharedCase{"fx-phi3-spm-q4_k_m", false}),
+                                           SharedCase{"fx-phi3-spm-q4_k_m", false},
+                                           // 0.20 / 0.30 / 0.16 (reference README); sliding windows
+                                           // of 16 and 12 keys, gemma2's soft-capping
+                                           SharedCase{"fx-gemma3-spm-q8_0", false},
+                                           SharedCase{"fx-gemma3-spm-q5_k_m", false},
+                                           SharedCase{"fx-gemma2-spm-q8_0", false}),
                          [](const ::testing::TestParamInfo<SharedCase>& param_info) {
                            std::string name = param_info.param.model;
                            for (char& ch : name) {
@@ -216,10 +221,8 @@ TEST(SharedModels, EveryGgufRunsOrIsNotAModel) {
   }
   std::sort(paths.begin(), paths.end());
   ASSERT_GE(paths.size(), 10u);
-  // file -> what its refusal must name
-  const std::map<std::string, std::string> not_yet = {
-      {"fx-gemma2-spm-q8_0.gguf", "gemma2"},     {"fx-gemma3-spm-q5_k_m.gguf", "gemma3"},
-      {"fx-gemma3-spm-q8_0.gguf", "gemma3"}};
+  // file -> what its refusal must name; every shared fixture runs since issue 17
+  const std::map<std::string, std::string> not_yet = {};
   int models = 0, others = 0, unsupported = 0;
   for (const std::filesystem::path& path : paths) {
     SCOPED_TRACE(path.string());
@@ -248,7 +251,7 @@ TEST(SharedModels, EveryGgufRunsOrIsNotAModel) {
   }
   std::printf("[ measured ] %d models ran, %d refused as not supported yet, %d rejected as not a model\n", models,
               unsupported, others);
-  EXPECT_EQ(models, 14);  // stories260K, llama-2-tiny-random and the 12 model fixtures (2 qwen3, phi3, IQ4_XS, IQ3_S)
+  EXPECT_EQ(models, 17);  // stories260K, llama-2-tiny-random and the 15 model fixtures (all of them)
   EXPECT_EQ(unsupported, static_cast<int>(not_yet.size()));
 }
 
@@ -560,6 +563,68 @@ TEST(RefForwardTiny, Phi3FusedTensorsAreQkvAndGateUp) {
   ASSERT_FALSE(refused.isOk());
   EXPECT_EQ(refused.status().code(), Code::kModelBadShape);
   EXPECT_NE(refused.status().message().find("blk.1.ffn_up.weight"), std::string::npos) << refused.status().toString();
+}
+
+// gemma3, one sliding layer with a window of 3: the logits at position p depend on tokens
+// p-2..p only (two prompts that differ before that give identical logits, and differ while the
+// difference is inside the window); the embedding is scaled by sqrt(n_embd). gemma2: the final
+// soft-cap bounds every logit by the cap.
+TEST(RefForwardTiny, GemmaWindowForgetsOlderTokensAndCapsBound) {
+  test::TinyModel spec;
+  spec.arch = "gemma3";
+  spec.qk_norm = true;
+  spec.post_norms = true;
+  spec.tied = true;
+  spec.n_layer = 1;
+  spec.n_embd = 16;
+  spec.n_head = 2;
+  spec.n_head_kv = 1;
+  spec.head_dim = 8;
+  spec.seed = 23;
+  spec.extra_kv = {{"gemma3.attention.sliding_window", gguf::Value::u32(3)}};
+  Result<RefModel> m = loadTiny(spec);
+  ASSERT_TRUE(m.isOk()) << m.status().toString();
+  ASSERT_EQ(m->config().windowOf(0), 3);
+  const std::vector<int32_t> a = {1, 2, 3, 4, 5, 6, 7, 8}, b = {9, 0, 9, 0, 9, 6, 7, 8};  // same from position 5
+  RefModel ma = *m, mb = *m;
+  for (size_t pos = 0; pos < a.size(); ++pos) {
+    Result<std::vector<double>> la = ma.forwardF64(a[pos], int(pos));
+    Result<std::vector<double>> lb = mb.forwardF64(b[pos], int(pos));
+    ASSERT_TRUE(la.isOk() && lb.isOk());
+    double max_diff = 0.0;
+    for (size_t i = 0; i < la->size(); ++i) max_diff = std::max(max_diff, std::abs((*la)[i] - (*lb)[i]));
+    // Position pos sees pos-2..pos: identical inputs there from pos 7 on.
+    if (pos >= 7) {
+      EXPECT_EQ(max_diff, 0.0) << "pos " << pos;
+    } else {
+      EXPECT_GT(max_diff, 1e-6) << "pos " << pos;
+    }
+  }
+  // The embedding scale: inp_embd is the token's row of a known embedding times sqrt(16) = 4.
+  test::TinyModel known = spec;
+  std::vector<float> embd(16 * 10);
+  for (size_t i = 0; i < embd.size(); ++i) embd[i] = 0.01f * float(i % 17);
+  known.values["token_embd.weight"] = embd;
+  Result<RefModel> mk = loadTiny(known);
+  ASSERT_TRUE(mk.isOk());
+  ref::ForwardTrace trace;
+  ASSERT_TRUE(mk->forwardF64(3, 0, &trace).isOk());
+  for (size_t i = 0; i < 16; ++i)
+    EXPECT_DOUBLE_EQ(trace.find("inp_embd")->values[i], double(embd[3 * 16 + i]) * 4.0) << i;
+
+  test::TinyModel g2 = spec;
+  g2.arch = "gemma2";
+  g2.qk_norm = false;
+  g2.extra_kv = {{"gemma2.attention.sliding_window", gguf::Value::u32(3)},
+                 {"gemma2.final_logit_softcapping", gguf::Value::f32(0.25f)},
+                 {"gemma2.attn_logit_softcapping", gguf::Value::f32(0.5f)}};
+  Result<RefModel> m2 = loadTiny(g2);
+  ASSERT_TRUE(m2.isOk()) << m2.status().toString();
+  for (int pos = 0; pos < 5; ++pos) {
+    Result<std::vector<double>> logits = m2->forwardF64(pos + 1, pos);
+    ASSERT_TRUE(logits.isOk());
+    for (double v : *logits) EXPECT_LT(std::abs(v), 0.25) << "pos " << pos;
+  }
 }
 
 // A copy shares the weights but not the KV cache: feeding one never changes the other.

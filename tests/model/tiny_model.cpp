@@ -86,6 +86,10 @@ Result<gguf::GgufFile> TinyModel::build() const {
       TF_RETURN_IF_ERROR(add(b + "ffn_up.weight", {n_embd, n_ff}, 0.0f));
     }
     TF_RETURN_IF_ERROR(add(b + "ffn_down.weight", {n_ff, n_embd}, 0.0f));
+    if (post_norms) {
+      TF_RETURN_IF_ERROR(add(b + "post_attention_norm.weight", {n_embd}, 1.0f));
+      TF_RETURN_IF_ERROR(add(b + "post_ffw_norm.weight", {n_embd}, 1.0f));
+    }
   }
   for (const auto& [name, data] : values) {
     // Extra tensors (e.g. rope_freqs.weight) not part of the standard set.

@@ -1,4 +1,4 @@
-// Builds small llama/qwen2/qwen3/phi3-shaped GGUF models in memory with GgufWriter, with knobs to break
+// Builds small llama/qwen2/qwen3/phi3/gemma-shaped GGUF models in memory with GgufWriter, with knobs to break
 // them (drop a key or tensor, change a shape) for ModelConfig and RefModel tests.
 #pragma once
 
@@ -26,6 +26,7 @@ struct TinyModel {
   bool qkv_bias = false;
   bool qk_norm = false;  // attn_q_norm / attn_k_norm (head_dim) in every block, as qwen3 has
   bool fused = false;    // phi3's tensors: attn_qkv (q|k|v rows) and ffn_up (gate|up rows), no ffn_gate
+  bool post_norms = false;  // post_attention_norm / post_ffw_norm (n_embd) in every block (gemma)
   bool tied = false;
   bool with_token_list = true;
   uint32_t seed = 1;

@@ -68,6 +68,10 @@ struct Expected {
   uint32_t head_dim = 0;  // attention.key_length (qwen3); 0: embd / heads and no key
   bool qk_norm = false;   // attn_q_norm / attn_k_norm (head_dim) per block
   bool fused = false;     // phi3: attn_qkv and ffn_up (gate|up), counted as attn_v by llama-quantize
+  // gemma3: post_attention_norm / post_ffw_norm per block, attention.sliding_window, and
+  // attn_output's own Q4_K_M type (its rows are n_head * head_dim, not n_embd)
+  uint32_t sliding_window = 0;
+  TensorType q4km_attn_output = TensorType::kF32;  // F32: as q4km_matrix
 
   uint64_t headDim() const { return head_dim != 0 ? head_dim : embd / heads; }
 };
@@ -83,6 +87,7 @@ struct Expected {
 //   https://huggingface.co/Qwen/Qwen3-1.7B/blob/main/config.json
 //   https://huggingface.co/microsoft/Phi-3.5-mini-instruct/blob/main/config.json (3.82B; context
 //   4096 here: the 128k LongRoPE factors are left out)
+//   https://huggingface.co/google/gemma-3-1b-it/blob/main/config.json (999,885,952 parameters)
 // Qwen3's counts are the config's arithmetic with the embedding once (tied), as the model cards
 // state them: 0.6B (0.44B non-embedding) and 1.7B (1.4B non-embedding).
 constexpr TensorType Q4_K = TensorType::kQ4_K, Q5_0 = TensorType::kQ5_0, Q6_K = TensorType::kQ6_K,
@@ -107,6 +112,10 @@ const Expected kExpected[] = {
      true,           false,   false,  "gpt2", 151643, 151645, 1720574976, Q4_K, Q6_K, Q6_K, Q6_K, 128, true},
     {"phi-3.5-mini", "phi3", 32064, 3072,   32,     32,     32,         8192, 4096, 1e4,  1e-5,
      false,          false,   false,  "llama", 1,     32000,  3821079552, Q4_K, Q6_K, Q6_K, Q6_K, 0, false, true},
+    // rows of 1152 fall back (Q4_K -> Q5_0, Q6_K -> Q8_0); attn_output's rows of 4 x 256 do not
+    {"gemma-3-1b", "gemma3", 262144, 1152,  26,     4,      1,          6912, 32768, 1e6,  1e-6,
+     true,           false,   false,  "llama", 1,     2,      999885952, Q5_0, Q8_0, Q8_0, Q8_0, 256, true, false, 512,
+     Q4_K},
 };
 
 void PrintTo(const Expected& e, std::ostream* os) { *os << e.shape; }
@@ -135,6 +144,7 @@ std::vector<ExpectedTensor> expectedTable(const Expected& e, FileType ft) {
         if (name == "token_embd.weight") return Q4_K;
         if (name.ends_with("ffn_down.weight")) return layer == 1 ? Q6_K : Q4_K;
         if ((name.ends_with("attn_v.weight") || name.ends_with("attn_qkv.weight")) && layer == 1) return e.q4km_v_more;
+        if (name.ends_with("attn_output.weight") && e.q4km_attn_output != F32) return e.q4km_attn_output;
         return e.q4km_matrix;
     }
     return F32;
@@ -161,6 +171,10 @@ std::vector<ExpectedTensor> expectedTable(const Expected& e, FileType ft) {
     if (!e.fused) out.push_back({b + "ffn_gate.weight", {e.embd, e.ff}, matrix(b + "ffn_gate.weight", l)});
     out.push_back({b + "ffn_norm.weight", {e.embd}, F32});
     out.push_back({b + "ffn_up.weight", {e.embd, (e.fused ? 2 : 1) * e.ff}, matrix(b + "ffn_up.weight", l)});
+    if (e.sliding_window != 0) {
+      out.push_back({b + "post_attention_norm.weight", {e.embd}, F32});
+      out.push_back({b + "post_ffw_norm.weight", {e.embd}, F32});
+    }
   }
   return out;
 }
@@ -222,6 +236,8 @@ TEST_P(ShapeFile, TwoLayerFileMatchesThePublishedConfig) {
   EXPECT_EQ(config->n_rot, static_cast<int32_t>(e.headDim()));
   EXPECT_EQ(config->weights.layers[1].attn_q_norm.present(), e.qk_norm);
   EXPECT_EQ(config->weights.layers[1].attn_k_norm.present(), e.qk_norm);
+  EXPECT_EQ(config->sliding_window, static_cast<int32_t>(e.sliding_window));
+  EXPECT_EQ(config->weights.layers[1].ffn_post_norm.present(), e.sliding_window != 0);
   EXPECT_EQ(config->n_ctx_train, static_cast<int32_t>(e.ctx));
   EXPECT_DOUBLE_EQ(config->rope_freq_base, e.rope_base);
   EXPECT_FLOAT_EQ(static_cast<float>(config->rms_eps), static_cast<float>(e.rms_eps));

@@ -28,10 +28,15 @@ struct ArchInfo {
   std::string_view name;     // as in general.architecture
   RopeLayout rope_layout;
   bool qkv_bias_required;    // qwen2 always has q/k/v biases; llama may (loaded when present)
-  bool qk_norm;              // qwen3: a per-head RMS norm of q and k (attn_q_norm / attn_k_norm)
-                             // between the projection and the rope
-  bool fused_qkv_up;         // phi3: q|k|v in one attn_qkv (else separate attn_q/k/v) and
+  bool qk_norm;              // qwen3, gemma3: a per-head RMS norm of q and k (attn_q_norm /
+                             // attn_k_norm) between the projection and the rope
+  bool fused_qkv_up = false; // phi3: q|k|v in one attn_qkv (else separate attn_q/k/v) and
                              // gate|up in one ffn_up of 2 n_ff rows (no ffn_gate)
+  bool gemma = false;        // gemma2/3: embeddings scaled by sqrt(n_embd), post_attention_norm and
+                             // post_ffw_norm before each residual add, FFN down(gelu_tanh(gate) * up)
+  int32_t swa_pattern = 0;   // sliding-window layers when <arch>.attention.sliding_window is set:
+                             // block l slides unless l % pattern == pattern - 1 (0: none slide)
+  double rope_base_swa = 0;  // rope base of sliding layers without rope.freq_base_swa; 0: rope.freq_base
 };
 // Every architecture the engine runs.
 std::span<const ArchInfo> supportedArchs();
@@ -65,10 +70,12 @@ struct LayerWeights {
   WeightRef attn_q_norm;  // (head_dim) shared by every q head; qwen3 only (ArchInfo::qk_norm)
   WeightRef attn_k_norm;  // (head_dim) shared by every k head; qwen3 only
   WeightRef attn_output;  // (n_head * head_dim_v, n_embd)
+  WeightRef attn_post_norm;  // (n_embd) gemma's post_attention_norm of the attention output
   WeightRef ffn_norm;     // (n_embd)
   WeightRef ffn_gate;     // (n_embd, n_ff)
   WeightRef ffn_up;       // (n_embd, n_ff)
   WeightRef ffn_down;     // (n_ff, n_embd)
+  WeightRef ffn_post_norm;  // (n_embd) gemma's post_ffw_norm of the FFN output
 };
 
 struct ModelWeights {
@@ -107,6 +114,16 @@ struct ModelConfig {
   double rope_attn_factor = 1.0;        // rope.scaling.attn_factor (YaRN)
   bool tied_output = false;             // no output.weight: the output reuses token_embd
 
+  // Gemma (ArchInfo::gemma and below): zero / one / empty for every other architecture.
+  bool gemma = false;                   // see ArchInfo::gemma
+  double embd_scale = 1.0;              // the embedding row is multiplied by this (sqrt(n_embd))
+  int32_t sliding_window = 0;           // attention.sliding_window: 0 = every layer sees every key
+  std::vector<bool> swa;                // per layer: a sliding-window layer
+  double rope_freq_base_swa = 10000.0;  // rope.freq_base_swa, else ArchInfo::rope_base_swa or rope.freq_base:
+                                        // the base of sliding layers
+  double attn_softcap = 0.0;            // attn_logit_softcapping: scores = c tanh(scores / c); 0 = off
+  double final_softcap = 0.0;           // final_logit_softcapping: logits = c tanh(logits / c); 0 = off
+
   // Of the tensors in `weights` (token_embd once when tied): what one decoded token reads, for
   // the bandwidth bound tokens/s <= bandwidth / weight_bytes.
   uint64_t n_params = 0;
@@ -126,6 +143,13 @@ struct ModelConfig {
   int32_t vDim(int layer) const { return nHeadKv(layer) * head_dim_v; }       // v rows
   // Rope angle divisor scale: positions are multiplied by this (1 / linear factor).
   double ropeFreqScale() const;
+  // Keys a query at position p sees in `layer`: p - window < k <= p; 0 = all of 0..p.
+  int32_t windowOf(int layer) const { return swa.empty() || !swa[static_cast<size_t>(layer)] ? 0 : sliding_window; }
+  // The rope base of `layer` (sliding layers of gemma3 have their own).
+  double ropeBaseOf(int layer) const { return windowOf(layer) > 0 ? rope_freq_base_swa : rope_freq_base; }
+  // Position scale of `layer`: sliding layers are never scaled (gemma3's linear factor is for its
+  // global layers).
+  double ropeFreqScaleOf(int layer) const { return windowOf(layer) > 0 ? 1.0 : ropeFreqScale(); }
   // One line for logs and `info`: "llama: 5 layers, n_embd 64, 8 heads (4 kv) x 8, ...".
   std::string summary() const;
 };

@@ -26,6 +26,13 @@ Status recordMul(vk::Recorder& rec, const vk::BufferView& a, const vk::BufferVie
 Status recordSiluMul(vk::Recorder& rec, const vk::BufferView& gate, const vk::BufferView& up,
                      const vk::BufferView& dst, uint64_t n, uint64_t max_binding_bytes = 0);
 
+// dst (n) = gelu_tanh(gate) * up: the GELU-gated FFN of gemma (tanh approximation).
+Status recordGeluMul(vk::Recorder& rec, const vk::BufferView& gate, const vk::BufferView& up,
+                     const vk::BufferView& dst, uint64_t n, uint64_t max_binding_bytes = 0);
+// dst (n) = cap * tanh(x / cap), cap > 0: gemma2's final-logit soft-capping. dst may be x.
+Status recordSoftcap(vk::Recorder& rec, const vk::BufferView& x, const vk::BufferView& dst, uint64_t n, float cap,
+                     uint64_t max_binding_bytes = 0);
+
 // dst (n_rows, n_cols) = x / sqrt(mean(x^2) + eps) * weight (n_cols). dst may be x (in place:
 // each element is read and written by one invocation, the writes after the row's sum). Row ops
 // (this one, softmax, argmax, top-k) bind more rows than fit one binding in row pieces.
@@ -87,11 +94,13 @@ struct AttentionShape {
   float scale = 0.0f;       // 0 = 1/sqrt(head_dim)
   KvType kv_type = KvType::kF32;
   uint32_t chunk = 0;       // keys per split-K workgroup; 0 = default (256)
+  uint32_t window = 0;      // sliding window: query at p sees keys k with p - k < window; 0 = all
+  float softcap = 0.0f;     // scores = softcap * tanh(scores / softcap) (gemma2); 0 = off
 };
 // Bytes of scratch recordAttention needs for this shape.
 uint64_t attentionScratchBytes(const AttentionShape& shape);
 // out (n_q, n_heads, head_dim) = causal softmax(q k^T * scale) v over the cache rows
-// 0..pos0+t for query t. q (n_q, n_heads, head_dim); caches (n_ctx, n_kv_heads, head_dim) with
+// 0..pos0+t for query t (with a window: only rows k with pos0 + t - k < window are read). q (n_q, n_heads, head_dim); caches (n_ctx, n_kv_heads, head_dim) with
 // the new rows already stored (recordKvStore + barrier). Two dispatches: split over key chunks,
 // then a combine pass (the barrier between them is recorded here); one when a single chunk
 // holds every key (pos0 + n_q <= chunk).
@@ -103,7 +112,8 @@ Status recordAttention(vk::Recorder& rec, const vk::BufferView& q, const vk::Buf
 // workgroup, keys split over many workgroups (attention_decode.comp). Its per-token values (the
 // key count, the split) are read on the GPU from a small step buffer the host fills with
 // writeDecodeStep before each submission, so a recorded decode step can be replayed at any
-// position. out (n_heads, head_dim) = softmax(q k^T * scale) v over cache rows 0..n_keys-1.
+// position. out (n_heads, head_dim) = softmax(q k^T * scale) v over cache rows 0..n_keys-1 (with
+// a window: the last `window` of them, the start computed on the GPU from n_keys).
 struct AttentionDecodeShape {
   uint32_t n_heads = 0;
   uint32_t n_kv_heads = 0;
@@ -112,6 +122,8 @@ struct AttentionDecodeShape {
   float scale = 0.0f;   // 0 = 1/sqrt(head_dim)
   KvType kv_type = KvType::kF32;
   uint32_t target_chunks = 0;  // workgroups per kv head to aim for; 0 = the device's default
+  uint32_t window = 0;   // as AttentionShape::window: only the last `window` of the n_keys keys
+  float softcap = 0.0f;  // as AttentionShape::softcap
 };
 // Whether the device and shape can take this path (head_dim % 32 == 0, at most 8 query heads
 // per kv head, subgroup shuffle and arithmetic in subgroups of a multiple of 8); else use

@@ -17,7 +17,7 @@ bool isRunnableTensorType(gguf::TensorType type);
 // Ok when the file has a supported architecture, only runnable tensor types, the core tensors
 // (token_embd, per-block attention and FFN weights and norms, output_norm) and a tokenizer.
 // Otherwise the first problem found, e.g. kModelUnsupportedArch "architecture 'quant-zoo' is not
-// supported (supported: llama, qwen2, qwen3)", kUnsupported "tensor blk.0.ffn_up.weight has type IQ2_XXS,
+// supported (supported: llama, qwen2, qwen3, gemma2, gemma3)", kUnsupported "tensor blk.0.ffn_up.weight has type IQ2_XXS,
 // which tokenfab cannot run yet", kModelMissingTensor, kModelBadHyperParams (no block_count),
 // kModelNotAModel (no general.architecture), kTokenizerBadVocab (no tokenizer).
 Status checkRunnable(const gguf::GgufFile& file);

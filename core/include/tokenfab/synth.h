@@ -32,7 +32,7 @@ enum class VocabKind { kBpe, kSpm };  // tokenizer.ggml.model gpt2 / llama
 struct Shape {
   std::string name;   // "qwen2.5-0.5b"
   std::string title;  // general.name
-  std::string arch;   // general.architecture: "llama", "qwen2", "qwen3" or "phi3"
+  std::string arch;   // general.architecture: "llama", "qwen2", "qwen3", "phi3" or "gemma3"
   uint32_t n_vocab = 0;
   uint32_t n_embd = 0;
   uint32_t n_layer = 0;
@@ -47,6 +47,11 @@ struct Shape {
   uint32_t head_dim = 0;     // attention.key_length / value_length (qwen3); 0: n_embd / n_head, no key
   bool qk_norm = false;      // qwen3: attn_q_norm / attn_k_norm (head_dim) in every block
   bool fused_qkv_up = false; // phi3: attn_qkv (q|k|v rows) and ffn_up (gate|up rows), no ffn_gate
+  // gemma3: post_attention_norm / post_ffw_norm in every block; sliding-window layers (the
+  // architecture's default pattern) with their own rope base. 0: no window.
+  bool post_norms = false;
+  uint32_t sliding_window = 0;
+  double rope_freq_base_swa = 10000.0;
   // Llama 3.x "llama3" rope scaling, baked into rope_freqs.weight (factor 0: none).
   double rope_factor = 0.0;
   double rope_low_freq_factor = 1.0;

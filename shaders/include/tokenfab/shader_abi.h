@@ -37,6 +37,20 @@ TF_STRUCT(SiluMulParams) {
   uint groups_x;
 };
 
+// gelu_mul.comp: dst[i] = gelu_tanh(gate[i]) * up[i] (gemma's gated FFN),
+// gelu_tanh(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+TF_STRUCT(GeluMulParams) {
+  uint n;
+  uint groups_x;
+};
+
+// softcap.comp: dst[i] = cap * tanh(x[i] / cap) (gemma2's final-logit soft-capping).
+TF_STRUCT(SoftcapParams) {
+  uint n;
+  uint groups_x;
+  float cap;
+};
+
 // rms_norm.comp: one workgroup per row of n_cols:
 // dst[r][c] = x[r][c] / sqrt(mean_c(x[r][c]^2) + eps) * weight[c].
 TF_STRUCT(RmsNormParams) {
@@ -91,6 +105,9 @@ TF_STRUCT(RopeStoreParams) {
 // h / (n_heads / n_kv_heads). Chunk c covers keys [c * chunk, (c + 1) * chunk). Writes
 // partial[((t * n_heads + h) * n_chunks + c) * (head_dim + 2) + ...] = (o[0..head_dim), m, l):
 // unnormalised output, the chunk's max score and sum of exp(score - m).
+// window > 0: sliding-window attention, query position p sees only keys k with p - k < window
+// (keys before the window are not read). softcap > 0: each scaled score s becomes
+// softcap * tanh(s / softcap) before the softmax (gemma2). attention_flash.comp reads the same.
 TF_STRUCT(AttentionParams) {
   uint n_q;
   uint n_heads;
@@ -99,6 +116,8 @@ TF_STRUCT(AttentionParams) {
   uint pos0;
   uint n_chunks;
   float scale;
+  uint window;
+  float softcap;
 };
 
 // attention_combine.comp: one workgroup per (head h, query t) merges the chunks:
@@ -130,11 +149,15 @@ TF_STRUCT(DecodeStep) {
 // q (n_heads, head_dim) f32; caches as attention_split.comp. With one chunk it writes the
 // normalised output (binding 4), else partials (binding 3) in attention_split.comp's layout
 // (n_q = 1) for attention_combine.comp (DECODE_STEP: n_chunks from the step buffer).
+// window and softcap as in AttentionParams; the window start is computed on the GPU from the
+// step's n_keys (the query sits at n_keys - 1), so a replayed step slides with the position.
 TF_STRUCT(AttentionDecodeParams) {
   uint n_heads;
   uint n_kv_heads;
   uint head_dim;
   float scale;
+  uint window;
+  float softcap;
 };
 
 // stream_read.comp: reads n_words 16-byte words (the bandwidth probe).
