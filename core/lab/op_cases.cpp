@@ -133,28 +133,14 @@ OpCase binaryCase(bool add) {
           }};
 }
 
-OpCase siluMulCase() {
-  return {"silu_mul", kSiluBound, kOfMaxRef,
-          [](vk::Device& dev, const CaseSize& size, uint64_t seed) -> Result<PreparedOp> {
-            const uint64_t n = isCheck(size) ? 1001 : benchElements(size);
-            Rng rng(seed);
-            auto gate = std::make_shared<std::vector<float>>(rng.floats(n, -20, 20));
-            auto up = std::make_shared<std::vector<float>>(rng.floats(n, -3, 3));
-            TF_ASSIGN_OR_RETURN(auto bg, uploaded(dev, *gate));
-            TF_ASSIGN_OR_RETURN(auto bu, uploaded(dev, *up));
-            TF_ASSIGN_OR_RETURN(auto out, guarded(dev, n * 4));
-            PreparedOp op{dims({n}), "", 12.0 * n};
-            op.record = [=](vk::Recorder& r) {
-              return ops::recordSiluMul(r, bg->view(), bu->view(), out->view(), n);
-            };
-            op.error = floatError(out, [=] { return ref::siluMul(*gate, *up); });
-            return op;
-          }};
-}
+// A gated activation: out = act(gate) * up (the FFN's SwiGLU and GeGLU).
+using GatedRecord = Status (*)(vk::Recorder&, const vk::BufferView&, const vk::BufferView&, const vk::BufferView&,
+                               uint64_t, uint64_t);
+using GatedReference = std::vector<double> (*)(std::span<const float>, std::span<const float>);
 
-OpCase geluMulCase() {
-  return {"gelu_mul", kSiluBound, kOfMaxRef,
-          [](vk::Device& dev, const CaseSize& size, uint64_t seed) -> Result<PreparedOp> {
+OpCase gatedCase(const char* name, GatedRecord record, GatedReference reference) {
+  return {name, kSiluBound, kOfMaxRef,
+          [record, reference](vk::Device& dev, const CaseSize& size, uint64_t seed) -> Result<PreparedOp> {
             const uint64_t n = isCheck(size) ? 1001 : benchElements(size);
             Rng rng(seed);
             auto gate = std::make_shared<std::vector<float>>(rng.floats(n, -20, 20));
@@ -163,10 +149,8 @@ OpCase geluMulCase() {
             TF_ASSIGN_OR_RETURN(auto bu, uploaded(dev, *up));
             TF_ASSIGN_OR_RETURN(auto out, guarded(dev, n * 4));
             PreparedOp op{dims({n}), "", 12.0 * n};
-            op.record = [=](vk::Recorder& r) {
-              return ops::recordGeluMul(r, bg->view(), bu->view(), out->view(), n);
-            };
-            op.error = floatError(out, [=] { return ref::geluMul(*gate, *up); });
+            op.record = [=](vk::Recorder& r) { return record(r, bg->view(), bu->view(), out->view(), n, 0); };
+            op.error = floatError(out, [=] { return reference(*gate, *up); });
             return op;
           }};
 }
@@ -552,8 +536,8 @@ std::vector<OpCase> opCases() {
   std::vector<OpCase> cases = {copyCase(),
                                binaryCase(true),
                                binaryCase(false),
-                               siluMulCase(),
-                               geluMulCase(),
+                               gatedCase("silu_mul", ops::recordSiluMul, ref::siluMul),
+                               gatedCase("gelu_mul", ops::recordGeluMul, ref::geluMul),
                                softcapCase(),
                                rmsNormCase(),
                                softmaxCase(),
